@@ -1,0 +1,74 @@
+// createCoordinator() → Coordinator (seed §1.2): one etcd client, one namespace, and the
+// components built on them. close() releases everything the components own.
+import { EtcdClient } from './client/etcd-client.js';
+import { CoordinationError, ErrorCode, isCoordinationError, toCoordinationError } from './errors.js';
+import { errorText } from './logger.js';
+import { resolveOptions, type CoordinatorOptions } from './options.js';
+import { backoffDelays, sleep } from './retry.js';
+
+export interface Coordinator extends AsyncDisposable {
+  /** The namespace every key of this coordinator lives under ('' for none). */
+  readonly namespace: string;
+  /** Resolves when close() has finished. */
+  readonly closed: Promise<void>;
+  /** Idempotent: revokes leases it owns, stops keep-alives and watches, closes connections. */
+  close(): Promise<void>;
+}
+
+class CoordinatorImpl implements Coordinator {
+  readonly namespace: string;
+  readonly closed: Promise<void>;
+
+  constructor(readonly client: EtcdClient) {
+    this.namespace = client.namespace;
+    this.closed = client.closed;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Connects to etcd and checks it answers within `options.timeout` (retrying refused connections
+ * inside that budget). Rejects with VALIDATION_ERROR for bad options, AUTH_ERROR for bad
+ * credentials, CONNECTION_ERROR when etcd cannot be reached in time.
+ */
+export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const resolved = resolveOptions(options);
+  const client = new EtcdClient(resolved);
+  const started = performance.now();
+  const budget = AbortSignal.timeout(resolved.timeout);
+  let lastError: CoordinationError | undefined;
+  const delays = backoffDelays({ ...resolved.retry, initialDelay: 50, maxDelay: 500 });
+  try {
+    while (!budget.aborted) {
+      try {
+        await client.ping(budget);
+        client.logger.info(
+          { operation: 'connect', key: resolved.namespace, durationMs: Math.round(performance.now() - started) },
+          'coordinator connected',
+        );
+        return new CoordinatorImpl(client);
+      } catch (err) {
+        lastError = toCoordinationError(err, 'connect');
+        if (lastError.code === ErrorCode.Auth || lastError.code === ErrorCode.Validation) throw lastError;
+        if (isCoordinationError(lastError, ErrorCode.Timeout) && budget.aborted) break;
+        await sleep(delays.next().value, budget).catch(() => undefined);
+      }
+    }
+    const endpoints = resolved.endpoints.join(', ');
+    throw new CoordinationError(ErrorCode.Connection, `cannot reach etcd at ${endpoints} within ${resolved.timeout} ms`, {
+      cause: lastError,
+    });
+  } catch (err) {
+    const error = toCoordinationError(err, 'connect');
+    client.logger.error({ operation: 'connect', code: error.code, error: errorText(error) }, 'coordinator connect failed');
+    await client.close();
+    throw error;
+  }
+}

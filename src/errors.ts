@@ -1,0 +1,176 @@
+// Every error that leaves the library is a CoordinationError with a code from ErrorCode.
+// etcd3/gRPC failures are translated in exactly one place: toCoordinationError().
+import {
+  ClientClosedError,
+  EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
+  EtcdLeaseInvalidError,
+  EtcdPermissionDeniedError,
+  EtcdRoleNotGrantedError,
+  EtcdUserNotFoundError,
+  GRPCAbortedError,
+  GRPCCancelledError,
+  GRPCDataLossError,
+  GRPCDeadlineExceededError,
+  GRPCFailedPreconditionError,
+  GRPCInternalError,
+  GRPCInvalidArgumentError,
+  GRPCNotFoundError,
+  GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
+  GRPCUnauthenticatedError,
+  GRPCUnavailableError,
+  GRPCUnknownError,
+} from 'etcd3';
+
+/** Error codes (seed §4.1), plus `AUTH_ERROR` and `CANCELLED` which the seed's list has no place for. */
+export const ErrorCode = {
+  /** etcd could not be reached, or the connection broke. Transient. */
+  Connection: 'CONNECTION_ERROR',
+  /** A deadline passed (the coordinator's `timeout`, or etcd's own request timeout). Transient. */
+  Timeout: 'TIMEOUT_ERROR',
+  /** The key, lease, instance or registration does not exist (any more). */
+  NotFound: 'NOT_FOUND',
+  /** A compare-and-swap lost, or a lock is held by someone else. */
+  Conflict: 'CONFLICT',
+  /** Bad input; nothing was written. */
+  Validation: 'VALIDATION_ERROR',
+  /** etcd answered but cannot serve now (no leader, overloaded), or no instance is available. Transient. */
+  Unavailable: 'SERVICE_UNAVAILABLE',
+  /** Wrong user/password, expired token, or a permission the user's role lacks. Not retried. */
+  Auth: 'AUTH_ERROR',
+  /** The caller's AbortSignal fired (cause: `signal.reason`), or the coordinator was closed. */
+  Cancelled: 'CANCELLED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set([ErrorCode.Connection, ErrorCode.Timeout, ErrorCode.Unavailable]);
+
+export class CoordinationError extends Error {
+  override readonly name = 'CoordinationError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
+  }
+}
+
+export function isCoordinationError(err: unknown, code?: ErrorCode): err is CoordinationError {
+  return err instanceof CoordinationError && (code === undefined || err.code === code);
+}
+export const isConnectionError = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.Connection);
+export const isTimeoutError = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.Timeout);
+export const isNotFound = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.NotFound);
+export const isConflict = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.Conflict);
+export const isValidationError = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.Validation);
+export const isUnavailable = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.Unavailable);
+export const isAuthError = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.Auth);
+export const isCancelled = (err: unknown): err is CoordinationError => isCoordinationError(err, ErrorCode.Cancelled);
+
+/** True for codes worth retrying (the operation may succeed if sent again). */
+export function isTransient(err: unknown): boolean {
+  return err instanceof CoordinationError && TRANSIENT.has(err.code);
+}
+
+/** Shorthand for bad input: always VALIDATION_ERROR, always thrown before anything is written. */
+export function validationError(message: string, cause?: unknown): CoordinationError {
+  return new CoordinationError(ErrorCode.Validation, message, cause === undefined ? undefined : { cause });
+}
+
+/** The error an aborted call rejects with: TIMEOUT_ERROR for `AbortSignal.timeout()`, else CANCELLED. */
+export function abortError(signal: AbortSignal, what: string): CoordinationError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof CoordinationError) return reason;
+  const isTimeout = reason instanceof Error && reason.name === 'TimeoutError';
+  return new CoordinationError(isTimeout ? ErrorCode.Timeout : ErrorCode.Cancelled, `${what}: ${isTimeout ? 'timed out' : 'aborted'}`, {
+    cause: reason,
+  });
+}
+
+// gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html) → our codes.
+const BY_STATUS: Record<number, ErrorCode> = {
+  1: ErrorCode.Connection, // CANCELLED: the channel went away under the call
+  2: ErrorCode.Unavailable, // UNKNOWN
+  3: ErrorCode.Validation, // INVALID_ARGUMENT (e.g. request too large)
+  4: ErrorCode.Timeout, // DEADLINE_EXCEEDED
+  5: ErrorCode.NotFound, // NOT_FOUND (e.g. lease not found)
+  7: ErrorCode.Auth, // PERMISSION_DENIED
+  8: ErrorCode.Unavailable, // RESOURCE_EXHAUSTED (too many requests)
+  9: ErrorCode.Conflict, // FAILED_PRECONDITION
+  10: ErrorCode.Conflict, // ABORTED
+  11: ErrorCode.NotFound, // OUT_OF_RANGE (e.g. compacted revision)
+  13: ErrorCode.Unavailable, // INTERNAL
+  14: ErrorCode.Connection, // UNAVAILABLE
+  15: ErrorCode.Unavailable, // DATA_LOSS
+  16: ErrorCode.Auth, // UNAUTHENTICATED
+};
+
+// etcd3 turns gRPC errors into classes (dropping the numeric code): each class stands for a status.
+const BY_CLASS: Array<[abstract new (...args: never[]) => Error, ErrorCode]> = [
+  [EtcdAuthenticationFailedError, ErrorCode.Auth],
+  [EtcdInvalidAuthTokenError, ErrorCode.Auth],
+  [EtcdPermissionDeniedError, ErrorCode.Auth],
+  [EtcdRoleNotGrantedError, ErrorCode.Auth],
+  [EtcdUserNotFoundError, ErrorCode.Auth],
+  [GRPCUnauthenticatedError, ErrorCode.Auth],
+  [EtcdLeaseInvalidError, ErrorCode.NotFound],
+  [GRPCNotFoundError, ErrorCode.NotFound],
+  [GRPCOutOfRangeError, ErrorCode.NotFound],
+  [GRPCDeadlineExceededError, ErrorCode.Timeout],
+  [GRPCUnavailableError, ErrorCode.Connection],
+  [GRPCCancelledError, ErrorCode.Connection],
+  [ClientClosedError, ErrorCode.Connection],
+  [GRPCInvalidArgumentError, ErrorCode.Validation],
+  [GRPCFailedPreconditionError, ErrorCode.Conflict],
+  [GRPCAbortedError, ErrorCode.Conflict],
+  [GRPCResourceExhastedError, ErrorCode.Unavailable],
+  [GRPCInternalError, ErrorCode.Unavailable],
+  [GRPCUnknownError, ErrorCode.Unavailable],
+  [GRPCDataLossError, ErrorCode.Unavailable],
+];
+
+// Message text last: etcd server conditions that arrive under a generic status.
+const BY_MESSAGE: Array<[RegExp, ErrorCode]> = [
+  [/authentication failed|invalid auth token|permission denied|user name not found/i, ErrorCode.Auth],
+  [/etcdserver: request timed out|deadline exceeded/i, ErrorCode.Timeout],
+  [/etcdserver: (no leader|leader changed|too many requests|not capable|unhealthy cluster)/i, ErrorCode.Unavailable],
+  [/required revision has been compacted|requested lease not found/i, ErrorCode.NotFound],
+  [/request is too large|value size|too many operations/i, ErrorCode.Validation],
+  [/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|No connection established|connection|socket|closed/i, ErrorCode.Connection],
+];
+
+/** Finds the code for an etcd3/gRPC error: status code first, then etcd3's class, message text last. */
+export function classify(err: unknown): ErrorCode {
+  if (err instanceof CoordinationError) return err.code;
+  if (err instanceof Error) {
+    const message = err.message ?? '';
+    // A few etcd conditions share a status with others; the message tells them apart.
+    if (/required revision has been compacted/i.test(message)) return ErrorCode.NotFound;
+    if (/etcdserver: (no leader|leader changed|too many requests)/i.test(message)) return ErrorCode.Unavailable;
+    if (/etcdserver: request timed out/i.test(message)) return ErrorCode.Timeout;
+    if (/etcdserver: (user name is empty|authentication failed|invalid auth token|permission denied)/i.test(message)) return ErrorCode.Auth;
+    const status = (err as { code?: unknown }).code;
+    if (typeof status === 'number' && BY_STATUS[status] !== undefined) return BY_STATUS[status];
+    for (const [cls, code] of BY_CLASS) if (err instanceof cls) return code;
+    if (err.name === 'AbortError') return ErrorCode.Cancelled;
+    if (err.name === 'TimeoutError') return ErrorCode.Timeout;
+    for (const [re, code] of BY_MESSAGE) if (re.test(message)) return code;
+  }
+  return ErrorCode.Unavailable;
+}
+
+/**
+ * Wraps any error from etcd3/gRPC (or elsewhere) as a CoordinationError, keeping the original as
+ * `cause` and its message text. `what` names the operation, e.g. `config.set app.name`.
+ */
+export function toCoordinationError(err: unknown, what: string): CoordinationError {
+  if (err instanceof CoordinationError) return err;
+  const code = classify(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  return new CoordinationError(code, `${what}: ${detail}`, { cause: err });
+}

@@ -1,0 +1,23 @@
+// Public exports only.
+export { createCoordinator } from './coordinator.js';
+export type { Coordinator } from './coordinator.js';
+export type { CoordinatorOptions, TlsOptions } from './options.js';
+export { DEFAULT_OPTIONS } from './options.js';
+export {
+  CoordinationError,
+  ErrorCode,
+  isCoordinationError,
+  isConnectionError,
+  isTimeoutError,
+  isNotFound,
+  isConflict,
+  isValidationError,
+  isUnavailable,
+  isAuthError,
+  isCancelled,
+  isTransient,
+} from './errors.js';
+export { DEFAULT_RETRY, backoffDelay } from './retry.js';
+export type { RetryConfig } from './retry.js';
+export { silentLogger } from './logger.js';
+export type { Logger, LogFields, LogLevel } from './logger.js';

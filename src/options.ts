@@ -1,0 +1,135 @@
+// Options for createCoordinator(): one interface, every field documented with its default,
+// defaults in one frozen object, validated once (bad options → VALIDATION_ERROR, nothing connects).
+import { z } from 'zod';
+import { validationError } from './errors.js';
+import type { Logger, LogLevel } from './logger.js';
+import { DEFAULT_RETRY, type RetryConfig } from './retry.js';
+
+/** TLS material for etcd's client port. PEM contents (Buffer or string), not file paths. */
+export interface TlsOptions {
+  /** CA certificate(s) that signed etcd's server certificate. */
+  ca: Buffer | string;
+  /** Client certificate for mTLS (with `key`). */
+  cert?: Buffer | string;
+  /** Client private key for mTLS (with `cert`). Never logged. */
+  key?: Buffer | string;
+}
+
+export interface CoordinatorOptions {
+  /** etcd client URLs, e.g. `['http://10.0.0.1:2379']`; `host:port` means `http://host:port`. */
+  endpoints: string[];
+  /** etcd user (auth-enabled clusters). */
+  username?: string;
+  /** etcd password. Never logged. */
+  password?: string;
+  /** Per-request deadline in ms; also bounds the connect check in createCoordinator(). @default 5000 */
+  timeout?: number;
+  /** Key prefix isolating this application's keys, e.g. `gochat` → keys under `gochat/…`. @default '' (none) */
+  namespace?: string;
+  /** Retry policy for transient failures of idempotent operations. @default DEFAULT_RETRY */
+  retry?: Partial<RetryConfig>;
+  /** A logger with pino's `(fields, message)` methods. @default pino JSON on stdout */
+  logger?: Logger;
+  /** Level of the default pino logger (ignored with `logger`). @default 'info' or $COORD_LOG_LEVEL */
+  logLevel?: LogLevel;
+  /** TLS / mTLS towards etcd. @default none (plain http) */
+  tls?: TlsOptions;
+  /**
+   * File where live config views persist their last good values, so that a service can start
+   * while etcd is down (config center). Written atomically with mode 0600. @default off
+   */
+  snapshotFile?: string;
+}
+
+export interface ResolvedOptions {
+  endpoints: string[];
+  username?: string;
+  password?: string;
+  timeout: number;
+  /** Normalised namespace without slashes at the ends; '' for none. */
+  namespace: string;
+  /** `namespace + '/'`, or '' for none: what every key of ours starts with. */
+  prefix: string;
+  retry: RetryConfig;
+  logger?: Logger;
+  logLevel?: LogLevel;
+  tls?: TlsOptions;
+  snapshotFile?: string;
+}
+
+export const DEFAULT_OPTIONS = Object.freeze({
+  timeout: 5000,
+  namespace: '',
+  retry: DEFAULT_RETRY,
+});
+
+const pem = z.union([z.string().min(1), z.instanceof(Buffer)]);
+const loggerShape = z.custom<Logger>(
+  (l) =>
+    typeof l === 'object' &&
+    l !== null &&
+    ['debug', 'info', 'warn', 'error'].every((m) => typeof (l as Record<string, unknown>)[m] === 'function'),
+  { message: 'must have debug/info/warn/error methods' },
+);
+
+const optionsSchema = z
+  .object({
+    endpoints: z
+      .array(z.string().regex(/^(https?:\/\/)?[^\s/]+:\d{1,5}\/?$/, 'must look like http://host:port'))
+      .min(1, 'at least one endpoint is required'),
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+    timeout: z.number().int().positive().max(3_600_000).optional(),
+    namespace: z
+      .string()
+      .refine((s) => !s.includes('\0'), 'must not contain NUL')
+      .optional(),
+    retry: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(100),
+        initialDelay: z.number().min(0).max(600_000),
+        maxDelay: z.number().min(0).max(3_600_000),
+        multiplier: z.number().min(1).max(100),
+        jitter: z.number().min(0).max(1),
+      })
+      .partial()
+      .optional(),
+    logger: loggerShape.optional(),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+    tls: z.object({ ca: pem, cert: pem.optional(), key: pem.optional() }).optional(),
+    snapshotFile: z.string().min(1).optional(),
+  })
+  .refine((o) => o.password === undefined || o.username !== undefined, {
+    message: 'password given without username',
+    path: ['password'],
+  })
+  .refine((o) => !o.tls || (o.tls.cert === undefined) === (o.tls.key === undefined), {
+    message: 'cert and key go together',
+    path: ['tls'],
+  });
+
+/** Validates options and fills defaults. Messages name the field, never its value. */
+export function resolveOptions(options: CoordinatorOptions): ResolvedOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw validationError(`invalid coordinator option ${issue.path.join('.') || '(options)'}: ${issue.message}`);
+  }
+  const o = parsed.data;
+  const retry: RetryConfig = { ...DEFAULT_OPTIONS.retry, ...o.retry };
+  if (retry.maxDelay < retry.initialDelay) throw validationError('invalid coordinator option retry: maxDelay < initialDelay');
+  const namespace = (o.namespace ?? DEFAULT_OPTIONS.namespace).replace(/^\/+|\/+$/g, '');
+  return {
+    endpoints: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e.replace(/\/$/, '') : `${o.tls ? 'https' : 'http'}://${e}`)),
+    ...(o.username !== undefined && { username: o.username }),
+    ...(o.password !== undefined && { password: o.password }),
+    timeout: o.timeout ?? DEFAULT_OPTIONS.timeout,
+    namespace,
+    prefix: namespace ? `${namespace}/` : '',
+    retry,
+    ...(o.logger !== undefined && { logger: o.logger }),
+    ...(o.logLevel !== undefined && { logLevel: o.logLevel }),
+    ...(o.tls !== undefined && { tls: o.tls }),
+    ...(o.snapshotFile !== undefined && { snapshotFile: o.snapshotFile }),
+  };
+}

@@ -1,0 +1,87 @@
+// Capped exponential backoff with jitter (seed §4.2). Only transient errors are retried, only for
+// operations the caller marks safe to repeat, and every sleep wakes on the caller's AbortSignal.
+import { CoordinationError, abortError, isTransient, toCoordinationError } from './errors.js';
+
+/** How failed operations are retried. All durations are milliseconds. */
+export interface RetryConfig {
+  /** Total attempts including the first one; 1 disables retries. @default 3 */
+  maxAttempts: number;
+  /** Delay before the first retry. @default 100 */
+  initialDelay: number;
+  /** Upper bound for any single delay. @default 2000 */
+  maxDelay: number;
+  /** Growth factor per retry. @default 2 */
+  multiplier: number;
+  /** Relative jitter in [0, 1]: each delay is spread uniformly over ±jitter of its value. @default 0.2 */
+  jitter: number;
+}
+
+export const DEFAULT_RETRY: Readonly<RetryConfig> = Object.freeze({
+  maxAttempts: 3,
+  initialDelay: 100,
+  maxDelay: 2000,
+  multiplier: 2,
+  jitter: 0.2,
+});
+
+/**
+ * Delay before retry number `retry` (1 = the first retry): initialDelay·multiplier^(retry-1),
+ * capped at maxDelay, spread by ±jitter, and never above maxDelay after jitter.
+ */
+export function backoffDelay(config: RetryConfig, retry: number, random: () => number = Math.random): number {
+  const base = Math.min(config.maxDelay, config.initialDelay * Math.pow(config.multiplier, Math.max(0, retry - 1)));
+  const spread = base * config.jitter * (2 * random() - 1);
+  return Math.max(0, Math.min(config.maxDelay, Math.round(base + spread)));
+}
+
+/** Endless delays for loops that retry until stopped (re-registration, watch resume). */
+export function* backoffDelays(config: RetryConfig, random: () => number = Math.random): Generator<number, never> {
+  for (let retry = 1; ; retry++) yield backoffDelay(config, retry, random);
+}
+
+/** Sleeps `ms`; rejects with CANCELLED/TIMEOUT_ERROR as soon as `signal` aborts. Leaves no timer behind. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal, 'sleep'));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal!, 'sleep'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface RetryOptions {
+  config: RetryConfig;
+  /** Names the operation in errors and logs. */
+  operation: string;
+  signal?: AbortSignal;
+  /** Whether the operation may be sent again after an unknown outcome. @default false */
+  idempotent?: boolean;
+  /** Called before each sleep; the coordinator logs here at WARN. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: CoordinationError }) => void;
+}
+
+/**
+ * Runs `fn` until it succeeds, fails with a non-transient error, runs out of attempts, or the
+ * signal aborts. Errors leave as CoordinationError.
+ */
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+  const attempts = opts.idempotent ? Math.max(1, opts.config.maxAttempts) : 1;
+  for (let attempt = 1; ; attempt++) {
+    if (opts.signal?.aborted) throw abortError(opts.signal, opts.operation);
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      const error = toCoordinationError(err, opts.operation);
+      if (attempt >= attempts || !isTransient(error)) throw error;
+      const delayMs = backoffDelay(opts.config, attempt);
+      opts.onRetry?.({ attempt, delayMs, error });
+      await sleep(delayMs, opts.signal);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCoordinator, ErrorCode, silentLogger } from '../../src/index.js';
+import { EtcdClient } from '../../src/client/etcd-client.js';
+import { resolveOptions } from '../../src/options.js';
+import { etcdEndpoints, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
+import { freePorts } from '../../scripts/lib/etcd.mjs';
+import { runChild } from '../helpers/child.js';
+import { captureLogger } from '../helpers/logs.js';
+
+test('connects to a live etcd and reports its namespace', async () => {
+  const coordinator = await testCoordinator({ namespace: '/ns-a/' });
+  assert.equal(coordinator.namespace, 'ns-a');
+});
+
+test('an unreachable endpoint rejects with CONNECTION_ERROR within timeout + 10%', async () => {
+  const [port] = await freePorts(1);
+  const timeout = 1000;
+  const started = performance.now();
+  await assert.rejects(
+    createCoordinator({ endpoints: [`127.0.0.1:${port}`], timeout, logger: silentLogger }),
+    (err: { code: string; cause?: unknown }) => {
+      assert.equal(err.code, ErrorCode.Connection);
+      assert.ok(err.cause, 'the last underlying error is attached');
+      return true;
+    },
+  );
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed <= timeout * 1.1, `took ${elapsed} ms`);
+});
+
+test('bad options reject with VALIDATION_ERROR before connecting', async () => {
+  await assert.rejects(createCoordinator({ endpoints: [] }), { code: ErrorCode.Validation });
+  await assert.rejects(createCoordinator({ endpoints: await etcdEndpoints(), timeout: 0 }), { code: ErrorCode.Validation });
+});
+
+test('close() is idempotent, resolves `closed`, and is [Symbol.asyncDispose]', async () => {
+  const coordinator = await testCoordinator();
+  let closed = false;
+  void coordinator.closed.then(() => (closed = true));
+  await coordinator.close();
+  await coordinator.close();
+  await coordinator[Symbol.asyncDispose]();
+  await coordinator.closed;
+  assert.ok(closed);
+});
+
+test('`await using` closes the coordinator at scope end', async () => {
+  let closedPromise: Promise<void>;
+  {
+    await using coordinator = await createCoordinator({ endpoints: await etcdEndpoints(), logger: silentLogger });
+    closedPromise = coordinator.closed;
+  }
+  await closedPromise;
+});
+
+test('after close() the process exits on its own (no handles left)', async () => {
+  const result = await runChild(new URL('../fixtures/open-close.ts', import.meta.url).pathname, [], {
+    timeoutMs: 20_000,
+    env: { ETCD_ENDPOINTS: (await etcdEndpoints()).join(',') },
+  });
+  assert.equal(result.signal, null, `child had to be killed; stderr: ${result.stderr}`);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /closed/);
+});
+
+test('namespaces isolate keys: two clients, two namespaces, nothing crosses', async () => {
+  const endpoints = await etcdEndpoints();
+  const a = new EtcdClient(resolveOptions({ endpoints, namespace: uniqueNamespace('a'), logger: silentLogger }));
+  const b = new EtcdClient(resolveOptions({ endpoints, namespace: uniqueNamespace('b'), logger: silentLogger }));
+  try {
+    await a.call('put', 'k', (o) => a.ns.put('k').value('from-a').options(o).exec());
+    await b.call('put', 'k', (o) => b.ns.put('k').value('from-b').options(o).exec());
+    assert.equal(await a.ns.get('k').string(), 'from-a');
+    assert.equal(await b.ns.get('k').string(), 'from-b');
+    assert.deepEqual(await a.ns.getAll().keys(), ['k']);
+    assert.equal(a.key('k'), `${a.namespace}/k`);
+    assert.equal(a.relative(`${a.namespace}/x/y`), 'x/y');
+  } finally {
+    await Promise.all([a.ns.delete().all(), b.ns.delete().all()]);
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('a closed client refuses new calls with CANCELLED', async () => {
+  const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), logger: silentLogger }));
+  await client.close();
+  await assert.rejects(client.call('get', 'k', (o) => client.ns.get('k').options(o).string()), { code: ErrorCode.Cancelled });
+  assert.throws(() => client.own({ close() {} }), { code: ErrorCode.Cancelled });
+});
+
+test('a call aborted by the caller rejects promptly with CANCELLED', async () => {
+  const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), logger: silentLogger }));
+  try {
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(client.call('get', 'k', (o) => client.ns.get('k').options(o).string(), { signal: ac.signal }), {
+      code: ErrorCode.Cancelled,
+    });
+  } finally {
+    await client.close();
+  }
+});
+
+test('logs carry operation, key and duration and never the namespace values or passwords', async () => {
+  const logs = captureLogger();
+  const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), logger: logs.logger, namespace: uniqueNamespace() }));
+  try {
+    await client.call('put', 'secret-key', (o) => client.ns.put('secret-key').value('TOP-SECRET-VALUE').options(o).exec());
+    await client.ns.delete().all();
+  } finally {
+    await client.close();
+  }
+  const line = logs.lines.find((l) => l.fields.operation === 'put');
+  assert.ok(line, 'a success line was logged');
+  assert.equal(line.level, 'info');
+  assert.equal(line.fields.key, 'secret-key');
+  assert.equal(typeof line.fields.durationMs, 'number');
+  logs.assertNotContains('TOP-SECRET-VALUE');
+});

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  GRPCDeadlineExceededError,
+  GRPCUnavailableError,
+  EtcdAuthenticationFailedError,
+  EtcdPermissionDeniedError,
+  EtcdLeaseInvalidError,
+  GRPCInvalidArgumentError,
+} from 'etcd3';
+import {
+  CoordinationError,
+  ErrorCode,
+  classify,
+  toCoordinationError,
+  isConflict,
+  isNotFound,
+  isTransient,
+  isValidationError,
+  abortError,
+} from '../../src/errors.js';
+
+test('CoordinationError carries code, name, cause', () => {
+  const cause = new Error('root');
+  const e = new CoordinationError(ErrorCode.Conflict, 'held', { cause });
+  assert.equal(e.name, 'CoordinationError');
+  assert.equal(e.code, 'CONFLICT');
+  assert.equal(e.cause, cause);
+  assert.ok(e instanceof Error);
+  assert.equal(String(e), 'CoordinationError [CONFLICT]: held');
+  assert.ok(isConflict(e));
+  assert.ok(!isNotFound(e));
+});
+
+test('status code is used first', () => {
+  const grpc = Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4 });
+  assert.equal(classify(grpc), ErrorCode.Timeout);
+  assert.equal(classify(Object.assign(new Error('x'), { code: 14 })), ErrorCode.Connection);
+  assert.equal(classify(Object.assign(new Error('x'), { code: 16 })), ErrorCode.Auth);
+});
+
+test("etcd3's error classes map to codes", () => {
+  assert.equal(classify(new GRPCDeadlineExceededError('d')), ErrorCode.Timeout);
+  assert.equal(classify(new GRPCUnavailableError('u')), ErrorCode.Connection);
+  assert.equal(classify(new EtcdAuthenticationFailedError('a')), ErrorCode.Auth);
+  assert.equal(classify(new EtcdPermissionDeniedError('p')), ErrorCode.Auth);
+  assert.equal(classify(new EtcdLeaseInvalidError('l')), ErrorCode.NotFound);
+  assert.equal(classify(new GRPCInvalidArgumentError('etcdserver: request is too large')), ErrorCode.Validation);
+});
+
+test('etcd server conditions under a generic status are told apart by message', () => {
+  assert.equal(classify(new GRPCUnavailableError('etcdserver: no leader')), ErrorCode.Unavailable);
+  assert.equal(classify(new GRPCUnavailableError('etcdserver: request timed out')), ErrorCode.Timeout);
+  assert.equal(classify(new Error('etcdserver: mvcc: required revision has been compacted')), ErrorCode.NotFound);
+  assert.equal(classify(new Error('connect ECONNREFUSED 127.0.0.1:1')), ErrorCode.Connection);
+  assert.equal(classify('weird'), ErrorCode.Unavailable);
+});
+
+test('toCoordinationError keeps the cause and message and passes ours through', () => {
+  const cause = new GRPCUnavailableError('No connection established');
+  const e = toCoordinationError(cause, 'config.get a');
+  assert.equal(e.code, ErrorCode.Connection);
+  assert.equal(e.cause, cause);
+  assert.match(e.message, /config.get a: No connection established/);
+  assert.ok(isTransient(e));
+  const ours = new CoordinationError(ErrorCode.Validation, 'bad');
+  assert.equal(toCoordinationError(ours, 'x'), ours);
+  assert.ok(isValidationError(ours));
+  assert.ok(!isTransient(ours));
+});
+
+test('abortError: TIMEOUT_ERROR for timeouts, CANCELLED otherwise, reason as cause', async () => {
+  const ac = new AbortController();
+  const reason = new Error('stop');
+  ac.abort(reason);
+  const e = abortError(ac.signal, 'lock.acquire k');
+  assert.equal(e.code, ErrorCode.Cancelled);
+  assert.equal(e.cause, reason);
+  const t = AbortSignal.timeout(1);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(abortError(t, 'x').code, ErrorCode.Timeout);
+  const coded = new CoordinationError(ErrorCode.NotFound, 'lost');
+  assert.equal(abortError(AbortSignal.abort(coded), 'x'), coded);
+});
