@@ -7,6 +7,7 @@ import { resolveOptions, type CoordinatorOptions } from './options.js';
 import { backoffDelays, sleep } from './retry.js';
 
 export interface Coordinator extends AsyncDisposable {
+  // ── components: one readonly field each (lock, registry, config, ids) ──
   /** The namespace every key of this coordinator lives under ('' for none). */
   readonly namespace: string;
   /** Resolves when close() has finished. */
@@ -19,9 +20,12 @@ class CoordinatorImpl implements Coordinator {
   readonly namespace: string;
   readonly closed: Promise<void>;
 
+  // ── components: one readonly field each ──
+
   constructor(readonly client: EtcdClient) {
     this.namespace = client.namespace;
     this.closed = client.closed;
+    // ── components: one line each, built on the shared client ──
   }
 
   close(): Promise<void> {

@@ -1,0 +1,107 @@
+// A TCP proxy between our client and one etcd member, to cut, pause and delay connections in
+// tests (tc netem and toxiproxy are not available here). Loopback only.
+//   pass      forward bytes both ways
+//   blackhole keep sockets open but drop every byte (keep-alive streams look alive)
+//   rst       reset every open connection and every new one
+//   refuse    stop listening: new connections are refused; open ones are reset
+//   delay     forward after `delayMs`
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export type ProxyMode = 'pass' | 'blackhole' | 'rst' | 'refuse' | 'delay';
+
+export class TcpProxy {
+  private server: Server | undefined;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private modeNow: ProxyMode = 'pass';
+  delayMs = 0;
+  port = 0;
+
+  constructor(
+    readonly targetHost: string,
+    readonly targetPort: number,
+  ) {}
+
+  /** Proxy for an etcd client URL such as `http://127.0.0.1:2379`. */
+  static forUrl(url: string): TcpProxy {
+    const u = new URL(url);
+    return new TcpProxy(u.hostname, Number(u.port));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get mode(): ProxyMode {
+    return this.modeNow;
+  }
+
+  get connections(): number {
+    return this.pairs.size;
+  }
+
+  async start(port = this.port): Promise<this> {
+    const server = createServer((client) => this.accept(client));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as { port: number }).port;
+    return this;
+  }
+
+  private accept(client: Socket): void {
+    if (this.modeNow === 'rst') {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect(this.targetPort, this.targetHost);
+    const pair: [Socket, Socket] = [client, upstream];
+    this.pairs.add(pair);
+    const forward = (from: Socket, to: Socket) =>
+      from.on('data', (chunk) => {
+        if (this.modeNow === 'blackhole') return;
+        if (this.modeNow === 'delay' && this.delayMs > 0) {
+          setTimeout(() => to.writable && to.write(chunk), this.delayMs);
+        } else if (to.writable) to.write(chunk);
+      });
+    forward(client, upstream);
+    forward(upstream, client);
+    const close = () => {
+      this.pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  }
+
+  /** Switches mode; `rst` and `refuse` also reset every open connection. */
+  async setMode(mode: ProxyMode, delayMs = this.delayMs): Promise<void> {
+    this.modeNow = mode;
+    this.delayMs = delayMs;
+    if (mode === 'rst' || mode === 'refuse') this.resetAll();
+    if (mode === 'refuse' && this.server) {
+      const server = this.server;
+      this.server = undefined;
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    if (mode !== 'refuse' && !this.server) await this.start(this.port);
+  }
+
+  /** Resets (RST) every open connection once; new connections are accepted per the mode. */
+  resetAll(): void {
+    for (const [a, b] of this.pairs) {
+      a.resetAndDestroy();
+      b.resetAndDestroy();
+    }
+    this.pairs.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.resetAll();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
