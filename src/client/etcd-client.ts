@@ -19,6 +19,8 @@ export interface CallSettings {
   idempotent?: boolean;
   /** Level for the success line. @default 'info' */
   level?: 'info' | 'debug';
+  /** Cleanup that must still reach etcd while close() runs (revokes, deletes). @default false */
+  duringClose?: boolean;
 }
 
 /** Something close() must release; `close` must not throw for an already-released resource. */
@@ -46,6 +48,7 @@ export class EtcdClient {
   private readonly closeController = new AbortController();
   private readonly owned = new Set<Owned>();
   private closePromise: Promise<void> | undefined;
+  private ended = false;
   private resolveClosed!: () => void;
 
   constructor(options: ResolvedOptions) {
@@ -116,7 +119,7 @@ export class EtcdClient {
     const started = performance.now();
     const signal = settings.signal;
     try {
-      this.assertOpen(operation);
+      if (!settings.duringClose || this.ended) this.assertOpen(operation);
       const result = await withRetry(() => race(fn(this.callOptions()), signal, `${operation} ${key}`), {
         config: this.retry,
         operation: `${operation} ${key}`,
@@ -180,6 +183,7 @@ export class EtcdClient {
       for (const r of results) {
         if (r.status === 'rejected') this.logger.warn({ operation: 'close', error: errorText(r.reason) }, 'resource close failed');
       }
+      this.ended = true;
       this.etcd.close();
       this.logger.info({ operation: 'close' }, 'coordinator closed');
       this.resolveClosed();

@@ -1,0 +1,192 @@
+// A lease we hold: granted once, optionally kept alive on the coordinator's shared keep-alive
+// stream, and declared lost — locally, within its TTL — as soon as etcd can no longer be shown to
+// hold it. Locks, registrations and instance IDs all stand on this.
+import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { errorText } from '../logger.js';
+import type { EtcdClient } from './etcd-client.js';
+import { LeaseKeeper } from './lease-keeper.js';
+
+/** etcd rounds lease TTLs up to whole seconds and never grants less than its minimum (2 s by default). */
+export function ttlSeconds(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs / 1000));
+}
+
+const keepers = new WeakMap<EtcdClient, LeaseKeeper>();
+function keeperOf(client: EtcdClient): LeaseKeeper {
+  let keeper = keepers.get(client);
+  if (!keeper) keepers.set(client, (keeper = new LeaseKeeper(client)));
+  return keeper;
+}
+
+export interface GrantOptions {
+  signal?: AbortSignal;
+  /** Keep the lease alive in the background (every TTL/3) until revoke() or loss. @default false */
+  keepAlive?: boolean;
+}
+
+export class KeptLease implements AsyncDisposable {
+  /** Aborts when the lease is lost (expired, revoked behind our back, or unconfirmable for a whole TTL). */
+  readonly signal: AbortSignal;
+  private readonly lost = new AbortController();
+  private confirmedAt: number; // performance.now() when the last confirmed grant/keep-alive was *sent*
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private revoked = false;
+  private unown: () => void;
+
+  private constructor(
+    private readonly client: EtcdClient,
+    /** Lease ID as etcd3 spells it (decimal string). */
+    readonly id: string,
+    /** TTL etcd granted, in seconds. */
+    readonly ttlSeconds: number,
+    sentAt: number,
+  ) {
+    this.signal = this.lost.signal;
+    this.confirmedAt = sentAt;
+    this.unown = client.own({ close: () => this.revoke().catch(() => undefined) });
+    this.armExpiry();
+  }
+
+  /** Grants a lease of `ttlMs` (rounded up to whole seconds; etcd applies its minimum). */
+  static async grant(client: EtcdClient, ttlMs: number, options: GrantOptions = {}): Promise<KeptLease> {
+    const sentAt = performance.now();
+    const res = await client.call(
+      'lease.grant',
+      '',
+      (o) => client.etcd.leaseClient.leaseGrant({ TTL: ttlSeconds(ttlMs), ID: 0 }, o),
+      { signal: options.signal, idempotent: true, level: 'debug' },
+    );
+    const lease = new KeptLease(client, res.ID, Number(res.TTL), sentAt);
+    if (options.keepAlive) lease.startKeepAlive();
+    return lease;
+  }
+
+  /** Lease ID in lowercase hex, as etcd's Go recipes put it in keys. */
+  get hexId(): string {
+    return BigInt(this.id).toString(16);
+  }
+
+  get isLost(): boolean {
+    return this.lost.signal.aborted;
+  }
+
+  /** Milliseconds until etcd may expire the lease, as far as we can prove (a lower bound). */
+  remainingMs(): number {
+    return Math.max(0, this.confirmedAt + this.ttlSeconds * 1000 - performance.now());
+  }
+
+  /** One keep-alive now; resolves with the TTL in seconds; NOT_FOUND (and loss) if etcd no longer has it. */
+  async keepAliveOnce(signal?: AbortSignal): Promise<number> {
+    if (this.isLost) throw this.lost.signal.reason as CoordinationError;
+    const sentAt = performance.now();
+    let ttl: number;
+    try {
+      ttl = await keeperOf(this.client).keepAlive(this.id, signal);
+    } catch (err) {
+      throw toCoordinationError(err, `lease.keepalive ${this.hexId}`);
+    }
+    if (ttl <= 0) {
+      this.markLost('revoked or expired in etcd');
+      throw this.lost.signal.reason as CoordinationError;
+    }
+    if (!this.revoked && !this.isLost) {
+      this.confirmedAt = Math.max(this.confirmedAt, sentAt);
+      this.armExpiry();
+    }
+    return ttl;
+  }
+
+  /** Keeps the lease alive every TTL/3 (sooner after a failed attempt) until revoke() or loss. */
+  startKeepAlive(): void {
+    if (this.keepAliveTimer || this.revoked || this.isLost) return;
+    const interval = Math.max(300, (this.ttlSeconds * 1000) / 3);
+    const tick = (): void => {
+      this.keepAliveOnce().then(
+        () => schedule(interval),
+        (err: unknown) => {
+          if (this.isLost || this.revoked) return;
+          this.client.logger.warn(
+            { operation: 'lease.keepalive', key: this.hexId, code: toCoordinationError(err, 'keepalive').code, error: errorText(err) },
+            'keep-alive failed; retrying',
+          );
+          schedule(Math.min(interval, 500));
+        },
+      );
+    };
+    const schedule = (ms: number): void => {
+      if (this.revoked || this.isLost) return;
+      this.keepAliveTimer = setTimeout(tick, ms);
+      this.keepAliveTimer.unref();
+    };
+    schedule(interval);
+  }
+
+  stopKeepAlive(): void {
+    clearTimeout(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+  }
+
+  /** Remaining TTL in ms as etcd reports it; NOT_FOUND if the lease is gone. */
+  async timeToLive(signal?: AbortSignal): Promise<number> {
+    const res = await this.client.call(
+      'lease.ttl',
+      this.hexId,
+      (o) => this.client.etcd.leaseClient.leaseTimeToLive({ ID: this.id, keys: false }, o),
+      { signal, idempotent: true, level: 'debug' },
+    );
+    const ttl = Number(res.TTL);
+    if (ttl <= 0) {
+      this.markLost('expired in etcd');
+      throw this.lost.signal.reason as CoordinationError;
+    }
+    return ttl * 1000;
+  }
+
+  /** Revokes the lease (deleting its keys); idempotent; a lease already gone counts as revoked. */
+  async revoke(signal?: AbortSignal): Promise<void> {
+    if (this.revoked) return;
+    this.revoked = true;
+    this.stopTimers();
+    this.unown();
+    if (this.isLost) return;
+    try {
+      await this.client.call(
+        'lease.revoke',
+        this.hexId,
+        (o) => this.client.etcd.leaseClient.leaseRevoke({ ID: this.id }, o),
+        { signal, idempotent: true, level: 'debug', duringClose: true },
+      );
+    } catch (err) {
+      if (toCoordinationError(err, 'revoke').code !== ErrorCode.NotFound) throw err;
+    }
+  }
+
+  /** Called by owners that learn of the loss another way (e.g. their key was deleted). */
+  markLost(why: string): void {
+    if (this.isLost || this.revoked) return;
+    this.stopTimers();
+    this.unown();
+    this.client.logger.warn({ operation: 'lease', key: this.hexId, from: 'alive', to: 'lost' }, `lease lost: ${why}`);
+    this.lost.abort(new CoordinationError(ErrorCode.NotFound, `lease ${this.hexId} lost: ${why}`));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.revoke();
+  }
+
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(() => {
+      if (this.remainingMs() <= 0) this.markLost(`not confirmed for its whole TTL (${this.ttlSeconds} s)`);
+      else this.armExpiry();
+    }, this.remainingMs() + 1);
+    this.expiryTimer.unref();
+  }
+
+  private stopTimers(): void {
+    this.stopKeepAlive();
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+}

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EtcdClient } from '../../src/client/etcd-client.js';
+import { KeptLease, ttlSeconds } from '../../src/client/lease.js';
+import { resolveOptions } from '../../src/options.js';
+import { ErrorCode, silentLogger } from '../../src/index.js';
+import { etcdEndpoints, eventually, rawClient, uniqueNamespace } from '../helpers/etcd.js';
+import { TcpProxy } from '../helpers/proxy.js';
+
+async function client(endpoints?: string[], timeout = 1000): Promise<EtcdClient> {
+  return new EtcdClient(
+    resolveOptions({ endpoints: endpoints ?? (await etcdEndpoints()), namespace: uniqueNamespace('lease'), logger: silentLogger, timeout, retry: { maxAttempts: 1 } }),
+  );
+}
+
+async function leaseTtl(id: string): Promise<number> {
+  const raw = await rawClient();
+  const res = await raw.leaseClient.leaseTimeToLive({ ID: id, keys: false });
+  return Number(res.TTL);
+}
+
+test('ttlSeconds rounds up to whole seconds', () => {
+  assert.equal(ttlSeconds(1), 1);
+  assert.equal(ttlSeconds(1000), 1);
+  assert.equal(ttlSeconds(1001), 2);
+  assert.equal(ttlSeconds(30_000), 30);
+});
+
+test('a granted lease reports its TTL and revoke() deletes it (idempotently)', async () => {
+  const c = await client();
+  try {
+    const lease = await KeptLease.grant(c, 5000);
+    assert.equal(lease.ttlSeconds, 5);
+    assert.match(lease.hexId, /^[0-9a-f]+$/);
+    const ms = await lease.timeToLive();
+    assert.ok(ms > 3000 && ms <= 5000, `ttl ${ms}`);
+    assert.ok(lease.remainingMs() > 4000);
+    await lease.revoke();
+    await lease.revoke();
+    assert.ok((await leaseTtl(lease.id)) <= 0);
+    assert.equal(lease.isLost, false, 'a revoke we asked for is not a loss');
+  } finally {
+    await c.close();
+  }
+});
+
+test('keep-alive holds a lease past its TTL', async () => {
+  const c = await client();
+  try {
+    const lease = await KeptLease.grant(c, 2000, { keepAlive: true });
+    const started = Date.now();
+    await eventually(() => Date.now() - started > 3500, { timeoutMs: 5000, intervalMs: 100, what: '3.5 s to pass' });
+    assert.ok((await leaseTtl(lease.id)) > 0, 'still alive after 1.75× TTL');
+    assert.equal(lease.isLost, false);
+    await lease.revoke();
+  } finally {
+    await c.close();
+  }
+});
+
+test('a lease revoked behind our back is reported lost (NOT_FOUND) on the next keep-alive', async () => {
+  const c = await client();
+  try {
+    const lease = await KeptLease.grant(c, 3000, { keepAlive: true });
+    const raw = await rawClient();
+    await raw.leaseClient.leaseRevoke({ ID: lease.id });
+    await eventually(() => lease.signal.aborted, { timeoutMs: 3000, what: 'lost signal' });
+    assert.equal((lease.signal.reason as { code: string }).code, ErrorCode.NotFound);
+    await assert.rejects(lease.keepAliveOnce(), { code: ErrorCode.NotFound });
+    await lease.revoke(); // no-op on a lost lease
+  } finally {
+    await c.close();
+  }
+});
+
+test('a blackholed connection is declared lost within the TTL, not 2×TTL', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const c = await client([proxy.url], 500);
+  try {
+    const lease = await KeptLease.grant(c, 2000, { keepAlive: true });
+    await lease.keepAliveOnce();
+    await proxy.setMode('blackhole');
+    const cut = performance.now();
+    await eventually(() => lease.signal.aborted, { timeoutMs: 4000, intervalMs: 20, what: 'lost signal' });
+    const after = performance.now() - cut;
+    assert.ok(after <= 2000 + 250, `lost after ${Math.round(after)} ms`);
+  } finally {
+    await proxy.stop();
+    await c.close();
+  }
+});
+
+test('close() revokes every lease the client owns', async () => {
+  const c = await client();
+  const a = await KeptLease.grant(c, 10_000, { keepAlive: true });
+  const b = await KeptLease.grant(c, 10_000);
+  await c.close();
+  assert.ok((await leaseTtl(a.id)) <= 0);
+  assert.ok((await leaseTtl(b.id)) <= 0);
+});
