@@ -5,9 +5,13 @@ import { CoordinationError, ErrorCode, isCoordinationError, toCoordinationError 
 import { errorText } from './logger.js';
 import { resolveOptions, type CoordinatorOptions } from './options.js';
 import { backoffDelays, sleep } from './retry.js';
+import { EtcdIdAllocator } from './ids/etcd-ids.js';
+import type { InstanceIdAllocator } from './ids/interface.js';
 
 export interface Coordinator extends AsyncDisposable {
   // ── components: one readonly field each (lock, registry, config, ids) ──
+  /** Instance IDs: a small integer per live instance, freed when the instance dies (README "Instance IDs"). */
+  readonly ids: InstanceIdAllocator;
   /** The namespace every key of this coordinator lives under ('' for none). */
   readonly namespace: string;
   /** Resolves when close() has finished. */
@@ -21,11 +25,13 @@ class CoordinatorImpl implements Coordinator {
   readonly closed: Promise<void>;
 
   // ── components: one readonly field each ──
+  readonly ids: InstanceIdAllocator;
 
   constructor(readonly client: EtcdClient) {
     this.namespace = client.namespace;
     this.closed = client.closed;
     // ── components: one line each, built on the shared client ──
+    this.ids = new EtcdIdAllocator(client);
   }
 
   close(): Promise<void> {

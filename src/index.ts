@@ -21,3 +21,5 @@ export { DEFAULT_RETRY, backoffDelay } from './retry.js';
 export type { RetryConfig } from './retry.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogFields, LogLevel } from './logger.js';
+export { DEFAULT_ALLOCATE_OPTIONS } from './ids/interface.js';
+export type { AllocateOptions, InstanceId, InstanceIdAllocator, InstanceIdEntry } from './ids/interface.js';

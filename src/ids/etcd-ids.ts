@@ -1,0 +1,170 @@
+// Allocating instance IDs on etcd, the way etcd's Go recipes claim a key: each ID is a key created
+// only if absent, in one transaction, bound to the holder's own lease. A pool is listed once (keys
+// only), then free IDs are tried from a random start, so the common case costs one range + one txn.
+import type { IKeyValue } from 'etcd3';
+import type { EtcdClient } from '../client/etcd-client.js';
+import { KeptLease } from '../client/lease.js';
+import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
+import { freeCandidates } from './candidates.js';
+import { HeldId } from './held-id.js';
+import type { AllocateOptions, InstanceId, InstanceIdAllocator, InstanceIdEntry } from './interface.js';
+import { idKey, ownerText, ownerValue, parseId, poolPrefix, prefixEnd } from './keys.js';
+import { resolveAllocate, validatePool, type ResolvedAllocate } from './validate.js';
+
+/** Lost races in a row after which our view of the pool is stale and worth reading again. */
+const RELIST_AFTER_LOST_RACES = 3;
+/** Keys per range request when listing a pool (a range may span a million IDs). */
+const PAGE = 10_000;
+/** Lease TTL look-ups in flight at once in list(). */
+const TTL_LOOKUPS = 16;
+
+export class EtcdIdAllocator implements InstanceIdAllocator {
+  constructor(private readonly client: EtcdClient) {}
+
+  async allocate(pool: string, options: AllocateOptions = {}): Promise<InstanceId> {
+    // Every check runs before the first request: bad input writes nothing.
+    validatePool(pool, 'ids.allocate');
+    const what = `ids.allocate ${pool}`;
+    const resolved = resolveAllocate(options, what);
+    const signal = options.signal;
+    if (signal?.aborted) throw abortError(signal, what);
+    this.client.assertOpen(what);
+    const started = performance.now();
+
+    // One lease per ID, granted first so the key is born bound to it and dies with the process.
+    const lease = await KeptLease.grant(this.client, resolved.ttlMs, { signal, keepAlive: true });
+    try {
+      const { id, revision, races } = await this.claim(pool, resolved, lease, signal);
+      const key = idKey(pool, id);
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      this.client.logger.info({ operation: 'ids.allocate', key, durationMs, attempt: races + 1 }, 'instance id allocated');
+      return new HeldId(this.client, pool, id, key, lease, revision);
+    } catch (err) {
+      // Whatever this attempt may have written is bound to the lease: revoking it removes it.
+      await lease.revoke().catch(() => undefined);
+      throw toCoordinationError(err, what);
+    }
+  }
+
+  async list(pool: string, options: { signal?: AbortSignal } = {}): Promise<InstanceIdEntry[]> {
+    validatePool(pool, 'ids.list');
+    const kvs = await this.scan(pool, false, options.signal);
+    // Remaining TTLs come from etcd (one look-up per holder, a few at a time).
+    const entries = await mapLimited(kvs, TTL_LOOKUPS, async ({ id, kv }) => {
+      const ttlMs = kv.lease === '0' ? Infinity : await this.leaseTtlMs(kv.lease, options.signal);
+      return ttlMs === undefined ? undefined : { id, owner: ownerText(kv.value), ttlMs };
+    });
+    return entries.filter((e): e is InstanceIdEntry => e !== undefined).sort((a, b) => a.id - b.id);
+  }
+
+  /** Tries free IDs until one txn creates its key; CONFLICT once a fresh listing shows none free. */
+  private async claim(
+    pool: string,
+    o: ResolvedAllocate,
+    lease: KeptLease,
+    signal: AbortSignal | undefined,
+  ): Promise<{ id: number; revision: bigint; races: number }> {
+    const value = Buffer.from(JSON.stringify(ownerValue()));
+    let races = 0;
+    for (;;) {
+      // One read of what is taken, then candidates straight from it without re-reading.
+      const taken = new Set((await this.scan(pool, true, signal)).map((e) => e.id));
+      let lostInRow = 0;
+      for (const id of freeCandidates(o.min, o.max, taken, o.preferred)) {
+        const revision = await this.tryCreate(pool, id, lease, value, signal);
+        if (revision !== undefined) return { id, revision, races };
+        races++;
+        // Someone took it since we listed; after a few such races our view is stale: list again.
+        if (++lostInRow >= RELIST_AFTER_LOST_RACES) break;
+      }
+      // A full scan of a fresh listing found nothing free: the pool is full, do not spin.
+      if (lostInRow === 0) throw new CoordinationError(ErrorCode.Conflict, `pool ${pool} full (${o.min}..${o.max})`);
+    }
+  }
+
+  /** Creates the ID's key if absent, bound to `lease`; its create revision, or undefined if taken. */
+  private async tryCreate(
+    pool: string,
+    id: number,
+    lease: KeptLease,
+    value: Buffer,
+    signal: AbortSignal | undefined,
+  ): Promise<bigint | undefined> {
+    const rel = idKey(pool, id);
+    const key = Buffer.from(this.client.key(rel));
+    const res = await this.client.call(
+      'ids.claim',
+      rel,
+      (o) =>
+        this.client.etcd.kv.txn(
+          {
+            compare: [{ key, result: 'Equal', target: 'Create', create_revision: 0 }],
+            success: [{ request_put: { key, value, lease: lease.id } }],
+            // Read the holder back: a retry after an unknown outcome finds our own key there.
+            failure: [{ request_range: { key } }],
+          },
+          o,
+        ),
+      // Safe to resend: the second attempt recognises the first one's key by its lease.
+      { signal, idempotent: true, level: 'debug' },
+    );
+    if (res.succeeded) return BigInt(res.header.revision);
+    const holder = res.responses[0]?.response_range?.kvs[0];
+    return holder && holder.lease === lease.id ? BigInt(holder.create_revision) : undefined;
+  }
+
+  /** Every ID key of `pool` (ignoring keys that are not plain decimals), page by page. */
+  private async scan(pool: string, keysOnly: boolean, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: IKeyValue }>> {
+    const rel = poolPrefix(pool);
+    const prefix = this.client.key(rel);
+    const end = prefixEnd(Buffer.from(prefix));
+    const out: Array<{ id: number; kv: IKeyValue }> = [];
+    let from = Buffer.from(prefix);
+    for (;;) {
+      const res = await this.client.call(
+        'ids.scan',
+        rel,
+        (o) => this.client.etcd.kv.range({ key: from, range_end: end, keys_only: keysOnly, limit: PAGE }, o),
+        { signal, idempotent: true, level: 'debug' },
+      );
+      for (const kv of res.kvs) {
+        const id = parseId(kv.key.toString(), prefix);
+        if (id !== undefined) out.push({ id, kv });
+      }
+      const last = res.kvs.at(-1);
+      if (!res.more || !last) return out;
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+  }
+
+  /** Remaining TTL of a lease in ms; undefined when it has already expired. */
+  private async leaseTtlMs(leaseId: string, signal: AbortSignal | undefined): Promise<number | undefined> {
+    try {
+      const res = await this.client.call(
+        'lease.ttl',
+        BigInt(leaseId).toString(16),
+        (o) => this.client.etcd.leaseClient.leaseTimeToLive({ ID: leaseId, keys: false }, o),
+        { signal, idempotent: true, level: 'debug' },
+      );
+      const ttl = Number(res.TTL);
+      return ttl > 0 ? ttl * 1000 : undefined;
+    } catch (err) {
+      if (toCoordinationError(err, 'lease.ttl').code === ErrorCode.NotFound) return undefined;
+      throw err;
+    }
+  }
+}
+
+/** `fn` over `items` with at most `limit` in flight, results in input order. */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
