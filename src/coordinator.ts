@@ -7,11 +7,15 @@ import { resolveOptions, type CoordinatorOptions } from './options.js';
 import { backoffDelays, sleep } from './retry.js';
 import { EtcdIdAllocator } from './ids/etcd-ids.js';
 import type { InstanceIdAllocator } from './ids/interface.js';
+import { EtcdConfigCenter } from './config/etcd-config.js';
+import type { ConfigCenter } from './config/interface.js';
 
 export interface Coordinator extends AsyncDisposable {
   // ── components: one readonly field each (lock, registry, config, ids) ──
   /** Instance IDs: a small integer per live instance, freed when the instance dies (README "Instance IDs"). */
   readonly ids: InstanceIdAllocator;
+  /** Config center: JSON values, CAS, gap-free watches, live views, history (README "Config center"). */
+  readonly config: ConfigCenter;
   /** The namespace every key of this coordinator lives under ('' for none). */
   readonly namespace: string;
   /** Resolves when close() has finished. */
@@ -26,12 +30,14 @@ class CoordinatorImpl implements Coordinator {
 
   // ── components: one readonly field each ──
   readonly ids: InstanceIdAllocator;
+  readonly config: ConfigCenter;
 
   constructor(readonly client: EtcdClient) {
     this.namespace = client.namespace;
     this.closed = client.closed;
     // ── components: one line each, built on the shared client ──
     this.ids = new EtcdIdAllocator(client);
+    this.config = new EtcdConfigCenter(client);
   }
 
   close(): Promise<void> {
@@ -46,7 +52,8 @@ class CoordinatorImpl implements Coordinator {
 /**
  * Connects to etcd and checks it answers within `options.timeout` (retrying refused connections
  * inside that budget). Rejects with VALIDATION_ERROR for bad options, AUTH_ERROR for bad
- * credentials, CONNECTION_ERROR when etcd cannot be reached in time.
+ * credentials, CONNECTION_ERROR when etcd cannot be reached in time — unless `snapshotFile` is set:
+ * then it resolves after `timeout` without etcd (logged at WARN) and config live views serve the snapshot.
  */
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const resolved = resolveOptions(options);
@@ -70,6 +77,12 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
         if (isCoordinationError(lastError, ErrorCode.Timeout) && budget.aborted) break;
         await sleep(delays.next().value, budget).catch(() => undefined);
       }
+    }
+    // Start when etcd is down (opt-in via snapshotFile): config live views serve the snapshot, stale.
+    if (resolved.snapshotFile !== undefined) {
+      const fields = { operation: 'connect', code: ErrorCode.Connection, error: errorText(lastError), from: 'connecting', to: 'degraded' };
+      client.logger.warn(fields, 'etcd unreachable; started without it (config snapshot)');
+      return new CoordinatorImpl(client);
     }
     const endpoints = resolved.endpoints.join(', ');
     throw new CoordinationError(ErrorCode.Connection, `cannot reach etcd at ${endpoints} within ${resolved.timeout} ms`, {

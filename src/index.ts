@@ -23,3 +23,15 @@ export { silentLogger } from './logger.js';
 export type { Logger, LogFields, LogLevel } from './logger.js';
 export { DEFAULT_ALLOCATE_OPTIONS } from './ids/interface.js';
 export type { AllocateOptions, InstanceId, InstanceIdAllocator, InstanceIdEntry } from './ids/interface.js';
+export type {
+  ConfigCenter,
+  ConfigEvent,
+  ConfigReadOptions,
+  ConfigSchema,
+  ConfigVersion,
+  ConfigWatch,
+  ConfigWatchOptions,
+  ConfigWriteOptions,
+  LiveConfig,
+  LiveOptions,
+} from './config/interface.js';

@@ -36,7 +36,9 @@ export interface CoordinatorOptions {
   tls?: TlsOptions;
   /**
    * File where live config views persist their last good values, so that a service can start
-   * while etcd is down (config center). Written atomically with mode 0600. @default off
+   * while etcd is down (config center). Written atomically with mode 0600. Setting it also lets
+   * createCoordinator() resolve when etcd is unreachable (after `timeout`, logged at WARN) instead
+   * of rejecting with CONNECTION_ERROR. @default off
    */
   snapshotFile?: string;
 }

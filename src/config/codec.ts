@@ -1,0 +1,85 @@
+// How config keys and values are checked, stored and read back. Everything here runs before a
+// request is sent, so bad input never reaches etcd. Error messages name keys, never values.
+import * as core from 'zod/v4/core';
+import { validationError } from '../errors.js';
+
+/** Largest encoded value we write (etcd's default request limit is 1.5 MiB). */
+export const MAX_VALUE_BYTES = 1024 * 1024;
+/** Longest key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 4096;
+/** Sub-prefix of the namespace where config lives (gochat's Go layout: `<namespace>/config/<key>`). */
+export const CONFIG_DIR = 'config/';
+
+/** Checks a config key; `allowEmpty` for prefixes (`list('')`, a watch of everything). */
+export function checkKey(key: unknown, what = 'key', allowEmpty = false): string {
+  if (typeof key !== 'string') throw validationError(`config ${what} must be a string`);
+  if (key.length === 0 && !allowEmpty) throw validationError(`config ${what} must not be empty`);
+  if (key.includes('\0')) throw validationError(`config ${what} must not contain NUL`);
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw validationError(`config ${what} is longer than ${MAX_KEY_BYTES} bytes`);
+  return key;
+}
+
+/**
+ * JSON-encodes a value. Rejects what JSON would silently change or cannot carry: undefined at
+ * the top or in arrays, functions, symbols, BigInt, NaN/Infinity, cycles; and values over 1 MiB.
+ */
+export function encodeValue(key: string, value: unknown): Buffer {
+  const seen = new Set<object>();
+  const check = (v: unknown, path: string, inArray: boolean): void => {
+    switch (typeof v) {
+      case 'undefined':
+        if (path === '' || inArray) throw validationError(`config value for ${key}${where(path)} is undefined`);
+        return;
+      case 'function':
+      case 'symbol':
+      case 'bigint':
+        throw validationError(`config value for ${key}${where(path)} is a ${typeof v}, which JSON cannot hold`);
+      case 'number':
+        if (!Number.isFinite(v)) throw validationError(`config value for ${key}${where(path)} is not a finite number`);
+        return;
+      case 'object': {
+        if (v === null) return;
+        if (seen.has(v)) throw validationError(`config value for ${key}${where(path)} is circular`);
+        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return; // Date and friends encode themselves
+        seen.add(v);
+        if (Array.isArray(v)) v.forEach((item, i) => check(item, `${path}[${i}]`, true));
+        else for (const [k, item] of Object.entries(v)) check(item, `${path}.${k}`, false);
+        seen.delete(v);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  check(value, '', false);
+  const bytes = Buffer.from(JSON.stringify(value));
+  if (bytes.length > MAX_VALUE_BYTES) throw validationError(`config value for ${key} is ${bytes.length} bytes encoded, above the ${MAX_VALUE_BYTES} limit`);
+  return bytes;
+}
+
+const where = (path: string): string => (path ? ` at ${path}` : '');
+
+/** Reads a stored value: JSON if it parses, else the raw text (etcdctl and Go services store plain strings). */
+export function decodeValue(raw: Buffer | Uint8Array): unknown {
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** A zod schema (classic or mini), checked before anything is read or written. */
+export function checkSchema(schema: unknown): core.$ZodType {
+  if (!(schema instanceof core.$ZodType)) throw validationError('config schema must be a zod schema');
+  return schema;
+}
+
+/** Parses `value` with `schema`; VALIDATION_ERROR naming the key and the failing path (never the value). */
+export function parseWith<T>(schema: core.$ZodType<T>, key: string, value: unknown): T {
+  const result = core.safeParse(schema, value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.length ? ` at ${issue.path.map(String).join('.')}` : '';
+  throw validationError(`config value for ${key} does not match the schema${path}: ${issue?.message ?? 'invalid'}`, result.error);
+}
