@@ -1,0 +1,204 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CoordinationError, ErrorCode, type Coordinator } from '../../src/index.js';
+import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { runChild } from '../helpers/child.js';
+
+const fixture = (name: string): string => new URL(`../fixtures/${name}.ts`, import.meta.url).pathname;
+
+/** The raw key-value of one ID, read behind the library's back. */
+async function rawId(c: Coordinator, pool: string, id: number) {
+  const raw = await rawClient();
+  const res = await raw.kv.range({ key: Buffer.from(`${c.namespace}/ids/${pool}/${id}`) });
+  return res.kvs[0];
+}
+
+async function revision(): Promise<string> {
+  const raw = await rawClient();
+  return (await raw.kv.range({ key: Buffer.from('\0'), count_only: true })).header.revision;
+}
+
+test('allocate writes <namespace>/ids/<pool>/<id> bound to a lease, with the holder as value', async () => {
+  const c = await testCoordinator();
+  const held = await c.ids.allocate('gateway', { min: 1, max: 1023 });
+  assert.equal(held.pool, 'gateway');
+  assert.ok(held.id >= 1 && held.id <= 1023);
+  const kv = await rawId(c, 'gateway', held.id);
+  assert.ok(kv, 'key exists');
+  assert.notEqual(kv.lease, '0', 'bound to a lease');
+  const owner = JSON.parse(kv.value.toString()) as { host: string; pid: number; since: string };
+  assert.equal(owner.pid, process.pid);
+  assert.equal(typeof owner.host, 'string');
+  assert.equal(held.signal.aborted, false);
+});
+
+test('release() deletes the key, is idempotent, and is [Symbol.asyncDispose]', async () => {
+  const c = await testCoordinator();
+  const a = await c.ids.allocate('p', { min: 5, max: 5 });
+  await a.release();
+  await a.release();
+  assert.equal(await rawId(c, 'p', 5), undefined);
+  {
+    await using b = await c.ids.allocate('p', { min: 5, max: 5 });
+    assert.equal(b.id, 5, 'the released ID is free again');
+  }
+  assert.equal(await rawId(c, 'p', 5), undefined, 'disposed at scope end');
+  assert.equal(a.signal.aborted, false, 'release is not a loss');
+});
+
+test('IDs are unique within one process: a pool of 8 hands out 8 distinct IDs', async () => {
+  const c = await testCoordinator();
+  const held = await Promise.all(Array.from({ length: 8 }, () => c.ids.allocate('p', { min: 0, max: 7 })));
+  assert.deepEqual(held.map((h) => h.id).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7]);
+});
+
+test('50 concurrent allocations from 5 processes in [1, 64] get 50 distinct IDs', async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  const ns = c.namespace;
+  const env = { ETCD_ENDPOINTS: (await etcdEndpoints()).join(',') };
+  const children = Array.from({ length: 5 }, () =>
+    runChild(fixture('ids-allocate'), [ns, 'gw', '10', '1', '64', '50'], { timeoutMs: 60_000, env }),
+  );
+  // Let them all start before any allocates, so their allocations really race.
+  await eventually(async () => (await raw.getAll().prefix(`${ns}/barrier/ready/`).count()) === 5, {
+    timeoutMs: 45_000,
+    intervalMs: 50,
+    what: '5 children ready',
+  });
+  await raw.put(`${ns}/barrier/go`).value('1');
+  const results = await Promise.all(children);
+  const ids: number[] = [];
+  for (const r of results) {
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ids: number[]; lost: number };
+    assert.equal(out.lost, 0);
+    ids.push(...out.ids);
+  }
+  assert.equal(ids.length, 50);
+  assert.equal(new Set(ids).size, 50, `duplicates in ${ids.join(',')}`);
+  assert.ok(ids.every((id) => id >= 1 && id <= 64));
+  await eventually(async () => (await raw.getAll().prefix(`${ns}/ids/gw/`).count()) === 0, { what: 'children released on close' });
+});
+
+test('a SIGKILLed holder keeps its ID until its TTL, then it can be allocated again', async () => {
+  const c = await testCoordinator();
+  const result = await runChild(fixture('ids-crash'), [c.namespace, 'solo', '2000'], {
+    timeoutMs: 30_000,
+    env: { ETCD_ENDPOINTS: (await etcdEndpoints()).join(',') },
+  });
+  assert.equal(result.signal, 'SIGKILL', result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout), { id: 1 });
+  // Still held by the dead process's lease: not freed early.
+  await assert.rejects(c.ids.allocate('solo', { min: 1, max: 1 }), { code: ErrorCode.Conflict });
+  const held = await eventually(() => c.ids.allocate('solo', { min: 1, max: 1 }).catch(() => undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+    what: 'ID 1 to be free after the TTL',
+  });
+  assert.equal(held.id, 1);
+});
+
+test('a full pool rejects with CONFLICT naming the pool and range, and leaves nothing behind', async () => {
+  const c = await testCoordinator();
+  await c.ids.allocate('small', { min: 1, max: 2 });
+  await c.ids.allocate('small', { min: 1, max: 2 });
+  const before = await c.ids.list('small');
+  await assert.rejects(c.ids.allocate('small', { min: 1, max: 2 }), (err: CoordinationError) => {
+    assert.equal(err.code, ErrorCode.Conflict);
+    assert.equal(err.message, 'pool small full (1..2)');
+    return true;
+  });
+  assert.deepEqual((await c.ids.list('small')).map((e) => e.id), before.map((e) => e.id));
+});
+
+test('preferred is honoured when free, and any free ID is taken when it is not', async () => {
+  const c = await testCoordinator();
+  const a = await c.ids.allocate('p', { min: 1, max: 1023, preferred: 777 });
+  assert.equal(a.id, 777);
+  const b = await c.ids.allocate('p', { min: 1, max: 1023, preferred: 777 });
+  assert.notEqual(b.id, 777);
+  await a.release();
+  const again = await c.ids.allocate('p', { min: 1, max: 1023, preferred: 777 });
+  assert.equal(again.id, 777, 'free again after release');
+});
+
+test('a lease revoked behind our back aborts the signal with a CoordinationError', async () => {
+  const c = await testCoordinator();
+  const held = await c.ids.allocate('p', { ttlMs: 3000 });
+  const kv = await rawId(c, 'p', held.id);
+  const raw = await rawClient();
+  await raw.leaseClient.leaseRevoke({ ID: kv!.lease });
+  await eventually(() => held.signal.aborted, { timeoutMs: 5000, what: 'lost signal' });
+  const reason = held.signal.reason as CoordinationError;
+  assert.ok(reason instanceof CoordinationError);
+  assert.equal(reason.code, ErrorCode.NotFound);
+  assert.match(reason.message, new RegExp(`instance id p/${held.id} lost`));
+  await held.release(); // a no-op now, and no error
+});
+
+test('a key deleted behind our back aborts the signal (the ID may go to someone else)', async () => {
+  const c = await testCoordinator();
+  const held = await c.ids.allocate('p', { ttlMs: 10_000 });
+  const raw = await rawClient();
+  await raw.delete().key(`${c.namespace}/ids/p/${held.id}`);
+  await eventually(() => held.signal.aborted, { timeoutMs: 5000, what: 'lost signal' });
+  assert.match((held.signal.reason as Error).message, /key was deleted/);
+});
+
+test('list() shows each taken ID with its holder and remaining TTL', async () => {
+  const c = await testCoordinator();
+  const a = await c.ids.allocate('p', { min: 1, max: 9, preferred: 3, ttlMs: 5000 });
+  const b = await c.ids.allocate('p', { min: 1, max: 9, preferred: 2, ttlMs: 5000 });
+  const raw = await rawClient();
+  await raw.put(`${c.namespace}/ids/p/not-an-id`).value('x'); // foreign keys are ignored
+  const list = await c.ids.list('p');
+  assert.deepEqual(list.map((e) => e.id), [b.id, a.id]);
+  for (const e of list) {
+    assert.match(e.owner, new RegExp(`:${process.pid}$`));
+    assert.ok(e.ttlMs > 0 && e.ttlMs <= 5000, `ttl ${e.ttlMs}`);
+  }
+  assert.deepEqual(await c.ids.list('empty'), []);
+});
+
+test('coordinator.close() releases every ID it holds', async () => {
+  const c = await testCoordinator();
+  const held = await Promise.all([c.ids.allocate('p'), c.ids.allocate('p')]);
+  await c.close();
+  for (const h of held) assert.equal(await rawId(c, 'p', h.id), undefined);
+  assert.ok(held.every((h) => !h.signal.aborted));
+  await assert.rejects(c.ids.allocate('p'), { code: ErrorCode.Cancelled });
+});
+
+test('an aborted signal rejects with CANCELLED and holds nothing', async () => {
+  const c = await testCoordinator();
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(c.ids.allocate('p', { signal: controller.signal }), { code: ErrorCode.Cancelled });
+  assert.deepEqual(await c.ids.list('p'), []);
+});
+
+test('bad pool names and ranges reject with VALIDATION_ERROR and write nothing', async () => {
+  const c = await testCoordinator();
+  const before = await revision();
+  const bad: Array<[string, object]> = [
+    ['', {}],
+    ['a/b', {}],
+    ['nul\0', {}],
+    ['x'.repeat(129), {}],
+    ['p', { min: 5, max: 4 }],
+    ['p', { min: 1.5 }],
+    ['p', { max: Number.NaN }],
+    ['p', { min: -1 }],
+    ['p', { min: 0, max: 1_000_000 }],
+    ['p', { preferred: 0 }],
+    ['p', { preferred: 2.5 }],
+    ['p', { ttlMs: 0 }],
+    ['p', { ttlMs: Infinity }],
+  ];
+  for (const [pool, opts] of bad) {
+    await assert.rejects(c.ids.allocate(pool, opts), { code: ErrorCode.Validation }, `${JSON.stringify(pool)} ${JSON.stringify(opts)}`);
+  }
+  await assert.rejects(c.ids.list('a/b'), { code: ErrorCode.Validation });
+  assert.equal(await revision(), before, 'nothing written');
+});
