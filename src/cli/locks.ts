@@ -1,0 +1,27 @@
+// `coordctl locks …`: the locks held under `<namespace>/locks/` — by our DistributedLock or by Go
+// services' concurrency.Mutex, which share the layout `locks/<name>/<lease ID in hex>`.
+import type { Command } from 'commander';
+import { checkKey } from '../config/codec.js';
+import { duration } from './output.js';
+import type { CliContext } from './program.js';
+import { lockEntries } from './reads.js';
+
+export function registerLockCommands(program: Command, ctx: CliContext): void {
+  const locks = program.command('locks').description('distributed locks (keys under <namespace>/locks/)');
+
+  locks
+    .command('ls [prefix]')
+    .description('each lock whose name starts with prefix: holder key, fencing token, TTL left, waiters')
+    .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
+      const out = ctx.output(cmd);
+      checkKey(prefix ?? '', 'prefix', true);
+      const entries = await ctx.withCoordinator(cmd, (c) => lockEntries(c, prefix ?? '', { signal: ctx.signal }));
+      if (out.json) out.data(entries);
+      else
+        out.table(
+          [{ header: 'LOCK' }, { header: 'HOLDER KEY' }, { header: 'TOKEN', right: true }, { header: 'TTL LEFT', right: true }, { header: 'WAITERS', right: true }],
+          entries.map((l) => [l.name, l.holderKey, String(l.fencingToken), duration(l.ttlLeft), String(l.waiters)]),
+          `(no locks${prefix ? ` starting with '${prefix}'` : ''})`,
+        );
+    });
+}

@@ -1,0 +1,103 @@
+// coordctl's command tree (commander) and the one place that turns outcomes into exit codes and
+// one-line messages. `run()` never throws and never calls process.exit: the entry point does.
+import { Command, CommanderError } from 'commander';
+import { createCoordinator, type Coordinator } from '../coordinator.js';
+import { isCoordinationError } from '../errors.js';
+import { addGlobalOptions, coordinatorOptions, scrub, type GlobalOptions } from './connection.js';
+import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf } from './exit-codes.js';
+import { Output, colorWanted, type Streams } from './output.js';
+import { registerConfigCommands } from './config.js';
+import { registerServiceCommands } from './services.js';
+import { registerLockCommands } from './locks.js';
+
+/** What a command's action gets: its output, a coordinator on demand, and Ctrl-C as a signal. */
+export interface CliContext {
+  /** Output configured from --json / --no-color / NO_COLOR. */
+  output(cmd: Command): Output;
+  /** Connects with the global flags, runs `fn`, always closes the coordinator. */
+  withCoordinator<T>(cmd: Command, fn: (coordinator: Coordinator) => Promise<T>): Promise<T>;
+  /** Aborts on SIGINT/SIGTERM: watches end cleanly (exit 0), other commands stop. */
+  readonly signal: AbortSignal;
+  /** Sets the exit code without an error message (e.g. NOT_FOUND already explained in the output). */
+  exit(code: ExitCode): void;
+}
+
+export interface RunOptions extends Streams {
+  /** Aborting stops a running command (the entry point wires SIGINT/SIGTERM to it). */
+  signal?: AbortSignal;
+  version?: string;
+}
+
+/** Parses `args` (without node and script), runs the command, resolves with the exit code. */
+export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCode.Ok;
+  let globals: Partial<GlobalOptions> = {};
+  const program = new Command('coordctl');
+  const ctx: CliContext = {
+    signal: io.signal ?? new AbortController().signal,
+    output: (cmd) => {
+      const o = cmd.optsWithGlobals<GlobalOptions>();
+      return new Output(io, o.json === true, colorWanted(io.stdout, io.env, o.color));
+    },
+    withCoordinator: async (cmd, fn) => {
+      globals = cmd.optsWithGlobals<GlobalOptions>();
+      const coordinator = await createCoordinator(coordinatorOptions(globals as GlobalOptions, io.stderr));
+      try {
+        return await fn(coordinator);
+      } finally {
+        await coordinator.close();
+      }
+    },
+    exit: (code) => {
+      exitCode = code;
+    },
+  };
+
+  program
+    .description('Operate the coordination namespace of gochat: services, config and locks in etcd.')
+    .version(io.version ?? '0.0.0', '-V, --version')
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `
+Connection: flags win over COORD_ENDPOINTS, COORD_NAMESPACE, COORD_USER, COORD_PASSWORD.
+Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scripts.`,
+    )
+    .addHelpText('afterAll', EXIT_CODES_HELP);
+  addGlobalOptions(program);
+  // Registered after the settings above, so every subcommand inherits exit override, output and hints.
+  registerConfigCommands(program, ctx);
+  registerServiceCommands(program, ctx);
+  registerLockCommands(program, ctx);
+  try {
+    if (args.length === 0) {
+      program.outputHelp();
+      return ExitCode.Usage;
+    }
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version are not errors; commander has already printed its message for the rest.
+      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const code = exitCodeOf(err);
+    if (code === ExitCode.Interrupted) return code; // Ctrl-C: the operator knows
+    io.stderr.write(`${scrub(describe(err), globals)}\n`);
+    return code;
+  }
+}
+
+/** One line: `coordctl: <message> [CODE]`; a second `hint:` line only for usage errors; stacks only for bugs. */
+function describe(err: unknown): string {
+  if (err instanceof CliError) return `coordctl: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`;
+  if (isCoordinationError(err)) return `coordctl: ${err.message.split('\n')[0]} [${err.code}]`;
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return `coordctl: unexpected error: ${text}`;
+}

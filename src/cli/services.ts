@@ -1,0 +1,69 @@
+// `coordctl services …`: what the service registry holds (keys `<namespace>/services/<name>/<id>`,
+// gochat's Go layout), listed with each instance's lease TTL, and watched live.
+import type { Command } from 'commander';
+import type { ServiceInfo } from '../registry/interface.js';
+import { registryOf } from './components.js';
+import { positiveInt } from './connection.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { cell, duration } from './output.js';
+import type { CliContext } from './program.js';
+import { serviceEntries } from './reads.js';
+
+const metadataText = (m: Record<string, string>): string =>
+  Object.keys(m)
+    .sort()
+    .map((k) => `${k}=${m[k]}`)
+    .join(',');
+
+/** Service names and IDs never contain `/` (the registry rejects them); neither may a filter. */
+function checkName(name: string): string {
+  if (name === '' || name.includes('/') || name.includes('\0')) throw new CliError(`service name must be non-empty without '/', got '${name}'`, ExitCode.Usage);
+  return name;
+}
+
+export function registerServiceCommands(program: Command, ctx: CliContext): void {
+  const services = program.command('services').description('registered service instances (keys under <namespace>/services/)');
+
+  services
+    .command('ls [name]')
+    .description('instances of one service (exit 2 if none) or of all services, with lease TTL left')
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+      const out = ctx.output(cmd);
+      if (name !== undefined) checkName(name);
+      const instances = await ctx.withCoordinator(cmd, (c) => serviceEntries(c, name, { signal: ctx.signal }));
+      if (out.json) out.data(instances.map(({ revision, ...rest }) => ({ ...rest, revision })));
+      else
+        out.table(
+          [{ header: 'NAME' }, { header: 'ID' }, { header: 'ADDRESS' }, { header: 'TTL LEFT', right: true }, { header: 'METADATA' }],
+          instances.map((s) => [s.name, s.id, `${s.address}:${s.port}`, duration(s.ttlLeft), cell(metadataText(s.metadata))]),
+          name === undefined ? '(no services registered)' : `(no instances of ${name})`,
+        );
+      if (name !== undefined && instances.length === 0) ctx.exit(ExitCode.NotFound);
+    });
+
+  services
+    .command('watch <name>')
+    .description('print PUT/DELETE lines as instances of <name> come and go, until Ctrl-C')
+    .option('--count <n>', 'stop after n events')
+    .action(async (name: string, opts: { count?: string }, cmd: Command) => {
+      const out = ctx.output(cmd);
+      checkName(name);
+      const count = opts.count === undefined ? Infinity : positiveInt(opts.count, '--count');
+      await ctx.withCoordinator(cmd, async (c) => {
+        const line = (type: string, s: ServiceInfo, revision: bigint): string =>
+          `${out.style(type === 'PUT' ? 'green' : 'red', type.padEnd(6))} ${s.name}/${s.id} ${s.address}:${s.port} rev=${revision} ${cell(metadataText(s.metadata))}`.trimEnd();
+        const events = registryOf(c).watch(name, { signal: ctx.signal });
+        out.note(`watching service ${name} (Ctrl-C to stop)`);
+        let seen = 0;
+        try {
+          for await (const e of events) {
+            if (out.json) out.data({ type: e.type, service: e.service, revision: e.revision, timestamp: e.timestamp }, { compact: true });
+            else out.line(line(e.type, e.service, e.revision));
+            if (++seen >= count) break;
+          }
+        } catch (err) {
+          if (!ctx.signal.aborted) throw err; // Ctrl-C is how a watch ends
+        }
+      });
+    });
+}
