@@ -9,9 +9,13 @@ import { EtcdIdAllocator } from './ids/etcd-ids.js';
 import type { InstanceIdAllocator } from './ids/interface.js';
 import { EtcdConfigCenter } from './config/etcd-config.js';
 import type { ConfigCenter } from './config/interface.js';
+import { EtcdRegistry } from './registry/etcd-registry.js';
+import type { ServiceRegistry } from './registry/interface.js';
 
 export interface Coordinator extends AsyncDisposable {
   // ── components: one readonly field each (lock, registry, config, ids) ──
+  /** Service registry: self-healing registrations, cached discovery, gap-free watches, gRPC resolver (README "Service registry"). */
+  readonly registry: ServiceRegistry;
   /** Instance IDs: a small integer per live instance, freed when the instance dies (README "Instance IDs"). */
   readonly ids: InstanceIdAllocator;
   /** Config center: JSON values, CAS, gap-free watches, live views, history (README "Config center"). */
@@ -29,6 +33,7 @@ class CoordinatorImpl implements Coordinator {
   readonly closed: Promise<void>;
 
   // ── components: one readonly field each ──
+  readonly registry: ServiceRegistry;
   readonly ids: InstanceIdAllocator;
   readonly config: ConfigCenter;
 
@@ -36,6 +41,7 @@ class CoordinatorImpl implements Coordinator {
     this.namespace = client.namespace;
     this.closed = client.closed;
     // ── components: one line each, built on the shared client ──
+    this.registry = new EtcdRegistry(client);
     this.ids = new EtcdIdAllocator(client);
     this.config = new EtcdConfigCenter(client);
   }

@@ -35,3 +35,4 @@ export type {
   LiveConfig,
   LiveOptions,
 } from './config/interface.js';
+export type { ServiceInfo, ServiceEvent, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';

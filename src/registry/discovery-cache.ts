@@ -1,0 +1,191 @@
+// The local copy of one service's instances (go-zero's discov registry, in Node): list once,
+// then watch from the list's revision + 1, so discover() answers from memory with no etcd request.
+// The watch (client/watch-stream.ts) is gap-free across reconnects and reconciles after a
+// compaction; if it ever fails for good we re-list, reconcile, and watch again.
+import type { EtcdClient } from '../client/etcd-client.js';
+import { openWatch, prefixEnd, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
+import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { errorText } from '../logger.js';
+import { backoffDelays, sleep } from '../retry.js';
+import { decodeService, servicePrefix } from './codec.js';
+import type { ServiceEvent, ServiceInfo } from './interface.js';
+
+export interface CacheSubscriber {
+  /** Each change after subscribing, in revision order; `key` is relative to the namespace. */
+  event(event: ServiceEvent, key: string): void;
+  /** The cache stopped (coordinator closed, or its first list failed). */
+  end(error?: CoordinationError): void;
+}
+
+interface Entry {
+  info: Readonly<ServiceInfo>;
+  revision: bigint;
+}
+
+export class DiscoveryCache {
+  /** Resolves once the first list is in (rejects if it failed; the owner then drops this cache). */
+  readonly ready: Promise<void>;
+  /** True once the first list is in: list() answers from memory. */
+  loaded = false;
+  private readonly entries = new Map<string, Entry>(); // key → instance
+  private snapshot: ReadonlyArray<Readonly<ServiceInfo>> | undefined; // rebuilt lazily after a change
+  private readonly subscribers = new Set<CacheSubscriber>();
+  private readonly keyDeleted = new Map<string, (revision: bigint) => void>();
+  private readonly stop = new AbortController();
+  private applied = 0n; // revision of the last change (or list) applied
+  private waiters: Array<{ revision: bigint; done: () => void }> = [];
+  private stream: WatchStream | undefined;
+  private readonly prefix: string;
+  private readonly unown: () => void;
+
+  constructor(
+    private readonly client: EtcdClient,
+    readonly name: string,
+  ) {
+    this.prefix = servicePrefix(name);
+    this.unown = client.own(this);
+    let loaded!: () => void;
+    let failed!: (err: CoordinationError) => void;
+    this.ready = new Promise<void>((resolve, reject) => ((loaded = resolve), (failed = reject)));
+    this.ready.catch(() => undefined);
+    void this.run(loaded, failed);
+  }
+
+  /** The instances as of the last event seen (a fresh array of frozen objects). */
+  list(): ServiceInfo[] {
+    this.snapshot ??= Object.freeze([...this.entries.values()].map((e) => e.info));
+    return [...this.snapshot] as ServiceInfo[];
+  }
+
+  /**
+   * Resolves once changes up to `revision` are applied (our own put is visible to discover()), or
+   * after the client's timeout if the watch lags: a registration never waits on an outage.
+   */
+  caughtUp(revision: bigint): Promise<void> {
+    if (this.applied >= revision || this.stop.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.client.timeout);
+      const waiter = { revision, done };
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  private advance(revision: bigint): void {
+    if (revision <= this.applied) return;
+    this.applied = revision;
+    const due = this.waiters.filter((w) => w.revision <= revision);
+    if (due.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.revision > revision);
+    for (const w of due) w.done();
+  }
+
+  subscribe(subscriber: CacheSubscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  /** Calls `fn` with the revision whenever `key` is deleted (one listener per key: its registration). */
+  onDeleted(key: string, fn: (revision: bigint) => void): () => void {
+    this.keyDeleted.set(key, fn);
+    return () => {
+      if (this.keyDeleted.get(key) === fn) this.keyDeleted.delete(key);
+    };
+  }
+
+  /** List, watch from the list + 1, apply events; on a failed watch, re-list (reconciling) and go again. */
+  private async run(loaded: () => void, failed: (err: CoordinationError) => void): Promise<void> {
+    const delays = backoffDelays(this.client.retry);
+    let first = true;
+    while (!this.stop.signal.aborted) {
+      try {
+        const revision = await this.load(first);
+        if (first) {
+          this.loaded = true;
+          loaded();
+        }
+        first = false;
+        const known = new Map([...this.entries].map(([key, e]) => [key, e.revision]));
+        this.stream = openWatch(this.client, { key: this.prefix, prefix: true, fromRevision: revision + 1n, known, signal: this.stop.signal, operation: 'registry.watch' });
+        for await (const event of this.stream) this.apply(event);
+        return; // the stream ends only when we (or the coordinator) close it
+      } catch (err) {
+        const error = toCoordinationError(err, `registry.discover ${this.prefix}`);
+        if (first || this.stop.signal.aborted) return this.end(first ? error : undefined, failed);
+        this.client.logger.error({ operation: 'registry.watch', key: this.prefix, code: error.code, error: errorText(error) }, 'discovery watch failed; re-listing');
+        await sleep(delays.next().value, this.stop.signal).catch(() => undefined);
+      }
+    }
+    this.end(undefined, failed);
+  }
+
+  /** Reads every instance; after the first time, emits the differences as events (like a resync). */
+  private async load(first: boolean): Promise<bigint> {
+    const key = Buffer.from(this.client.key(this.prefix));
+    const res = await this.client.call('registry.list', this.prefix, (o) => this.client.etcd.kv.range({ key, range_end: prefixEnd(key) }, o), {
+      idempotent: true,
+      level: 'debug',
+      signal: this.stop.signal,
+    });
+    const head = BigInt(res.header.revision);
+    const now = new Set<string>();
+    for (const kv of res.kvs) {
+      const rel = this.client.relative(kv.key.toString());
+      now.add(rel);
+      const mod = BigInt(kv.mod_revision);
+      if (this.entries.get(rel)?.revision === mod) continue;
+      this.apply({ type: 'PUT', key: rel, value: kv.value, revision: mod, reconciled: !first }, !first);
+    }
+    for (const rel of [...this.entries.keys()]) if (!now.has(rel)) this.apply({ type: 'DELETE', key: rel, revision: head, reconciled: true });
+    this.advance(head);
+    return head;
+  }
+
+  /** Applies one change; subscribers hear of it unless it is part of the first list (not a change). */
+  private apply(event: WatchEvent, notify = true): void {
+    const previous = this.entries.get(event.key);
+    let info: Readonly<ServiceInfo> | undefined;
+    if (event.type === 'PUT') {
+      const decoded = decodeService(event.value ?? Buffer.alloc(0), event.key);
+      if (decoded) {
+        info = Object.freeze({ ...decoded, metadata: Object.freeze(decoded.metadata) });
+        this.entries.set(event.key, { info, revision: event.revision });
+      } else {
+        this.client.logger.warn({ operation: 'registry.watch', key: event.key }, 'ignoring an entry that is not a service (bad JSON)');
+        this.entries.delete(event.key);
+      }
+    } else {
+      this.entries.delete(event.key);
+      this.keyDeleted.get(event.key)?.(event.revision);
+    }
+    this.snapshot = undefined;
+    if (notify) this.advance(event.revision);
+    const service = info ?? previous?.info;
+    if (!service || !notify) return; // a bad entry came or went: nothing a subscriber knew of
+    const type = info ? 'PUT' : 'DELETE';
+    const out: ServiceEvent = { type, service: service as ServiceInfo, revision: event.revision, timestamp: new Date() };
+    for (const s of this.subscribers) s.event(out, event.key);
+  }
+
+  private end(error: CoordinationError | undefined, failed: (err: CoordinationError) => void): void {
+    const reason = error ?? new CoordinationError(ErrorCode.Cancelled, 'discovery cache closed');
+    failed(reason);
+    for (const s of [...this.subscribers]) s.end(error);
+    this.subscribers.clear();
+    void this.close();
+  }
+
+  /** Stops the watch; subscribers end. Idempotent. */
+  async close(): Promise<void> {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort();
+    this.unown();
+    for (const w of this.waiters.splice(0)) w.done();
+    await this.stream?.close();
+    for (const s of [...this.subscribers]) s.end();
+    this.subscribers.clear();
+  }
+}

@@ -1,0 +1,68 @@
+// Service registry and discovery (seed §2.3): public types. What is stored in etcd follows gochat's
+// Go registry byte for byte (see codec.ts), so Go and Node services discover each other.
+
+/** One instance of a service. Durations are milliseconds here; etcd holds Go's nanoseconds. */
+export interface ServiceInfo {
+  /** Instance ID, unique within the service name (no `/`). */
+  id: string;
+  /** Service name (no `/`), e.g. `chat-service`. */
+  name: string;
+  /** Host or IP clients dial. */
+  address: string;
+  /** TCP port, 1..65535. */
+  port: number;
+  /** Free-form string pairs (version, region, protocol …). Never logged. */
+  metadata: Record<string, string>;
+  /** Lease TTL in ms: the instance disappears this long after its process dies (etcd rounds up to whole seconds). */
+  ttl: number;
+}
+
+export interface ServiceEvent {
+  type: 'PUT' | 'DELETE';
+  /** For `DELETE`, the instance as it was last known (not just its key). */
+  service: ServiceInfo;
+  /** etcd revision of the change; strictly increasing within one watch. */
+  revision: bigint;
+  /** When this process learned of the change. */
+  timestamp: Date;
+}
+
+export type RegistrationState = 'registered' | 'lost' | 'unregistered';
+
+/** A live registration of this coordinator. Disposing it unregisters. */
+export interface Registration extends AsyncDisposable {
+  /** The instance as registered (frozen). */
+  readonly service: Readonly<ServiceInfo>;
+  /**
+   * `registered` while the key is in etcd under a live lease; `lost` while it is being
+   * re-registered (lease lost, etcd unreachable); `unregistered` after unregister()/close().
+   */
+  readonly state: RegistrationState;
+  /** Deletes the key and revokes its lease; idempotent. */
+  unregister(opts?: { signal?: AbortSignal }): Promise<void>;
+}
+
+export interface ServiceRegistry {
+  /**
+   * Writes the instance under a lease kept alive in the background (not tied to `signal`, which
+   * only bounds this call) and keeps it registered until unregistered or the coordinator closes:
+   * a lost lease is re-granted and the key re-put with backoff; a key deleted behind our back is
+   * put back. VALIDATION_ERROR for bad input (nothing written); CONFLICT if this coordinator
+   * already registered the same `id`.
+   */
+  register(service: ServiceInfo, opts?: { signal?: AbortSignal }): Promise<Registration>;
+  /** Unregisters an instance this coordinator registered; NOT_FOUND for any other ID. */
+  unregister(serviceId: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * The instances of `serviceName`. The first call lists them and starts a watch; later calls
+   * answer from memory (no etcd request), also while etcd is unreachable (last known list).
+   * An empty list when none is registered.
+   */
+  discover(serviceName: string, opts?: { signal?: AbortSignal }): Promise<ServiceInfo[]>;
+  /**
+   * Changes of `serviceName`'s instances after the call, in revision order, with no duplicates
+   * or gaps (also across reconnects). Ends when `signal` aborts, the loop breaks or the
+   * coordinator closes.
+   */
+  watch(serviceName: string, opts?: { signal?: AbortSignal }): AsyncIterable<ServiceEvent>;
+}

@@ -1,0 +1,183 @@
+// One registered instance that heals itself. The key lives under a lease kept alive on the
+// coordinator's shared keep-alive stream, independent of any caller's signal (gochat's Go version
+// tied it to the request context and silently vanished). When the lease is lost the instance is
+// re-registered with backoff; when the key alone is deleted it is put back under the same lease.
+import type { EtcdClient } from '../client/etcd-client.js';
+import { KeptLease } from '../client/lease.js';
+import { ErrorCode, toCoordinationError } from '../errors.js';
+import { errorText } from '../logger.js';
+import { backoffDelays, sleep } from '../retry.js';
+import { encodeService, serviceKey } from './codec.js';
+import type { DiscoveryCache } from './discovery-cache.js';
+import type { Registration, RegistrationState, ServiceInfo } from './interface.js';
+
+export class RegistrationImpl implements Registration {
+  readonly key: string;
+  private stateNow: RegistrationState = 'lost';
+  private lease: KeptLease | undefined;
+  private putRevision = 0n; // deletes at or before our last put are not "behind our back"
+  private repairing: Promise<void> | undefined;
+  private again = false; // another repair was asked for while one ran
+  private readonly stopped = new AbortController();
+  private readonly stop: AbortSignal; // unregistered or coordinator closing
+  private readonly value: string;
+  private readonly unwatch: () => void;
+  private readonly unown: () => void;
+  private unregistering: Promise<void> | undefined;
+  private everRegistered = false;
+
+  /** Grants the lease and writes the key; live (and in this coordinator's discover()) once it resolves. */
+  static async create(client: EtcdClient, cache: DiscoveryCache, service: Readonly<ServiceInfo>, signal: AbortSignal | undefined, onEnd: () => void): Promise<RegistrationImpl> {
+    const registration = new RegistrationImpl(client, cache, service, onEnd);
+    try {
+      const lease = await KeptLease.grant(client, service.ttl, { keepAlive: true, ...(signal && { signal }) });
+      registration.adopt(lease);
+      await registration.put(lease, signal);
+      await cache.caughtUp(registration.putRevision);
+    } catch (err) {
+      await registration.unregister().catch(() => undefined);
+      throw toCoordinationError(err, `registry.register ${registration.key}`);
+    }
+    registration.setState('registered');
+    return registration;
+  }
+
+  private constructor(
+    private readonly client: EtcdClient,
+    cache: DiscoveryCache,
+    readonly service: Readonly<ServiceInfo>,
+    private readonly onEnd: () => void,
+  ) {
+    this.key = serviceKey(service.name, service.id);
+    this.value = encodeService(service);
+    this.stop = AbortSignal.any([this.stopped.signal, client.closing]);
+    // The discovery cache already watches the service's prefix: one watch for all our instances.
+    this.unwatch = cache.onDeleted(this.key, (revision) => {
+      if (revision <= this.putRevision || this.stop.aborted) return;
+      this.client.logger.warn({ operation: 'registry.register', key: this.key }, 'key deleted behind our back; putting it back');
+      this.repair();
+    });
+    this.unown = client.own({ close: () => this.unregister() });
+  }
+
+  get state(): RegistrationState {
+    return this.stateNow;
+  }
+
+  /** Keeps the lease; when it is lost, re-registers (unless we are stopping). */
+  private adopt(lease: KeptLease): void {
+    this.lease = lease;
+    lease.signal.addEventListener(
+      'abort',
+      () => {
+        if (this.lease !== lease || this.stop.aborted) return;
+        this.repair();
+      },
+      { once: true },
+    );
+  }
+
+  /** Writes our key under `lease`; remembers the revision so our own put's echo is not a "delete". */
+  private async put(lease: KeptLease, signal?: AbortSignal): Promise<void> {
+    const res = await this.client.call(
+      'registry.put',
+      this.key,
+      (o) => this.client.etcd.kv.put({ key: Buffer.from(this.client.key(this.key)), value: Buffer.from(this.value), lease: lease.id }, o),
+      { idempotent: true, level: 'debug', ...(signal && { signal }) },
+    );
+    this.putRevision = BigInt(res.header.revision);
+  }
+
+  /** Runs one repair at a time; a request during a repair runs it once more afterwards. */
+  private repair(): void {
+    if (this.stop.aborted) return;
+    this.setState('lost');
+    if (this.repairing) {
+      this.again = true;
+      return;
+    }
+    this.repairing = this.repairLoop().finally(() => {
+      this.repairing = undefined;
+      if (this.again && !this.stop.aborted) {
+        this.again = false;
+        this.repair();
+      }
+    });
+  }
+
+  /** Re-grant (if the lease is gone) and re-put, with backoff, until it works or we stop. */
+  private async repairLoop(): Promise<void> {
+    const delays = backoffDelays(this.client.retry);
+    while (!this.stop.aborted) {
+      try {
+        let lease = this.lease;
+        if (!lease || lease.isLost) {
+          lease = await KeptLease.grant(this.client, this.service.ttl, { keepAlive: true, signal: this.stop });
+          // Unregistered while granting: give the new lease back at once.
+          if (this.stop.aborted) return void (await lease.revoke().catch(() => undefined));
+          this.adopt(lease);
+        }
+        await this.put(lease, this.stop);
+        if (this.stop.aborted) return;
+        this.again = false;
+        this.setState('registered');
+        return;
+      } catch (err) {
+        if (this.stop.aborted) return;
+        const error = toCoordinationError(err, `registry.register ${this.key}`);
+        // "requested lease not found": etcd dropped the lease (revoked, expired) — grant a new one.
+        if (error.code === ErrorCode.NotFound) this.lease?.markLost('not found in etcd');
+        const delayMs = delays.next().value;
+        this.client.logger.warn({ operation: 'registry.register', key: this.key, code: error.code, error: errorText(error), delayMs }, 're-registration failed; retrying');
+        await sleep(delayMs, this.stop).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Logs every change as `from -> to`: WARN when lost, INFO otherwise. */
+  private setState(to: RegistrationState): void {
+    const from = this.stateNow;
+    if (from === to || from === 'unregistered') return;
+    this.stateNow = to;
+    const fields = { operation: 'registry.register', key: this.key, from, to };
+    if (to === 'lost') this.client.logger.warn(fields, 'registration lost; re-registering');
+    else this.client.logger.info(fields, this.putRevision > 0n && from === 'lost' && this.everRegistered ? 'instance re-registered' : 'instance registered');
+    if (to === 'registered') this.everRegistered = true;
+  }
+
+  /** Stops healing, then revokes the lease, which deletes the key in the same step. Idempotent. */
+  unregister(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    this.unregistering ??= (async () => {
+      this.stopped.abort();
+      this.unwatch();
+      this.unown();
+      this.onEnd();
+      const wasRegistered = this.stateNow === 'registered';
+      this.stateNow = 'unregistered';
+      await this.repairing?.catch(() => undefined);
+      const lease = this.lease;
+      if (!lease) return;
+      if (!lease.isLost) await lease.revoke(opts.signal);
+      else {
+        // Lost locally (unconfirmable) may still live in etcd with our key: revoke by ID; absent is fine.
+        await this.client
+          .call('lease.revoke', lease.hexId, (o) => this.client.etcd.leaseClient.leaseRevoke({ ID: lease.id }, o), {
+            idempotent: true,
+            level: 'debug',
+            duringClose: true,
+            ...(opts.signal && { signal: opts.signal }),
+          })
+          .catch((err: unknown) => {
+            if (toCoordinationError(err, 'revoke').code !== ErrorCode.NotFound) throw err;
+          });
+      }
+      const from = wasRegistered ? 'registered' : 'lost';
+      if (this.everRegistered) this.client.logger.info({ operation: 'registry.unregister', key: this.key, from, to: 'unregistered' }, 'instance unregistered');
+    })();
+    return this.unregistering;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.unregister();
+  }
+}

@@ -1,0 +1,42 @@
+// Bad input is rejected before anything reaches etcd: VALIDATION_ERROR naming the field.
+import { z } from 'zod';
+import { validationError } from '../errors.js';
+import type { ServiceInfo } from './interface.js';
+
+/** etcd's maximum lease TTL (9,000,000,000 s) in ms. */
+const MAX_TTL_MS = 9_000_000_000 * 1000;
+
+const segment = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .refine((s) => !s.includes('/'), `${what} must not contain "/"`);
+
+const serviceSchema = z.object({
+  id: segment('id'),
+  name: segment('name'),
+  address: z.string({ error: 'address must be a string' }).refine((s) => s.trim() !== '', 'address must not be empty'),
+  port: z.number({ error: 'port must be a number' }).int('port must be an integer').min(1, 'port must be in 1..65535').max(65535, 'port must be in 1..65535'),
+  metadata: z.record(z.string(), z.string({ error: 'metadata values must be strings' }), { error: 'metadata must be an object of strings' }).optional(),
+  ttl: z.number({ error: 'ttl must be a number of ms' }).positive('ttl must be > 0 ms').max(MAX_TTL_MS, 'ttl is above etcd\'s maximum'),
+});
+
+function firstIssue(err: z.ZodError): string {
+  const issue = err.issues[0];
+  const path = issue?.path.join('.') ?? '';
+  return issue ? `${path ? `${path}: ` : ''}${issue.message}` : 'invalid input';
+}
+
+/** A validated, frozen copy of `service` (metadata copied, `{}` when missing). */
+export function validService(service: unknown): Readonly<ServiceInfo> {
+  const parsed = serviceSchema.safeParse(service);
+  if (!parsed.success) throw validationError(`invalid service: ${firstIssue(parsed.error)}`, parsed.error);
+  const s = parsed.data;
+  return Object.freeze({ id: s.id, name: s.name, address: s.address, port: s.port, metadata: Object.freeze({ ...(s.metadata ?? {}) }), ttl: s.ttl });
+}
+
+export function validName(name: unknown, what = 'service name'): string {
+  const parsed = segment(what).safeParse(name);
+  if (!parsed.success) throw validationError(`invalid ${what}: ${firstIssue(parsed.error)}`, parsed.error);
+  return parsed.data;
+}
