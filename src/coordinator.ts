@@ -5,6 +5,8 @@ import { CoordinationError, ErrorCode, isCoordinationError, toCoordinationError 
 import { errorText } from './logger.js';
 import { resolveOptions, type CoordinatorOptions } from './options.js';
 import { backoffDelays, sleep } from './retry.js';
+import { EtcdDistributedLock } from './lock/etcd-lock.js';
+import type { DistributedLock } from './lock/interface.js';
 import { EtcdIdAllocator } from './ids/etcd-ids.js';
 import type { InstanceIdAllocator } from './ids/interface.js';
 import { EtcdConfigCenter } from './config/etcd-config.js';
@@ -16,6 +18,8 @@ export interface Coordinator extends AsyncDisposable {
   // ── components: one readonly field each (lock, registry, config, ids) ──
   /** Service registry: self-healing registrations, cached discovery, gap-free watches, gRPC resolver (README "Service registry"). */
   readonly registry: ServiceRegistry;
+  /** Distributed lock: fair, fenced, lost-lock aware, shared with Go's Mutex (README "Distributed lock"). */
+  readonly lock: DistributedLock;
   /** Instance IDs: a small integer per live instance, freed when the instance dies (README "Instance IDs"). */
   readonly ids: InstanceIdAllocator;
   /** Config center: JSON values, CAS, gap-free watches, live views, history (README "Config center"). */
@@ -34,6 +38,7 @@ class CoordinatorImpl implements Coordinator {
 
   // ── components: one readonly field each ──
   readonly registry: ServiceRegistry;
+  readonly lock: DistributedLock;
   readonly ids: InstanceIdAllocator;
   readonly config: ConfigCenter;
 
@@ -42,6 +47,7 @@ class CoordinatorImpl implements Coordinator {
     this.closed = client.closed;
     // ── components: one line each, built on the shared client ──
     this.registry = new EtcdRegistry(client);
+    this.lock = new EtcdDistributedLock(client);
     this.ids = new EtcdIdAllocator(client);
     this.config = new EtcdConfigCenter(client);
   }

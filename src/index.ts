@@ -2,6 +2,8 @@
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
 export type { CoordinatorOptions, TlsOptions } from './options.js';
+export type { DistributedLock, Lock, LockCallOptions } from './lock/interface.js';
+export { MAX_LOCK_TTL_MS } from './lock/validate.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export {
   CoordinationError,

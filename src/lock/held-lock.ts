@@ -1,0 +1,248 @@
+// A lock we hold: our contender key, its create revision (the fencing token) and the lease that
+// keeps it. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
+// local deadline) and, once someone looks at `signal`, from a watch on our own key.
+import type { ICompare, Watcher } from 'etcd3';
+import type { EtcdClient } from '../client/etcd-client.js';
+import { ttlSeconds, type KeptLease } from '../client/lease.js';
+import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
+import { errorText } from '../logger.js';
+import type { Lock, LockCallOptions } from './interface.js';
+import { FRESH_MS, type SpareLeases } from './spare-leases.js';
+import { validateTtl } from './validate.js';
+
+export class HeldLock implements Lock {
+  private controller: AbortController | undefined;
+  private watcher: Watcher | undefined;
+  private lost: CoordinationError | undefined;
+  private released = false;
+  private keepingAlive = false;
+  private unlocking: Promise<void> | undefined;
+  private readonly unown: () => void;
+  private readonly onLeaseLost = (): void => this.markLost(this.lease.signal.reason as CoordinationError);
+
+  constructor(
+    private readonly client: EtcdClient,
+    private readonly spares: SpareLeases,
+    readonly key: string,
+    readonly ownerKey: string,
+    readonly fencingToken: bigint,
+    private lease: KeptLease,
+    /** Requested TTL: which spares bucket the lease goes back to. */
+    private ttlMs: number,
+  ) {
+    lease.signal.addEventListener('abort', this.onLeaseLost, { once: true });
+    // close() revokes the lease itself (KeptLease is owned too); here we only stop the watch.
+    this.unown = client.own({ close: () => this.detach() });
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      // Created on first use: the uncontended fast path pays for no watch it does not need.
+      this.controller = new AbortController();
+      if (this.lost) this.controller.abort(this.lost);
+      else if (!this.released) this.watchOwnKey();
+    }
+    return this.controller.signal;
+  }
+
+  unlock(opts: LockCallOptions = {}): Promise<void> {
+    this.unlocking ??= this.release(opts.signal).catch((err: unknown) => {
+      this.unlocking = undefined; // let the caller try again; the lease expires otherwise
+      throw toCoordinationError(err, `lock.unlock ${this.key}`);
+    });
+    return this.unlocking;
+  }
+
+  async renew(ttlMs: number, opts: LockCallOptions = {}): Promise<void> {
+    validateTtl(ttlMs);
+    this.assertHeld('renew');
+    if (ttlSeconds(ttlMs) === ttlSeconds(this.ttlMs)) {
+      // Same lease TTL: one keep-alive, and a look at our key in case it was deleted under us.
+      await Promise.all([this.lease.keepAliveOnce(opts.signal), this.checkOwnKey(opts.signal)]).catch((err: unknown) => {
+        throw this.lost ?? toCoordinationError(err, `lock.renew ${this.key}`);
+      });
+      return;
+    }
+    // Another TTL: move our key to a new lease in one guarded put — same key, same create
+    // revision (fencing token), same place in the queue — then recycle the old lease.
+    const next = await this.spares.take(ttlMs, opts.signal);
+    let res;
+    try {
+      if (next.remainingMs() < next.ttlSeconds * 1000 - FRESH_MS) await next.keepAliveOnce(opts.signal);
+      const key = Buffer.from(this.ownerKey);
+      res = await this.client.call(
+        'lock.renew',
+        this.key,
+        (o) =>
+          this.client.etcd.kv.txn(
+            {
+              compare: [this.ownershipCondition()],
+              success: [{ request_put: { key, value: Buffer.alloc(0), lease: next.id } }],
+              failure: [{ request_range: { key, keys_only: true } }],
+            },
+            o,
+          ),
+        { signal: opts.signal, idempotent: true, level: 'debug' },
+      );
+    } catch (err) {
+      this.spares.revoke(next); // the outcome is unknown: it may carry our key now
+      throw toCoordinationError(err, `lock.renew ${this.key}`);
+    }
+    if (!res.succeeded) {
+      this.spares.give(next, ttlMs);
+      const replaced = (res.responses[0]?.response_range.kvs.length ?? 0) > 0;
+      this.markLost(
+        replaced
+          ? new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`)
+          : new CoordinationError(ErrorCode.NotFound, `lock ${this.key}: our key is gone (lease expired or key deleted)`),
+      );
+      throw this.lost!;
+    }
+    const [old, oldTtlMs] = [this.lease, this.ttlMs];
+    old.signal.removeEventListener('abort', this.onLeaseLost);
+    this.lease = next;
+    this.ttlMs = ttlMs;
+    next.signal.addEventListener('abort', this.onLeaseLost, { once: true });
+    if (this.keepingAlive) next.startKeepAlive();
+    this.spares.give(old, oldTtlMs);
+  }
+
+  async ttl(opts: LockCallOptions = {}): Promise<number> {
+    this.assertHeld('ttl');
+    const res = await this.client.call(
+      'lock.ttl',
+      this.key,
+      (o) => this.client.etcd.leaseClient.leaseTimeToLive({ ID: this.lease.id, keys: true }, o),
+      { signal: opts.signal, idempotent: true, level: 'debug' },
+    );
+    if (Number(res.TTL) <= 0) this.lease.markLost('expired in etcd');
+    else if (!res.keys.some((k) => k.toString() === this.ownerKey)) this.markLost(this.keyGone());
+    if (this.lost) throw this.lost;
+    return Number(res.TTL) * 1000;
+  }
+
+  ownershipCondition(): ICompare {
+    return { key: Buffer.from(this.ownerKey), target: 'Create', result: 'Equal', create_revision: this.fencingToken.toString() };
+  }
+
+  async putIfHeld(entries: Record<string, string | Buffer>, opts: LockCallOptions = {}): Promise<bigint> {
+    if (typeof entries !== 'object' || entries === null || Object.keys(entries).length === 0) {
+      throw validationError('putIfHeld: entries must be a non-empty object of key → value');
+    }
+    const puts = Object.entries(entries).map(([k, v]) => {
+      if (k.length === 0 || k.includes('\0')) throw validationError('putIfHeld: keys must be non-empty and free of NUL');
+      if (typeof v !== 'string' && !Buffer.isBuffer(v)) throw validationError(`putIfHeld: value of ${k} must be a string or Buffer`);
+      return { request_put: { key: Buffer.from(this.client.key(k)), value: Buffer.from(v) } };
+    });
+    if (this.released) throw new CoordinationError(ErrorCode.Conflict, `lock ${this.key} was released`);
+    const res = await this.client.call(
+      'lock.putIfHeld',
+      this.key,
+      (o) => this.client.etcd.kv.txn({ compare: [this.ownershipCondition()], success: puts }, o),
+      { signal: opts.signal, idempotent: false },
+    );
+    if (!res.succeeded) {
+      this.markLost(this.keyGone());
+      throw new CoordinationError(ErrorCode.Conflict, `lock ${this.key} is no longer held: nothing written`);
+    }
+    return BigInt(res.header.revision);
+  }
+
+  /** withLock: keep the lease alive every TTL/3 until unlock (loss shows on `signal`). */
+  keepAlive(): void {
+    this.keepingAlive = true;
+    this.lease.startKeepAlive();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.unlock();
+  }
+
+  private async release(signal: AbortSignal | undefined): Promise<void> {
+    this.detach();
+    const lease = this.lease;
+    if (this.lost || lease.isLost || this.client.isClosed) {
+      // Our key may still sit on a live lease (deleted-and-lost, or closing): revoking removes all.
+      await lease.revoke(signal).catch((err: unknown) => {
+        if (!this.client.isClosed) throw err;
+      });
+      return;
+    }
+    const started = performance.now();
+    const res = await this.client.call(
+      'lock.unlock',
+      this.key,
+      (o) => this.client.etcd.kv.deleteRange({ key: Buffer.from(this.ownerKey) }, o),
+      { signal, idempotent: true, level: 'debug' },
+    );
+    // Deleted: the lease carries nothing now and serves the next acquire. Otherwise be thorough.
+    if (res.deleted === '1') this.spares.give(lease, this.ttlMs);
+    else this.spares.revoke(lease);
+    this.client.logger.info({ operation: 'lock.unlock', key: this.key, durationMs: round(performance.now() - started) }, 'lock released');
+  }
+
+  /** Stops watching and listening; from here on nothing can mark this lock lost. */
+  private detach(): void {
+    if (this.released) return;
+    this.released = true;
+    this.unown();
+    this.lease.signal.removeEventListener('abort', this.onLeaseLost);
+    this.lease.stopKeepAlive();
+    this.watcher?.cancel().catch(() => undefined);
+    this.watcher = undefined;
+  }
+
+  private markLost(reason: CoordinationError): void {
+    if (this.released || this.lost) return;
+    this.lost = reason;
+    this.lease.stopKeepAlive();
+    this.watcher?.cancel().catch(() => undefined);
+    this.watcher = undefined;
+    this.client.logger.warn({ operation: 'lock', key: this.key, from: 'held', to: 'lost', code: reason.code }, 'lock lost');
+    this.controller?.abort(reason);
+  }
+
+  private assertHeld(what: string): void {
+    if (this.lost) throw this.lost;
+    if (this.released) throw new CoordinationError(ErrorCode.NotFound, `lock.${what} ${this.key}: the lock was released`);
+  }
+
+  private keyGone(): CoordinationError {
+    return new CoordinationError(ErrorCode.NotFound, `lock ${this.key} lost: our key was deleted`);
+  }
+
+  /** NOT_FOUND if our key is gone, CONFLICT if a key of that name now has another create revision. */
+  private async checkOwnKey(signal: AbortSignal | undefined): Promise<void> {
+    const res = await this.client.call(
+      'lock.check',
+      this.key,
+      (o) => this.client.etcd.kv.range({ key: Buffer.from(this.ownerKey), keys_only: true }, o),
+      { signal, idempotent: true, level: 'debug' },
+    );
+    const kv = res.kvs[0];
+    if (!kv) this.markLost(this.keyGone());
+    else if (BigInt(kv.create_revision) !== this.fencingToken) {
+      this.markLost(new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`));
+    }
+    if (this.lost) throw this.lost;
+  }
+
+  /** Deletes of our key (revoke, expiry, someone else) abort `signal`; started synced, then one read. */
+  private watchOwnKey(): void {
+    const watcher = this.client.ns.watch().key(this.client.relative(this.ownerKey)).only('delete').watcher();
+    this.watcher = watcher;
+    watcher.on('delete', () => this.markLost(this.keyGone()));
+    watcher.on('error', (err: unknown) => {
+      // The lease's local deadline still guards us; note why the watch is gone.
+      this.client.logger.warn({ operation: 'lock.watch', key: this.key, error: errorText(err) }, 'lock watch failed');
+    });
+    watcher.once('connected', () => {
+      if (this.released || this.lost) return;
+      this.checkOwnKey(undefined).catch(() => undefined);
+    });
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

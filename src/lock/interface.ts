@@ -1,0 +1,66 @@
+// Public shape of the distributed lock (seed §2.1): fair (FIFO by create revision), fenced,
+// cancellable, aware of losing the lock, and wire-compatible with etcd's Go concurrency.Mutex.
+import type { ICompare } from 'etcd3';
+
+/** Options of every blocking lock call. */
+export interface LockCallOptions {
+  /** Aborting rejects the call promptly (CANCELLED, or TIMEOUT_ERROR for `AbortSignal.timeout()`). */
+  signal?: AbortSignal;
+}
+
+export interface DistributedLock {
+  /**
+   * Waits until the lock `key` is ours (first come, first served) and returns it. The lock is valid
+   * for `ttlMs` (rounded up to whole seconds, at least etcd's minimum lease TTL) unless renewed.
+   * Not reentrant: a second acquire of a key this process holds waits like any other contender.
+   * Rejects NOT_FOUND if our queue entry vanished while waiting (its lease expired), CANCELLED /
+   * TIMEOUT_ERROR when `signal` aborts (the queue entry is then removed), VALIDATION_ERROR for bad
+   * input (nothing written).
+   */
+  acquire(key: string, ttlMs: number, opts?: LockCallOptions): Promise<Lock>;
+  /** Like acquire() but never waits: rejects CONFLICT at once (writing nothing) if anyone holds or waits for `key`. */
+  tryAcquire(key: string, ttlMs: number, opts?: LockCallOptions): Promise<Lock>;
+  /**
+   * Acquires `key`, runs `fn` while renewing the lock every TTL/3, and always unlocks (also when
+   * `fn` throws). `fn` gets a signal that aborts when the lock is lost (reason: a CoordinationError)
+   * or `opts.signal` aborts. Resolves with `fn`'s result; `fn`'s own errors pass through unchanged.
+   */
+  withLock<T>(key: string, ttlMs: number, fn: (signal: AbortSignal) => Promise<T>, opts?: LockCallOptions): Promise<T>;
+}
+
+export interface Lock extends AsyncDisposable {
+  /** The lock's name as passed to acquire(). */
+  readonly key: string;
+  /** Our contender key in etcd: `<namespace>/locks/<key>/<lease ID in hex>` (as Go's Mutex writes it). */
+  readonly ownerKey: string;
+  /** Create revision of our key: strictly increasing per lock key; hand it to fenced resources. */
+  readonly fencingToken: bigint;
+  /**
+   * Aborts when the lock is lost: its lease expired or was revoked, our key was deleted, or the
+   * lease could not be confirmed alive for a whole TTL. The reason is a CoordinationError
+   * (NOT_FOUND). It does not abort on unlock().
+   */
+  readonly signal: AbortSignal;
+  /** Releases the lock (deletes our key). Idempotent. */
+  unlock(opts?: LockCallOptions): Promise<void>;
+  /**
+   * Makes the lock valid for `ttlMs` from now. Same whole-second TTL: one keep-alive; another TTL:
+   * our key moves to a new lease in one guarded transaction (same key, same fencing token, same
+   * queue position). NOT_FOUND if the lock was already lost or released, CONFLICT if our key was
+   * replaced.
+   */
+  renew(ttlMs: number, opts?: LockCallOptions): Promise<void>;
+  /** Remaining validity in ms as etcd reports it (whole seconds). NOT_FOUND if the lock is lost. */
+  ttl(opts?: LockCallOptions): Promise<number>;
+  /**
+   * An etcd3 transaction comparison that holds only while this lock is held:
+   * `create_revision(ownerKey) == fencingToken`. Add it to `etcd.kv.txn({ compare: [...] })`.
+   */
+  ownershipCondition(): ICompare;
+  /**
+   * Writes `entries` (keys relative to the coordinator's namespace) in one transaction that
+   * succeeds only while this lock is still held; CONFLICT (nothing written) if it is not.
+   * Resolves with the revision of the write.
+   */
+  putIfHeld(entries: Record<string, string | Buffer>, opts?: LockCallOptions): Promise<bigint>;
+}

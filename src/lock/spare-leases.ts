@@ -1,0 +1,131 @@
+// Leases kept ready for the next acquire, so that the uncontended path is one transaction to lock
+// and one delete to unlock: no lease grant (and no revoke) in the critical path. A released lock's
+// lease comes back here; a lease that has idled too long is refreshed alongside the acquire.
+import type { EtcdClient } from '../client/etcd-client.js';
+import { KeptLease, ttlSeconds } from '../client/lease.js';
+import { errorText } from '../logger.js';
+
+/** Spares per TTL: one in use + one being released covers back-to-back acquire/unlock. */
+const PER_TTL = 2;
+/** Distinct TTLs with spares; the least recently used TTL's spares go first. */
+const MAX_TTLS = 4;
+/** A spare older than this is refreshed (one keep-alive) alongside the acquire, so ttl() ≈ requested. */
+export const FRESH_MS = 500;
+
+export class SpareLeases {
+  private readonly spares = new Map<number, KeptLease[]>();
+  private readonly granting = new Map<number, Promise<void>>();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Per spare: revokes it shortly before it would expire unused (etcd would drop it anyway, noisily). */
+  private readonly retire = new Map<KeptLease, NodeJS.Timeout>();
+
+  constructor(private readonly client: EtcdClient) {}
+
+  /** A live lease of `ttlMs` (whole seconds): a spare if one is ready, else a fresh grant. */
+  async take(ttlMs: number, signal?: AbortSignal): Promise<KeptLease> {
+    const ttl = ttlSeconds(ttlMs);
+    let lease = this.pop(ttl);
+    if (!lease && this.granting.has(ttl)) {
+      // A background grant is already on its way: cheaper to wait for it than to start another.
+      await this.granting.get(ttl);
+      lease = this.pop(ttl);
+    }
+    if (!lease) lease = await KeptLease.grant(this.client, ttlMs, { signal });
+    // Keep one ready for the next acquire of this TTL (a lock held for long never comes back soon).
+    if (!this.spares.get(ttl)?.length) this.refill(ttl);
+    return lease;
+  }
+
+  /** Takes back the lease of a released lock; revokes it if we already have enough spares. */
+  give(lease: KeptLease, ttlMs: number): void {
+    const ttl = ttlSeconds(ttlMs);
+    lease.stopKeepAlive();
+    if (lease.isLost || this.client.isClosed) return this.revoke(lease);
+    const list = this.bucket(ttl);
+    if (list.length >= PER_TTL) return this.revoke(lease);
+    list.push(lease);
+    list.sort((a, b) => a.remainingMs() - b.remainingMs()); // freshest last: pop() takes it
+    const timer = setTimeout(() => {
+      this.retire.delete(lease);
+      const i = list.indexOf(lease);
+      if (i >= 0) list.splice(i, 1);
+      this.revoke(lease);
+    }, Math.max(0, lease.remainingMs() - 300));
+    timer.unref();
+    this.retire.set(lease, timer);
+  }
+
+  /** Revokes in the background (deleting its keys); close() waits for it. */
+  revoke(lease: KeptLease): void {
+    this.track(
+      lease.revoke().catch((err: unknown) => {
+        this.client.logger.debug({ operation: 'lock.lease.revoke', key: lease.hexId, error: errorText(err) }, 'spare revoke failed');
+      }),
+    );
+  }
+
+  track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Waits for background grants and revokes; the leases themselves are revoked by the client's close. */
+  async close(): Promise<void> {
+    while (this.pending.size > 0 || this.granting.size > 0) {
+      await Promise.allSettled([...this.pending, ...this.granting.values()]);
+    }
+    for (const timer of this.retire.values()) clearTimeout(timer);
+    this.retire.clear();
+    for (const list of this.spares.values()) for (const lease of list) await lease.revoke().catch(() => undefined);
+    this.spares.clear();
+  }
+
+  private pop(ttl: number): KeptLease | undefined {
+    const list = this.spares.get(ttl);
+    if (!list) return undefined;
+    // Mark this TTL as recently used.
+    this.spares.delete(ttl);
+    this.spares.set(ttl, list);
+    while (list.length > 0) {
+      const lease = list.pop()!;
+      clearTimeout(this.retire.get(lease));
+      this.retire.delete(lease);
+      // A spare whose expiry is near (or past) is worth less than a new grant.
+      if (!lease.isLost && lease.remainingMs() > Math.min(1000, lease.ttlSeconds * 500)) return lease;
+      this.revoke(lease);
+    }
+    return undefined;
+  }
+
+  private bucket(ttl: number): KeptLease[] {
+    let list = this.spares.get(ttl);
+    if (!list) {
+      if (this.spares.size >= MAX_TTLS) {
+        const [oldest, old] = this.spares.entries().next().value as [number, KeptLease[]];
+        this.spares.delete(oldest);
+        for (const lease of old) {
+          clearTimeout(this.retire.get(lease));
+          this.retire.delete(lease);
+          this.revoke(lease);
+        }
+      }
+      this.spares.set(ttl, (list = []));
+    }
+    return list;
+  }
+
+  private refill(ttl: number): void {
+    if (this.granting.has(ttl) || this.client.isClosed) return;
+    const p = KeptLease.grant(this.client, ttl * 1000).then(
+      (lease) => {
+        if (this.client.isClosed) this.revoke(lease);
+        else this.give(lease, ttl * 1000);
+      },
+      (err: unknown) => {
+        this.client.logger.debug({ operation: 'lock.lease.grant', error: errorText(err) }, 'spare grant failed');
+      },
+    );
+    this.granting.set(ttl, p);
+    void p.finally(() => this.granting.delete(ttl));
+  }
+}

@@ -1,0 +1,20 @@
+// Input checks for the lock API: bad input is a VALIDATION_ERROR thrown before anything is written.
+import { validationError } from '../errors.js';
+
+/** A year: longer TTLs are almost certainly a unit mistake (seconds vs ms). */
+export const MAX_LOCK_TTL_MS = 365 * 24 * 3600 * 1000;
+const MAX_KEY_BYTES = 1024;
+
+export function validateLockKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw validationError(`lock key must be a string, got ${typeof key}`);
+  if (key.length === 0) throw validationError('lock key must not be empty');
+  if (key.startsWith('/') || key.endsWith('/')) throw validationError('lock key must not start or end with "/"');
+  if (key.includes('\0')) throw validationError('lock key must not contain NUL');
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw validationError(`lock key must be at most ${MAX_KEY_BYTES} bytes`);
+}
+
+export function validateTtl(ttlMs: unknown): asserts ttlMs is number {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > MAX_LOCK_TTL_MS) {
+    throw validationError(`lock ttlMs must be a number in (0, ${MAX_LOCK_TTL_MS}], got ${String(ttlMs)}`);
+  }
+}

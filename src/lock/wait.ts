@@ -1,0 +1,91 @@
+// Waiting for our turn — etcd's key.go `waitDeletes`, made quiet and fast: watch only the contender
+// just ahead of us, start that watch *synced* (no start revision, then re-read), and re-check the
+// queue after every wake-up. A watch with an old start revision would join etcd's "unsynced" group,
+// served by a 100 ms catch-up loop: that is why Go's Mutex needs ~100 ms per contended wait.
+import type { Watcher } from 'etcd3';
+import type { EtcdClient } from '../client/etcd-client.js';
+import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
+import { newestTwo } from './keys.js';
+
+export interface Contender {
+  client: EtcdClient;
+  /** Lock name, for errors and logs. */
+  key: string;
+  prefix: string;
+  /** Our full contender key and its create revision. */
+  myKey: string;
+  myRev: bigint;
+  /** Aborts the wait: the caller's signal, the coordinator closing, or our lease lost. */
+  signal: AbortSignal;
+}
+
+/** Resolves once no contender created before us is left, i.e. the lock is ours. */
+export async function waitForTurn(c: Contender, ahead: string): Promise<void> {
+  let predecessor: string | undefined = ahead;
+  while (predecessor !== undefined) predecessor = await waitForDelete(c, predecessor);
+}
+
+/**
+ * Who is just ahead of us now (undefined: nobody, the lock is ours). One range: the newest two keys
+ * created at or before our revision — ours first, then our predecessor. NOT_FOUND if ours vanished.
+ */
+export async function aheadOf(c: Contender): Promise<string | undefined> {
+  const res = await c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range(newestTwo(c.prefix, c.myRev), o), {
+    signal: c.signal,
+    idempotent: true,
+    level: 'debug',
+  });
+  if (res.kvs[0]?.key.toString() !== c.myKey) {
+    throw new CoordinationError(ErrorCode.NotFound, `lock ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
+  }
+  return res.kvs[1]?.key.toString();
+}
+
+/** Waits until `predecessor` is gone; returns the contender now ahead of us (if any). */
+async function waitForDelete(c: Contender, predecessor: string): Promise<string | undefined> {
+  const watcher = c.client.ns.watch().key(c.client.relative(predecessor)).only('delete').watcher();
+  let deletes = 0;
+  watcher.on('delete', () => deletes++);
+  watcher.on('error', () => undefined); // surfaced through nextEvent(); never an unhandled 'error'
+  try {
+    // Once the watch is established every later delete reaches us; one read covers the time before.
+    await nextEvent(watcher, 'connected', c);
+    for (;;) {
+      const seen = deletes;
+      const ahead = await aheadOf(c);
+      if (ahead !== predecessor) return ahead;
+      if (deletes === seen) await nextEvent(watcher, 'delete', c);
+    }
+  } finally {
+    watcher.cancel().catch(() => undefined);
+  }
+}
+
+/** Resolves on `event`; rejects on the watcher's 'error' or when the contender's signal aborts. */
+function nextEvent(watcher: Watcher, event: 'connected' | 'delete', c: Contender): Promise<void> {
+  const what = `lock.acquire ${c.key}`;
+  if (c.signal.aborted) return Promise.reject(abortError(c.signal, what));
+  const emitter: NodeJS.EventEmitter = watcher; // etcd3's typed overloads take one event name each
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      emitter.off(event, onEvent);
+      emitter.off('error', onError);
+      c.signal.removeEventListener('abort', onAbort);
+    };
+    const onEvent = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: unknown): void => {
+      cleanup();
+      reject(toCoordinationError(err, `${what}: watch`));
+    };
+    const onAbort = (): void => {
+      cleanup();
+      reject(abortError(c.signal, what));
+    };
+    emitter.on(event, onEvent);
+    emitter.on('error', onError);
+    c.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

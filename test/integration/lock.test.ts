@@ -1,0 +1,346 @@
+// Distributed lock against a real etcd: exclusion, FIFO, tryAcquire, cancellation, TTL expiry,
+// renew, fencing, withLock, Go-format keys, close().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode, isCoordinationError, type Coordinator, type Lock } from '../../src/index.js';
+import { eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+
+/** Full etcd prefix of lock `key` for coordinator `c` (Go's `NewMutex(s, "<ns>/locks/<key>")` + '/'). */
+const prefixOf = (c: Coordinator, key: string): string => `${c.namespace}/locks/${key}/`;
+
+async function contenders(c: Coordinator, key: string): Promise<string[]> {
+  const raw = await rawClient();
+  return raw.getAll().prefix(prefixOf(c, key)).sort('Create', 'Ascend').keys();
+}
+
+async function revision(): Promise<bigint> {
+  const raw = await rawClient();
+  const res = await raw.kv.range({ key: Buffer.from('\0'), count_only: true });
+  return BigInt(res.header.revision);
+}
+
+/** Settles-or-not probe: true if `p` is still pending after the current macrotask queue drains twice. */
+async function pending(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  return !settled;
+}
+
+test('acquire writes a Go-format contender key whose create revision is the fencing token', async () => {
+  const c = await testCoordinator();
+  const lock = await c.lock.acquire('orders', 5000);
+  const raw = await rawClient();
+  const keys = await contenders(c, 'orders');
+  assert.deepEqual(keys, [lock.ownerKey]);
+  assert.match(lock.ownerKey, new RegExp(`^${c.namespace}/locks/orders/[0-9a-f]+$`));
+  const res = await raw.kv.range({ key: Buffer.from(lock.ownerKey) });
+  const kv = res.kvs[0]!;
+  assert.equal(BigInt(kv.create_revision), lock.fencingToken);
+  assert.equal(BigInt(kv.lease).toString(16), lock.ownerKey.split('/').pop(), 'key name is its lease ID in hex');
+  await lock.unlock();
+  assert.deepEqual(await contenders(c, 'orders'), []);
+});
+
+test('tryAcquire on a held lock rejects CONFLICT and writes nothing', async () => {
+  const a = await testCoordinator();
+  const b = await testCoordinator({ namespace: a.namespace });
+  const held = await a.lock.acquire('k', 5000);
+  const before = await revision();
+  await assert.rejects(b.lock.tryAcquire('k', 5000), { code: ErrorCode.Conflict });
+  assert.equal(await revision(), before);
+  await held.unlock();
+  const mine = await b.lock.tryAcquire('k', 5000);
+  assert.ok(mine.fencingToken > held.fencingToken);
+  await mine.unlock();
+});
+
+test('bad input rejects VALIDATION_ERROR and writes nothing', async () => {
+  const c = await testCoordinator();
+  const before = await revision();
+  const bad: Array<[unknown, unknown]> = [
+    ['', 1000],
+    ['/a', 1000],
+    ['a/', 1000],
+    ['a\0b', 1000],
+    [42, 1000],
+    [undefined, 1000],
+    ['a', 0],
+    ['a', -5],
+    ['a', Number.NaN],
+    ['a', Infinity],
+    ['a', 366 * 24 * 3600 * 1000],
+    ['a', '1000'],
+  ];
+  for (const [key, ttl] of bad) {
+    await assert.rejects(c.lock.acquire(key as string, ttl as number), { code: ErrorCode.Validation }, `acquire(${String(key)}, ${String(ttl)})`);
+    await assert.rejects(c.lock.tryAcquire(key as string, ttl as number), { code: ErrorCode.Validation });
+    await assert.rejects(
+      c.lock.withLock(key as string, ttl as number, async () => 1),
+      { code: ErrorCode.Validation },
+    );
+  }
+  await assert.rejects(c.lock.withLock('a', 1000, 'nope' as never), { code: ErrorCode.Validation });
+  assert.equal(await revision(), before);
+});
+
+test('waiters are granted the lock in FIFO order', async () => {
+  const holder = await testCoordinator();
+  const others = await Promise.all([1, 2, 3].map(() => testCoordinator({ namespace: holder.namespace })));
+  const first = await holder.lock.acquire('fifo', 5000);
+  const order: number[] = [];
+  const waits: Array<Promise<void>> = [];
+  for (const [i, c] of others.entries()) {
+    waits.push(
+      c.lock.acquire('fifo', 5000).then(async (lock) => {
+        order.push(i);
+        await lock.unlock();
+      }),
+    );
+    // Enqueue strictly one after another.
+    await eventually(async () => (await contenders(holder, 'fifo')).length === i + 2, { what: `waiter ${i} enqueued` });
+  }
+  assert.deepEqual(order, []);
+  await first.unlock();
+  await Promise.all(waits);
+  assert.deepEqual(order, [0, 1, 2]);
+});
+
+test('the lock is not reentrant: a second acquire in the same process waits for unlock', async () => {
+  const c = await testCoordinator();
+  const first = await c.lock.acquire('re', 5000);
+  const second = c.lock.acquire('re', 5000);
+  await eventually(async () => (await contenders(c, 're')).length === 2, { what: 'second contender' });
+  assert.ok(await pending(second));
+  await first.unlock();
+  const lock = await second;
+  assert.ok(lock.fencingToken > first.fencingToken);
+  await lock.unlock();
+});
+
+test('aborting a waiting acquire rejects CANCELLED promptly and leaves no queue key', async () => {
+  const a = await testCoordinator();
+  const b = await testCoordinator({ namespace: a.namespace });
+  const held = await a.lock.acquire('abort', 5000);
+  const controller = new AbortController();
+  const waiting = b.lock.acquire('abort', 5000, { signal: controller.signal });
+  await eventually(async () => (await contenders(a, 'abort')).length === 2, { what: 'waiter enqueued' });
+  const started = performance.now();
+  controller.abort();
+  await assert.rejects(waiting, { code: ErrorCode.Cancelled });
+  const took = performance.now() - started;
+  assert.ok(took < 1000, `rejected after ${took} ms`);
+  await eventually(async () => (await contenders(a, 'abort')).length === 1, { what: 'queue key removed' });
+  assert.deepEqual(await contenders(a, 'abort'), [held.ownerKey]);
+  await held.unlock();
+});
+
+test('AbortSignal.timeout() on a waiting acquire rejects TIMEOUT_ERROR', async () => {
+  const a = await testCoordinator();
+  const held = await a.lock.acquire('t', 5000);
+  await assert.rejects(a.lock.acquire('t', 5000, { signal: AbortSignal.timeout(200) }), { code: ErrorCode.Timeout });
+  await eventually(async () => (await contenders(a, 't')).length === 1, { what: 'queue key removed' });
+  await held.unlock();
+});
+
+test('a lock not renewed expires after its TTL: signal fires, the next waiter gets it', async () => {
+  const a = await testCoordinator();
+  const b = await testCoordinator({ namespace: a.namespace });
+  const stale = await a.lock.acquire('exp', 1000);
+  const lost = new Promise<unknown>((resolve) => stale.signal.addEventListener('abort', () => resolve(stale.signal.reason)));
+  const next = await b.lock.acquire('exp', 5000, { signal: AbortSignal.timeout(10_000) });
+  assert.ok(next.fencingToken > stale.fencingToken);
+  const reason = await lost;
+  assert.ok(isCoordinationError(reason, ErrorCode.NotFound), String(reason));
+  await assert.rejects(stale.renew(1000), { code: ErrorCode.NotFound });
+  await assert.rejects(stale.ttl(), { code: ErrorCode.NotFound });
+  await stale.unlock(); // harmless after loss
+  assert.deepEqual(await contenders(a, 'exp'), [next.ownerKey]);
+  await next.unlock();
+});
+
+test('deleting the lock key behind our back fires signal', async () => {
+  const c = await testCoordinator();
+  const lock = await c.lock.acquire('del', 5000);
+  const signal = lock.signal;
+  const raw = await rawClient();
+  // The watch on our key starts lazily; wait until a delete would reach it.
+  await new Promise((r) => setTimeout(r, 0));
+  await eventually(async () => {
+    await raw.delete().key(lock.ownerKey);
+    return signal.aborted;
+  }, { what: 'signal aborted' });
+  assert.ok(isCoordinationError(signal.reason, ErrorCode.NotFound));
+  await assert.rejects(lock.ttl(), { code: ErrorCode.NotFound });
+  await lock.unlock();
+});
+
+test('renew extends ttl(); renew with another TTL keeps key and fencing token', async () => {
+  const c = await testCoordinator();
+  const lock = await c.lock.acquire('renew', 3000);
+  const initial = await lock.ttl();
+  assert.ok(initial >= 2000 && initial <= 3000, `ttl ${initial}`);
+  await eventually(async () => (await lock.ttl()) <= 1000, { timeoutMs: 5000, intervalMs: 100, what: 'ttl to run down' });
+  await lock.renew(3000);
+  const renewed = await lock.ttl();
+  assert.ok(renewed >= 2000, `ttl after renew ${renewed}`);
+  await lock.renew(20_000);
+  const longer = await lock.ttl();
+  assert.ok(longer > 15_000 && longer <= 20_000, `ttl after renew(20 s) ${longer}`);
+  const raw = await rawClient();
+  const kv = (await raw.kv.range({ key: Buffer.from(lock.ownerKey) })).kvs[0]!;
+  assert.equal(BigInt(kv.create_revision), lock.fencingToken, 'same key, same create revision');
+  assert.deepEqual(await contenders(c, 'renew'), [lock.ownerKey]);
+  await lock.unlock();
+  assert.deepEqual(await contenders(c, 'renew'), []);
+  await assert.rejects(lock.renew(3000), { code: ErrorCode.NotFound });
+});
+
+test('ttl() right after acquire is within 1 s of the requested TTL', async () => {
+  const c = await testCoordinator();
+  for (let i = 0; i < 3; i++) {
+    const lock = await c.lock.acquire('fresh', 10_000);
+    const ttl = await lock.ttl();
+    assert.ok(ttl >= 9000 && ttl <= 10_000, `ttl ${ttl}`);
+    await lock.unlock();
+  }
+});
+
+test('fencing tokens strictly increase across holders', async () => {
+  const a = await testCoordinator();
+  const b = await testCoordinator({ namespace: a.namespace });
+  let last = -1n;
+  for (let i = 0; i < 6; i++) {
+    const lock = await (i % 2 ? a : b).lock.acquire('fence', 5000);
+    assert.ok(lock.fencingToken > last, `${lock.fencingToken} > ${last}`);
+    last = lock.fencingToken;
+    await lock.unlock();
+  }
+});
+
+test("a stale holder's guarded write is rejected CONFLICT; the holder's goes through", async () => {
+  const a = await testCoordinator();
+  const b = await testCoordinator({ namespace: a.namespace });
+  const raw = await rawClient();
+  const stale = await a.lock.acquire('guard', 5000);
+  await stale.putIfHeld({ 'data/x': 'from-a' });
+  await raw.delete().key(stale.ownerKey); // e.g. a long GC pause: the lease expired meanwhile
+  const holder = await b.lock.acquire('guard', 5000);
+  await assert.rejects(stale.putIfHeld({ 'data/x': 'stale' }), { code: ErrorCode.Conflict });
+  const rev = await holder.putIfHeld({ 'data/x': 'from-b' });
+  assert.ok(rev > holder.fencingToken);
+  assert.equal(await raw.get(`${a.namespace}/data/x`).string(), 'from-b');
+  // The raw comparison works in any etcd3 transaction too.
+  const txn = await raw.kv.txn({ compare: [stale.ownershipCondition()], success: [] });
+  assert.equal(txn.succeeded, false);
+  assert.equal((await raw.kv.txn({ compare: [holder.ownershipCondition()], success: [] })).succeeded, true);
+  await stale.unlock();
+  await holder.unlock();
+});
+
+test('withLock runs fn under the lock and unlocks, also when fn throws', async () => {
+  const c = await testCoordinator();
+  const result = await c.lock.withLock('w', 5000, async (signal) => {
+    assert.equal(signal.aborted, false);
+    assert.equal((await contenders(c, 'w')).length, 1);
+    return 42;
+  });
+  assert.equal(result, 42);
+  assert.deepEqual(await contenders(c, 'w'), []);
+  const boom = new Error('boom');
+  await assert.rejects(
+    c.lock.withLock('w', 5000, async () => {
+      throw boom;
+    }),
+    (err) => err === boom,
+  );
+  assert.deepEqual(await contenders(c, 'w'), []);
+  const again = await c.lock.tryAcquire('w', 5000);
+  await again.unlock();
+});
+
+test('withLock keeps the lock alive past its TTL while fn runs', async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  await c.lock.withLock('long', 1000, async (signal) => {
+    const [key] = await contenders(c, 'long');
+    const kv = (await raw.kv.range({ key: Buffer.from(key!) })).kvs[0]!;
+    const started = Date.now();
+    // Past two lease TTLs (etcd grants at least 2 s): the key survives only if renewed.
+    await eventually(async () => Date.now() - started > 4500 && !signal.aborted, { timeoutMs: 6000, intervalMs: 250, what: 'time to pass' });
+    assert.equal(signal.aborted, false);
+    const now = (await raw.kv.range({ key: Buffer.from(key!) })).kvs[0];
+    assert.equal(now?.create_revision, kv.create_revision);
+  });
+  assert.deepEqual(await contenders(c, 'long'), []);
+});
+
+test('a Go-format contender key written with etcd3 blocks us until it is deleted', async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  const lease = raw.lease(10, { autoKeepAlive: false });
+  const id = await lease.grant();
+  const goKey = `${prefixOf(c, 'go')}${BigInt(id).toString(16)}`;
+  await raw.put(goKey).value('').lease(id);
+  await assert.rejects(c.lock.tryAcquire('go', 5000), { code: ErrorCode.Conflict });
+  const waiting = c.lock.acquire('go', 5000);
+  await eventually(async () => (await contenders(c, 'go')).length === 2, { what: 'we queue behind the Go key' });
+  assert.ok(await pending(waiting));
+  await raw.delete().key(goKey);
+  const lock = await waiting;
+  await lock.unlock();
+  await lease.revoke();
+});
+
+test('a contender whose lease expires while waiting fails NOT_FOUND', async () => {
+  const a = await testCoordinator();
+  const b = await testCoordinator({ namespace: a.namespace });
+  const raw = await rawClient();
+  const held = await a.lock.acquire('vanish', 5000);
+  const waiting = b.lock.acquire('vanish', 5000);
+  waiting.catch(() => undefined);
+  let keys: string[] = [];
+  await eventually(async () => (keys = await contenders(a, 'vanish')).length === 2, { what: 'waiter enqueued' });
+  // Revoke the waiter's lease behind its back (as if it expired during a long pause).
+  const kv = (await raw.kv.range({ key: Buffer.from(keys[1]!) })).kvs[0]!;
+  await raw.leaseClient.leaseRevoke({ ID: kv.lease });
+  await assert.rejects(waiting, { code: ErrorCode.NotFound });
+  await held.unlock();
+});
+
+test('close() rejects waiting acquires CANCELLED and revokes every lease it held or kept spare', async () => {
+  const a = await testCoordinator();
+  const b = await testCoordinator({ namespace: a.namespace });
+  const raw = await rawClient();
+  const held = await a.lock.acquire('close', 5000);
+  const released = await b.lock.acquire('other', 5000);
+  await released.unlock(); // its lease is now a spare
+  const waiting = b.lock.acquire('close', 5000);
+  await eventually(async () => (await contenders(a, 'close')).length === 2, { what: 'waiter enqueued' });
+  const waiterKey = (await contenders(a, 'close'))[1]!;
+  await b.close();
+  await assert.rejects(waiting, { code: ErrorCode.Cancelled });
+  assert.deepEqual(await contenders(a, 'close'), [held.ownerKey]);
+  for (const key of [released.ownerKey, waiterKey]) {
+    const res = await raw.leaseClient.leaseTimeToLive({ ID: BigInt('0x' + key.split('/').pop()).toString() });
+    assert.ok(Number(res.TTL) <= 0, `lease of ${key} revoked`);
+  }
+  await held.unlock();
+});
+
+test('`await using` unlocks at scope end; unlock is idempotent', async () => {
+  const c = await testCoordinator();
+  let lock: Lock;
+  {
+    await using l = await c.lock.acquire('scope', 5000);
+    lock = l;
+    assert.equal((await contenders(c, 'scope')).length, 1);
+  }
+  assert.deepEqual(await contenders(c, 'scope'), []);
+  await lock.unlock();
+  await lock.unlock();
+});
