@@ -1,0 +1,122 @@
+// Go side of the lock benchmark and of the interop test: etcd's own concurrency.Mutex against the
+// same etcd as our TypeScript lock. Built in GOPATH mode against Debian's golang-etcd-server-dev:
+//
+//	GO111MODULE=off GOPATH=$(mktemp -d):/usr/share/gocode go build -o lockgo bench/go/main.go
+//
+// Modes (all print one JSON line on stdout):
+//
+//	-mode uncontended -prefix P -seconds S            Lock+Unlock cycles/s, one session
+//	-mode contended   -prefix P -seconds S -n N       N sessions (own clients) on one mutex, hold 0
+//	-mode hold        -prefix P                        Lock, print {"locked":...}, Unlock when stdin closes
+//	-mode acquire     -prefix P                        Lock (waiting as long as needed), print, Unlock
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/clientv3"
+	"go.etcd.io/etcd/clientv3/concurrency"
+)
+
+func main() {
+	endpoints := flag.String("endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints")
+	mode := flag.String("mode", "uncontended", "uncontended | contended | hold | acquire")
+	prefix := flag.String("prefix", "bench/locks/go", "mutex prefix, e.g. <namespace>/locks/<key>")
+	seconds := flag.Float64("seconds", 3, "measurement time")
+	n := flag.Int("n", 2, "contenders (contended mode)")
+	ttl := flag.Int("ttl", 10, "session TTL in seconds")
+	flag.Parse()
+
+	eps := strings.Split(*endpoints, ",")
+	duration := time.Duration(*seconds * float64(time.Second))
+	switch *mode {
+	case "uncontended":
+		cli, s := session(eps, *ttl)
+		defer cli.Close()
+		defer s.Close()
+		m := concurrency.NewMutex(s, *prefix)
+		count := 0
+		start := time.Now()
+		for time.Since(start) < duration {
+			must(m.Lock(context.Background()))
+			must(m.Unlock(context.Background()))
+			count++
+		}
+		emit(map[string]interface{}{"mode": *mode, "cyclesPerSec": float64(count) / time.Since(start).Seconds()})
+	case "contended":
+		var handoffs int64
+		var wg sync.WaitGroup
+		ready := make(chan struct{})
+		var stop atomic.Value
+		stop.Store(false)
+		for i := 0; i < *n; i++ {
+			cli, s := session(eps, *ttl)
+			defer cli.Close()
+			defer s.Close()
+			m := concurrency.NewMutex(s, *prefix)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-ready
+				for !stop.Load().(bool) {
+					must(m.Lock(context.Background()))
+					atomic.AddInt64(&handoffs, 1)
+					must(m.Unlock(context.Background()))
+				}
+			}()
+		}
+		start := time.Now()
+		close(ready)
+		time.Sleep(duration)
+		stop.Store(true)
+		elapsed := time.Since(start).Seconds()
+		count := atomic.LoadInt64(&handoffs)
+		wg.Wait()
+		emit(map[string]interface{}{"mode": *mode, "contenders": *n, "handoffsPerSec": float64(count) / elapsed})
+	case "hold", "acquire":
+		cli, s := session(eps, *ttl)
+		defer cli.Close()
+		defer s.Close()
+		m := concurrency.NewMutex(s, *prefix)
+		must(m.Lock(context.Background()))
+		emit(map[string]interface{}{"locked": m.Key(), "revision": m.Header().Revision})
+		if *mode == "hold" {
+			r := bufio.NewReader(os.Stdin)
+			_, _ = r.ReadString('\n') // unlock when the parent writes a line or closes stdin
+		}
+		must(m.Unlock(context.Background()))
+		emit(map[string]interface{}{"unlocked": m.Key()})
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode", *mode)
+		os.Exit(2)
+	}
+}
+
+func session(endpoints []string, ttl int) (*clientv3.Client, *concurrency.Session) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	must(err)
+	s, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl))
+	must(err)
+	return cli, s
+}
+
+func emit(v interface{}) {
+	b, _ := json.Marshal(v)
+	fmt.Println(string(b))
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
