@@ -3,11 +3,10 @@
 import { Option, type Command } from 'commander';
 import type { Coordinator } from '../coordinator.js';
 import { checkKey, encodeValue } from '../config/codec.js';
-import { configOf } from './components.js';
 import { positiveInt, revision } from './connection.js';
 import { diffConfig, readConfigDir, writeConfigDir, type ConfigDiff } from './config-files.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { cell, type Output } from './output.js';
+import { cell, toJson, type Output } from './output.js';
 import type { CliContext } from './program.js';
 import { configEntries } from './reads.js';
 
@@ -38,7 +37,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .description('print the value as pretty JSON (exit 2 if absent)')
     .action(async (key: string, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
-      const value = await ctx.withCoordinator(cmd, (c) => configOf(c).get(key, { signal: ctx.signal }));
+      const value = await ctx.withCoordinator(cmd, (c) => c.config.get(key, { signal: ctx.signal }));
       if (out.json) out.data({ key, value });
       else out.line(pretty(value));
     });
@@ -53,7 +52,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const value = parseValueArg(text, opts.string === true);
       const ifRevision = opts.ifRevision === undefined ? undefined : revision(opts.ifRevision, '--if-revision');
       const res = await ctx.withCoordinator(cmd, (c) =>
-        configOf(c).set(key, value, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
+        c.config.set(key, value, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
       );
       if (out.json) out.data({ key, revision: res.revision });
       else out.line(`${out.style('green', 'set')} ${key} at revision ${res.revision}`);
@@ -67,7 +66,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const out = ctx.output(cmd);
       const ifRevision = opts.ifRevision === undefined ? undefined : revision(opts.ifRevision, '--if-revision');
       const deleted = await ctx.withCoordinator(cmd, (c) =>
-        configOf(c).delete(key, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
+        c.config.delete(key, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
       );
       if (out.json) out.data({ key, deleted });
       else if (deleted) out.line(`${out.style('red', 'deleted')} ${key}`);
@@ -88,7 +87,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       else
         out.table(
           [{ header: 'KEY' }, { header: 'REVISION', right: true }, { header: 'VALUE' }],
-          entries.map((e) => [e.key, String(e.revision), cell(e.value)]),
+          entries.map((e) => [e.key, String(e.revision), cell(toJson(e.value))]),
           `(no config keys${prefix ? ` starting with '${prefix}'` : ''})`,
         );
     });
@@ -104,7 +103,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const count = opts.count === undefined ? Infinity : positiveInt(opts.count, '--count');
       const fromRevision = opts.fromRevision === undefined ? undefined : revision(opts.fromRevision, '--from-revision');
       await ctx.withCoordinator(cmd, async (c) => {
-        const watch = configOf(c).watch(key, {
+        const watch = c.config.watch(key, {
           prefix: opts.prefix === true,
           signal: ctx.signal,
           ...(fromRevision !== undefined && { fromRevision }),
@@ -115,7 +114,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           let seen = 0;
           for await (const e of watch) {
             if (out.json) out.data({ type: e.type, key: e.key, value: e.value, revision: e.revision, reconciled: e.reconciled }, { compact: true });
-            else out.line(`${out.style(e.type === 'PUT' ? 'green' : 'red', e.type.padEnd(6))} ${e.key} rev=${e.revision} ${e.type === 'PUT' ? cell(e.value, 200) : ''}`.trimEnd());
+            else out.line(`${out.style(e.type === 'PUT' ? 'green' : 'red', e.type.padEnd(6))} ${e.key} rev=${e.revision} ${e.type === 'PUT' ? cell(toJson(e.value), 200) : ''}`.trimEnd());
             if (++seen >= count) break;
           }
         } catch (err) {
@@ -133,13 +132,13 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .action(async (key: string, opts: { limit?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
       const limit = opts.limit === undefined ? undefined : positiveInt(opts.limit, '--limit');
-      const versions = await ctx.withCoordinator(cmd, (c) => configOf(c).history(key, { signal: ctx.signal, ...(limit !== undefined && { limit }) }));
+      const versions = await ctx.withCoordinator(cmd, (c) => c.config.history(key, { signal: ctx.signal, ...(limit !== undefined && { limit }) }));
       if (versions.length === 0) throw new CliError(`config key ${key} has no history (absent, or compacted)`, ExitCode.NotFound);
       if (out.json) out.data(versions);
       else
         out.table(
           [{ header: 'REVISION', right: true }, { header: 'VERSION', right: true }, { header: 'VALUE' }],
-          versions.map((v) => [String(v.revision), String(v.version), cell(v.value)]),
+          versions.map((v) => [String(v.revision), String(v.version), cell(toJson(v.value))]),
         );
     });
 
@@ -152,7 +151,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const to = revision(rev, '<revision>');
       const ifRevision = opts.ifRevision === undefined ? undefined : revision(opts.ifRevision, '--if-revision');
       const res = await ctx.withCoordinator(cmd, (c) =>
-        configOf(c).rollback(key, to, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
+        c.config.rollback(key, to, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
       );
       if (out.json) out.data({ key, from: to, revision: res.revision });
       else out.line(`${out.style('green', 'rolled back')} ${key} to its value at revision ${to}, now revision ${res.revision}`);
@@ -220,7 +219,7 @@ function printDiff(out: Output, diff: ConfigDiff): void {
  * Not atomic across keys — re-running the import converges (it is idempotent).
  */
 async function applyImport(c: Coordinator, ctx: CliContext, diff: ConfigDiff, wanted: Map<string, unknown>, revisions: Map<string, bigint>): Promise<void> {
-  const config = configOf(c);
+  const config = c.config;
   for (const key of diff.added) await config.set(key, wanted.get(key), { ifRevision: 0n, signal: ctx.signal });
   for (const key of diff.changed) await config.set(key, wanted.get(key), { ifRevision: revisions.get(key)!, signal: ctx.signal });
   for (const key of diff.removed) {

@@ -29,7 +29,7 @@ Exit codes:
     3  conflict: --if-revision did not match, or the value changed meanwhile
     4  connection: etcd unreachable, timed out (--timeout) or unavailable
     5  auth: wrong user/password or permission denied
-  130  interrupted (Ctrl-C); a watch ended by Ctrl-C exits 0
+  130  interrupted (Ctrl-C); a watch ended by Ctrl-C exits 0`;
 
 /** A failure the CLI itself detects (bad flag value, unreadable file): message + exit code. */
 export class CliError extends Error {

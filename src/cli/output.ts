@@ -90,7 +90,8 @@ export class Output {
           if (i === cells.length - 1 && !columns[i]!.right) return cell; // no trailing blanks
           return columns[i]!.right ? pad + cell : cell + pad;
         })
-        .join('  ');
+        .join('  ')
+        .trimEnd();
     this.line(this.style('bold', render(columns.map((c) => c.header))));
     for (const row of rows) this.line(render(row));
   }
@@ -103,9 +104,8 @@ export class Output {
   }
 }
 
-/** A value shown in a table cell: compact JSON, strings bare, cut to `max`. */
-export function cell(value: unknown, max = 60): string {
-  const text = typeof value === 'string' ? value : toJson(value) ?? String(value);
+/** Text shown in a table cell: on one line, cut to `max` (pass values through toJson first). */
+export function cell(text: string, max = 60): string {
   return cut(text.replace(/\s+/g, ' '), max);
 }
 

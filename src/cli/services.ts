@@ -2,7 +2,6 @@
 // gochat's Go layout), listed with each instance's lease TTL, and watched live.
 import type { Command } from 'commander';
 import type { ServiceInfo } from '../registry/interface.js';
-import { registryOf } from './components.js';
 import { positiveInt } from './connection.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { cell, duration } from './output.js';
@@ -52,17 +51,23 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
       await ctx.withCoordinator(cmd, async (c) => {
         const line = (type: string, s: ServiceInfo, revision: bigint): string =>
           `${out.style(type === 'PUT' ? 'green' : 'red', type.padEnd(6))} ${s.name}/${s.id} ${s.address}:${s.port} rev=${revision} ${cell(metadataText(s.metadata))}`.trimEnd();
-        const events = registryOf(c).watch(name, { signal: ctx.signal });
-        out.note(`watching service ${name} (Ctrl-C to stop)`);
+        // Subscribe first, then wait for the discovery cache to be listed and watching: from the
+        // "watching" line on, every change is printed.
+        const events = c.registry.watch(name, { signal: ctx.signal })[Symbol.asyncIterator]();
         let seen = 0;
         try {
-          for await (const e of events) {
+          const now = await c.registry.discover(name, { signal: ctx.signal });
+          out.note(`watching service ${name}: ${now.length} instance${now.length === 1 ? '' : 's'} now (Ctrl-C to stop)`);
+          for (let next = await events.next(); !next.done; next = await events.next()) {
+            const e = next.value;
             if (out.json) out.data({ type: e.type, service: e.service, revision: e.revision, timestamp: e.timestamp }, { compact: true });
             else out.line(line(e.type, e.service, e.revision));
             if (++seen >= count) break;
           }
         } catch (err) {
           if (!ctx.signal.aborted) throw err; // Ctrl-C is how a watch ends
+        } finally {
+          await events.return?.();
         }
       });
     });
