@@ -144,6 +144,28 @@ test('a watch survives a connection cut: values written during the outage all ar
   assertGapFree(run.events);
 });
 
+test('a cut during a long catch-up resumes after the last delivered event, not at the head etcd3 saw', async () => {
+  // etcd sends catch-up in batches of 1000 revisions, each headed with the store's head revision;
+  // etcd3 alone would resume after that head and skip the rest of the backlog.
+  const namespace = uniqueNamespace('catchup');
+  const { coord, proxy } = await proxied(namespace);
+  const writer = await coordinator({ namespace });
+  const total = 1500;
+  const first = await writer.config.set('b/0', 0);
+  for (let i = 1; i < total; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, total - i) }, (_, j) => writer.config.set(`b/${i + j}`, i + j)));
+  }
+  const watch = coord.config.watch('b/', { prefix: true, fromRevision: first.revision });
+  const run = collect(watch);
+  await eventually(() => run.events.length > 0, { what: 'the first batch' });
+  proxy.resetAll();
+  await eventually(() => run.events.length >= total, { what: `all ${total} events`, timeoutMs: 20_000 });
+  await watch.close();
+  assert.equal(run.events.length, total);
+  assertGapFree(run.events);
+  assert.deepEqual(new Set(run.events.map((e) => e.key)).size, total);
+});
+
 test('a watch survives an etcd restart with no missed value', async () => {
   const member = cluster.members[0]!;
   const { config, namespace } = await coordinator();
