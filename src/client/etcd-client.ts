@@ -72,6 +72,11 @@ export class EtcdClient {
         'grpc.keepalive_permit_without_calls': 1,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2000,
+        // grpc-js waits forever for the server's HTTP/2 SETTINGS on a new connection (no connect
+        // timeout, grpc-node#2785): a connection opened into a black hole stays CONNECTING for good,
+        // and with the global subchannel pool every channel etcd3 re-creates after an error reuses
+        // that dead subchannel. A pool per channel makes each re-created channel dial afresh.
+        'grpc.use_local_subchannel_pool': 1,
       },
     };
     if (options.username !== undefined) {

@@ -12,6 +12,8 @@ export type ProxyMode = 'pass' | 'blackhole' | 'rst' | 'refuse' | 'delay';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly pairs = new Set<[Socket, Socket]>();
+  /** Pairs that have not forwarded a single byte yet (e.g. a handshake sent into a blackhole). */
+  private readonly silent = new Set<[Socket, Socket]>();
   private modeNow: ProxyMode = 'pass';
   delayMs = 0;
   port = 0;
@@ -58,9 +60,11 @@ export class TcpProxy {
     const upstream = connect(this.targetPort, this.targetHost);
     const pair: [Socket, Socket] = [client, upstream];
     this.pairs.add(pair);
+    this.silent.add(pair);
     const forward = (from: Socket, to: Socket) =>
       from.on('data', (chunk) => {
         if (this.modeNow === 'blackhole') return;
+        this.silent.delete(pair);
         if (this.modeNow === 'delay' && this.delayMs > 0) {
           setTimeout(() => to.writable && to.write(chunk), this.delayMs);
         } else if (to.writable) to.write(chunk);
@@ -69,6 +73,7 @@ export class TcpProxy {
     forward(upstream, client);
     const close = () => {
       this.pairs.delete(pair);
+      this.silent.delete(pair);
       client.destroy();
       upstream.destroy();
     };
@@ -96,6 +101,19 @@ export class TcpProxy {
       b.resetAndDestroy();
     }
     this.pairs.clear();
+    this.silent.clear();
+  }
+
+  /** Resets the connections that never forwarded a byte; returns how many there were. */
+  resetSilent(): number {
+    const n = this.silent.size;
+    for (const pair of [...this.silent]) {
+      this.pairs.delete(pair);
+      this.silent.delete(pair);
+      pair[0].resetAndDestroy();
+      pair[1].resetAndDestroy();
+    }
+    return n;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,29 @@
+// Writes one scenario's figures into docs/RELIABILITY.md (each scenario owns one section, rewritten
+// on every run), so the document always shows the figures of the last run.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { machine, table } from '../../bench/report.js';
+
+const FILE = fileURLToPath(new URL('../../docs/RELIABILITY.md', import.meta.url));
+const HEADER = `# Reliability and security
+
+Figures from the last run of the fault-injection suite (\`test/faults/\`, part of \`npm test\`): a
+3-member etcd 3.4 cluster on loopback, every client port behind an in-test TCP proxy (pass, blackhole,
+RST, refuse, delay), process faults (SIGSTOP/SIGCONT, SIGKILL + restart) on our own children only.
+Each section is rewritten by its test file; seeds are printed so a run can be replayed with
+\`FAULT_SEED=<n>\`. Durations are shorter than a soak test so the suite fits in CI (≤ ~8 min on 2 cores).
+`;
+
+export { table };
+
+/** Replaces (or appends) section `name` of docs/RELIABILITY.md. */
+export function writeSection(name: string, title: string, body: string): void {
+  let doc = existsSync(FILE) ? readFileSync(FILE, 'utf8') : HEADER;
+  const start = `<!-- fault:${name}:start -->`;
+  const end = `<!-- fault:${name}:end -->`;
+  const section = `${start}\n## ${title}\n\n_${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine()}_\n\n${body.trim()}\n${end}`;
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  doc = i >= 0 && j > i ? doc.slice(0, i) + section + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  writeFileSync(FILE, doc);
+}
