@@ -2,7 +2,7 @@
 // just ahead of us, start that watch *synced* (no start revision, then re-read), and re-check the
 // queue after every wake-up. A watch with an old start revision would join etcd's "unsynced" group,
 // served by a 100 ms catch-up loop: that is why Go's Mutex needs ~100 ms per contended wait.
-import type { Watcher } from 'etcd3';
+import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 import { newestTwo } from './keys.js';
@@ -28,13 +28,18 @@ export async function waitForTurn(c: Contender, ahead: string): Promise<void> {
 /**
  * Who is just ahead of us now (undefined: nobody, the lock is ours). One range: the newest two keys
  * created at or before our revision — ours first, then our predecessor. NOT_FOUND if ours vanished.
+ * With `atLeast` (a revision we know happened: the watch's start, the delete we were woken by) a
+ * member-local read is enough if it has seen that revision; else we ask the leader (linearizable).
  */
-export async function aheadOf(c: Contender): Promise<string | undefined> {
-  const res = await c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range(newestTwo(c.prefix, c.myRev), o), {
-    signal: c.signal,
-    idempotent: true,
-    level: 'debug',
-  });
+export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | undefined> {
+  const read = (serializable: boolean) =>
+    c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range({ ...newestTwo(c.prefix, c.myRev), serializable }, o), {
+      signal: c.signal,
+      idempotent: true,
+      level: 'debug',
+    });
+  let res = await read(atLeast !== undefined);
+  if (atLeast !== undefined && BigInt(res.header.revision) < atLeast) res = await read(false);
   if (res.kvs[0]?.key.toString() !== c.myKey) {
     throw new CoordinationError(ErrorCode.NotFound, `lock ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
   }
@@ -45,14 +50,19 @@ export async function aheadOf(c: Contender): Promise<string | undefined> {
 async function waitForDelete(c: Contender, predecessor: string): Promise<string | undefined> {
   const watcher = c.client.ns.watch().key(c.client.relative(predecessor)).only('delete').watcher();
   let deletes = 0;
-  watcher.on('delete', () => deletes++);
+  let revision = 0n; // newest revision the watch has shown us: its start, then the delete
+  watcher.on('connected', (res: IWatchResponse) => (revision = BigInt(res.header.revision)));
+  watcher.on('delete', (kv: IKeyValue) => {
+    deletes++;
+    revision = BigInt(kv.mod_revision);
+  });
   watcher.on('error', () => undefined); // surfaced through nextEvent(); never an unhandled 'error'
   try {
     // Once the watch is established every later delete reaches us; one read covers the time before.
     await nextEvent(watcher, 'connected', c);
     for (;;) {
       const seen = deletes;
-      const ahead = await aheadOf(c);
+      const ahead = await aheadOf(c, revision);
       if (ahead !== predecessor) return ahead;
       if (deletes === seen) await nextEvent(watcher, 'delete', c);
     }

@@ -1,0 +1,168 @@
+// Lock benchmark (issue 3), one run, one etcd: uncontended acquire+unlock cycles/s against etcd3's
+// `client.lock()` and etcd's Go concurrency.Mutex; contended handoffs/s (2 and 8 contenders, separate
+// coordinators, one key, hold 0) with handoff latency, against the Go Mutex in the same setting.
+import { execFile, spawnSync } from 'node:child_process';
+import { Etcd3 } from 'etcd3';
+import { createCoordinator, silentLogger, type Coordinator } from '../src/index.js';
+import { buildGoLock, goUnavailable } from './go/build.js';
+import { endpoints, opsPerSecond, percentile, table, writeSection } from './report.js';
+
+const SECONDS = Number(process.env['LOCK_BENCH_SECONDS'] ?? 3);
+const TTL_MS = 10_000;
+
+async function coordinator(namespace: string): Promise<Coordinator> {
+  return createCoordinator({ endpoints: endpoints(), namespace, logger: silentLogger });
+}
+
+async function uncontendedOurs(): Promise<{ cycles: number; ttlAfterAcquire: number }> {
+  const c = await coordinator('bench-lock-u');
+  try {
+    const cycles = await opsPerSecond(async () => {
+      const lock = await c.lock.acquire('u', TTL_MS);
+      await lock.unlock();
+    }, SECONDS * 1000);
+    const lock = await c.lock.acquire('u', TTL_MS);
+    const ttlAfterAcquire = await lock.ttl();
+    await lock.unlock();
+    return { cycles, ttlAfterAcquire };
+  } finally {
+    await c.close();
+  }
+}
+
+async function uncontendedEtcd3(): Promise<number> {
+  const client = new Etcd3({ hosts: endpoints() });
+  try {
+    return await opsPerSecond(async () => {
+      const lock = client.lock('bench-lock-etcd3/u').ttl(TTL_MS / 1000);
+      await lock.acquire();
+      await lock.release();
+    }, SECONDS * 1000);
+  } finally {
+    client.close();
+  }
+}
+
+async function rawTxn(): Promise<number> {
+  const client = new Etcd3({ hosts: endpoints() });
+  try {
+    const key = Buffer.from('bench-lock-raw/k');
+    return await opsPerSecond(
+      () => client.kv.txn({ compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }], success: [{ request_put: { key } }] }),
+      SECONDS * 1000,
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/** N coordinators loop acquire → unlock on one key; handoff = unlock called → next holder's acquire resolves. */
+async function contendedOurs(n: number): Promise<{ handoffs: number; p50: number; p99: number }> {
+  const cs = await Promise.all(Array.from({ length: n }, () => coordinator('bench-lock-c')));
+  let stop = false;
+  let count = 0;
+  let holder = -1;
+  let releasedAt = 0;
+  const latencies: number[] = [];
+  const loop = async (i: number): Promise<void> => {
+    while (!stop) {
+      const lock = await cs[i]!.lock.acquire(`c${n}`, TTL_MS);
+      const now = performance.now();
+      if (holder !== -1 && holder !== i) latencies.push(now - releasedAt);
+      holder = i;
+      count++;
+      releasedAt = performance.now();
+      await lock.unlock();
+    }
+  };
+  try {
+    const warm = Promise.all(cs.map((_, i) => loop(i)));
+    await new Promise((r) => setTimeout(r, 500));
+    [count, latencies.length] = [0, 0];
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, SECONDS * 1000));
+    const handoffs = count / ((performance.now() - started) / 1000);
+    const sample = [...latencies];
+    stop = true;
+    await warm;
+    return { handoffs, p50: percentile(sample, 50), p99: percentile(sample, 99) };
+  } finally {
+    await Promise.all(cs.map((c) => c.close()));
+  }
+}
+
+function ensureGo(): string | undefined {
+  let why = goUnavailable();
+  if (why && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+    console.log('[bench] installing golang-go golang-etcd-server-dev for the Go Mutex comparison');
+    spawnSync('apt-get', ['install', '-y', '-q', 'golang-go', 'golang-etcd-server-dev'], { stdio: 'inherit' });
+    why = goUnavailable();
+  }
+  return why;
+}
+
+async function goRun(binary: string, args: string[]): Promise<Record<string, number>> {
+  const eps = endpoints()
+    .map((e) => e.replace(/^https?:\/\//, ''))
+    .join(',');
+  return new Promise((resolve, reject) => {
+    execFile(binary, ['-endpoints', eps, '-seconds', String(SECONDS), ...args], { timeout: (SECONDS + 60) * 1000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${binary} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
+    );
+  });
+}
+
+const fmt = (v: number | undefined, digits = 0): string => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
+const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(1)}×` : 'n/a');
+
+const goWhy = ensureGo();
+let go: string | undefined;
+if (!goWhy) {
+  try {
+    go = await buildGoLock();
+  } catch (err) {
+    console.error('[bench] Go build failed:', (err as Error).message);
+  }
+}
+
+console.log(`[bench] lock: ${SECONDS} s per measurement`);
+const raw = await rawTxn();
+const etcd3 = await uncontendedEtcd3();
+const ours = await uncontendedOurs();
+const goU = go ? (await goRun(go, ['-mode', 'uncontended', '-prefix', 'bench-lock-go/u']))['cyclesPerSec'] : undefined;
+const c2 = await contendedOurs(2);
+const c8 = await contendedOurs(8);
+const go2 = go ? (await goRun(go, ['-mode', 'contended', '-n', '2', '-prefix', 'bench-lock-go/c2']))['handoffsPerSec'] : undefined;
+const go8 = go ? (await goRun(go, ['-mode', 'contended', '-n', '8', '-prefix', 'bench-lock-go/c8']))['handoffsPerSec'] : undefined;
+
+const body = `
+Uncontended: one process, acquire + unlock of one key in a loop (TTL ${TTL_MS / 1000} s). Contended: N
+coordinators (each its own etcd connection) loop acquire → unlock on one key with no hold time; a
+handoff is one holder's unlock() call until the next holder's acquire() resolves. The Go figures come
+from etcd's own \`concurrency.Mutex\` (\`bench/go/main.go\`, Debian's etcd client sources) against the
+same etcd in the same run${go ? '' : ` — **not measured here: ${goWhy ?? 'Go build failed'}**`}.
+
+${table(
+  ['measurement', 'ours', 'etcd3 `client.lock()`', 'Go `concurrency.Mutex`', 'ours ÷ etcd3', 'ours ÷ Go'],
+  [
+    ['uncontended acquire+unlock cycles/s', fmt(ours.cycles), fmt(etcd3), fmt(goU), ratio(ours.cycles, etcd3), ratio(ours.cycles, goU)],
+    ['2 contenders: handoffs/s', fmt(c2.handoffs), 'cannot wait', fmt(go2), '', ratio(c2.handoffs, go2)],
+    ['8 contenders: handoffs/s', fmt(c8.handoffs), 'cannot wait', fmt(go8), '', ratio(c8.handoffs, go8)],
+  ],
+)}
+
+${table(
+  ['contenders', 'handoff p50 (ms)', 'handoff p99 (ms)'],
+  [
+    [2, fmt(c2.p50, 2), fmt(c2.p99, 2)],
+    [8, fmt(c8.p50, 2), fmt(c8.p99, 2)],
+  ],
+)}
+
+Reference: a raw etcd3 create-if-absent txn from Node, serial: ${fmt(raw)} /s. \`ttl()\` right after an
+uncontended acquire with a ${TTL_MS / 1000} s TTL: ${fmt(ours.ttlAfterAcquire)} ms (etcd reports whole seconds).
+Targets (issue 3): uncontended ≥ 2.5× etcd3; ≥ 5× Go with 2 contenders, ≥ 2× with 8; handoff p50 ≤ 5 ms.
+`;
+console.log(body);
+writeSection('lock', 'Distributed lock', body);
+process.exit(0);
