@@ -118,7 +118,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
         this.isStale = false;
         this.client.logger.info({ operation: 'config.live', key: this.key, from: 'snapshot', to: 'etcd' }, 'live view caught up with etcd');
         if (kv && BigInt(kv.mod_revision) !== this.rev) this.accept(kv.value, BigInt(kv.mod_revision));
-        else if (!kv) this.deleted(BigInt(res.header.revision));
+        else if (!kv && this.rev !== 0n) this.deleted(BigInt(res.header.revision)); // the snapshot's key is gone
         this.follow(BigInt(res.header.revision), kv);
         return;
       } catch (err) {

@@ -37,7 +37,14 @@ export class SnapshotFile {
   /** Records a last good value; the file is rewritten soon after (coalescing bursts). */
   put(fullKey: string, raw: Buffer, revision: bigint): void {
     this.dirty.set(fullKey, { value: raw.toString('base64'), revision: String(revision) });
-    this.writing ??= this.drain().finally(() => (this.writing = undefined));
+    this.kick();
+  }
+
+  private kick(): void {
+    this.writing ??= this.drain().finally(() => {
+      this.writing = undefined;
+      if (this.dirty.size > 0) this.kick(); // put() landed after the last batch was taken
+    });
   }
 
   /** Resolves when everything recorded so far is on disk. */

@@ -145,12 +145,15 @@ test('snapshot: live views persist last good values (mode 0600); with etcd stopp
       await cluster.members[0]!.start();
       const changes: unknown[] = [];
       stale.on('change', (v) => changes.push(v));
+      fallback.on('change', (v) => changes.push(v));
       await eventually(() => stale.stale === false, { what: 'caught up with etcd', timeoutMs: 20_000 });
       assert.deepEqual(stale.value, { rps: 15 });
       assert.deepEqual(changes, [], 'same revision as the snapshot: no change event');
       await second.config.set('limits', { rps: 25 });
       await eventually(() => stale.value.rps === 25, { what: 'follows etcd again' });
       await eventually(() => fallback.stale === false, { what: 'the default view caught up' });
+      assert.equal(fallback.value, 'd');
+      assert.deepEqual(changes, [{ rps: 25 }], 'the default view saw no change: the key is still absent');
     } finally {
       await second.close();
     }
