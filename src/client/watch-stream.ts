@@ -77,7 +77,6 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   private ended = false;
   private watcher: Watcher | undefined;
   private disconnectedAt: number | undefined;
-  private cancels = 0; // etcd cancels in a row without an event in between
   private readonly stop = new AbortController();
   private readonly unown: () => void;
   private readonly onAbort = (): void => void this.close();
@@ -120,7 +119,6 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
         this.seen = at;
         this.log('warn', 'watch start revision compacted; deletes before it cannot be replayed');
         await this.resync();
-        return at;
       }
     }
     this.attach();
@@ -152,18 +150,33 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     watcher.on('error', (err) => {
       if (this.watcher !== watcher || this.ended) return;
       this.watcher = undefined;
-      // A resync restarts from head + 1, which cannot be compacted: repeated cancels mean another cause.
-      if (++this.cancels > 3) return this.fail(err);
-      this.resync().then(
-        () => this.attach(),
-        (e: unknown) => this.fail(e),
-      );
+      void this.afterCancel(err);
     });
+  }
+
+  /** etcd3 hides why etcd cancelled; a compacted resume revision is the one cause we can repair. */
+  private async afterCancel(cause: unknown): Promise<void> {
+    try {
+      if (!(await this.isCompacted(this.seen + 1n))) throw cause;
+      await this.resync();
+      this.attach();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async isCompacted(revision: bigint): Promise<boolean> {
+    try {
+      await this.persist('probe', () => this.client.etcd.kv.range({ ...this.rangeKey, count_only: true, revision: String(revision) }, this.client.callOptions()));
+      return false;
+    } catch (err) {
+      if (err instanceof CoordinationError && /compacted/.test(err.message)) return true;
+      throw err;
+    }
   }
 
   private onData(res: IWatchResponse): void {
     if (this.ended) return;
-    this.cancels = 0;
     // No events = progress notification, sent only to synced watchers: everything up to head is in.
     if (res.events.length === 0) {
       const head = BigInt(res.header.revision);

@@ -252,13 +252,19 @@ test('fromRevision already compacted: current keys changed since then arrive as 
     etcd.close();
   }
   const seen: ConfigEvent[] = [];
-  for await (const ev of config.watch('fc/', { prefix: true, fromRevision: first.revision + 1n })) {
+  const watch = config.watch('fc/', { prefix: true, fromRevision: first.revision + 1n });
+  await watch.ready;
+  await config.set('fc/c', 3);
+  for await (const ev of watch) {
     seen.push(ev);
-    break;
+    if (seen.length === 2) break;
   }
   assert.deepEqual(
     seen.map((e) => [e.key, e.value, e.reconciled]),
-    [['fc/b', 2, true]],
+    [
+      ['fc/b', 2, true],
+      ['fc/c', 3, false],
+    ],
   );
 });
 
