@@ -35,11 +35,12 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
   config
     .command('get <key>')
     .description('print the value as pretty JSON (exit 2 if absent)')
-    .action(async (key: string, _opts: unknown, cmd: Command) => {
+    .option('--raw', 'print a string value without JSON quotes (for shell scripts)')
+    .action(async (key: string, opts: { raw?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
       const value = await ctx.withCoordinator(cmd, (c) => c.config.get(key, { signal: ctx.signal }));
       if (out.json) out.data({ key, value });
-      else out.line(pretty(value));
+      else out.line(opts.raw && typeof value === 'string' ? value : pretty(value));
     });
 
   config

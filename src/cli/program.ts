@@ -89,9 +89,19 @@ Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scrip
     }
     const code = exitCodeOf(err);
     if (code === ExitCode.Interrupted) return code; // Ctrl-C: the operator knows
-    io.stderr.write(`${scrub(describe(err), globals)}\n`);
+    const json = program.opts<Partial<GlobalOptions>>().json === true;
+    io.stderr.write(`${scrub(json ? describeJson(err, code) : describe(err), globals)}\n`);
     return code;
   }
+}
+
+/** With --json, errors are one JSON line on stderr too: `{"error":{"code","message","exitCode","hint"?}}`. */
+function describeJson(err: unknown, exitCode: ExitCode): string {
+  const byExit: Record<number, string> = { 1: 'USAGE_ERROR', 2: 'NOT_FOUND', 3: 'CONFLICT', 4: 'CONNECTION_ERROR', 5: 'AUTH_ERROR' };
+  const code = isCoordinationError(err) ? err.code : err instanceof CliError ? (byExit[exitCode] ?? 'USAGE_ERROR') : 'INTERNAL_ERROR';
+  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  const hint = err instanceof CliError ? err.hint : undefined;
+  return JSON.stringify({ error: { code, message, exitCode, ...(hint && { hint }) } });
 }
 
 /** One line: `coordctl: <message> [CODE]`; a second `hint:` line only for usage errors; stacks only for bugs. */

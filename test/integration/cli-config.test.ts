@@ -49,6 +49,15 @@ test('config set then get: an object comes back as pretty JSON', async () => {
   assert.equal(get.stdout, '{\n  "host": "db",\n  "port": 3306\n}\n');
 });
 
+test('config get --raw prints a string without quotes, other values as JSON', async () => {
+  const { env, coord } = await setup();
+  await coord.config.set('name', 'gochat');
+  await coord.config.set('port', 8080);
+  assert.equal((await coordctl(['config', 'get', 'name', '--raw'], env)).stdout, 'gochat\n');
+  assert.equal((await coordctl(['config', 'get', 'name'], env)).stdout, '"gochat"\n');
+  assert.equal((await coordctl(['config', 'get', 'port', '--raw'], env)).stdout, '8080\n');
+});
+
 test('config set: JSON if it parses, plain text as a string, --string forces a string', async () => {
   const { env, coord } = await setup();
   assert.equal((await coordctl(['config', 'set', 'port', '8080'], env)).code, 0);

@@ -119,3 +119,15 @@ test('TLS flags are read from files: a key without a cert is a usage error', asy
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--cert and --key go together/);
 });
+
+test('with --json, an error is one JSON line on stderr carrying code and exit code', async () => {
+  const [port] = await freePorts(1);
+  const r = await coordctl(['--json', '--endpoints', `127.0.0.1:${port}`, '--timeout', '300', 'config', 'ls'], await cliEnv());
+  assert.equal(r.code, 4);
+  assert.deepEqual(JSON.parse(r.stderr), {
+    error: { code: 'CONNECTION_ERROR', message: `cannot reach etcd at http://127.0.0.1:${port} within 300 ms`, exitCode: 4 },
+  });
+  const usage = await coordctl(['--json', '--timeout', 'x', 'config', 'ls'], await cliEnv());
+  assert.equal(usage.code, 1);
+  assert.equal((JSON.parse(usage.stderr) as { error: { code: string } }).error.code, 'USAGE_ERROR');
+});
