@@ -32,6 +32,7 @@ export interface LiveOptions<T> {
   schema?: ConfigSchema<T>;
   /** Used while the key is absent (and after it is deleted). Without it, live() of an absent key is NOT_FOUND. */
   default?: T;
+  /** Aborts the initial read (the view, once returned, lives until close()). */
   signal?: AbortSignal;
 }
 
