@@ -344,3 +344,46 @@ test('`await using` unlocks at scope end; unlock is idempotent', async () => {
   await lock.unlock();
   await lock.unlock();
 });
+
+test("withLock's signal fires when the lock is lost while fn runs, or when the caller aborts", async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  const reason = await c.lock.withLock('lost', 5000, async (signal) => {
+    const [key] = await contenders(c, 'lost');
+    await eventually(async () => {
+      await raw.delete().key(key!); // until the watch on our key is established and sees it
+      return signal.aborted;
+    }, { what: 'signal aborted' });
+    return signal.reason;
+  });
+  assert.ok(isCoordinationError(reason, ErrorCode.NotFound), String(reason));
+  assert.deepEqual(await contenders(c, 'lost'), []);
+
+  const controller = new AbortController();
+  const why = await c.lock.withLock(
+    'caller',
+    5000,
+    async (signal) => {
+      controller.abort(new Error('shutting down'));
+      return signal.reason as Error;
+    },
+    { signal: controller.signal },
+  );
+  assert.equal(why.message, 'shutting down');
+  assert.deepEqual(await contenders(c, 'caller'), []);
+});
+
+test('renew, ttl and putIfHeld reject bad input with VALIDATION_ERROR and write nothing', async () => {
+  const c = await testCoordinator();
+  const lock = await c.lock.acquire('input', 5000);
+  const before = await revision();
+  await assert.rejects(lock.renew(0), { code: ErrorCode.Validation });
+  await assert.rejects(lock.renew(Number.NaN), { code: ErrorCode.Validation });
+  await assert.rejects(lock.putIfHeld({}), { code: ErrorCode.Validation });
+  await assert.rejects(lock.putIfHeld({ '': 'x' }), { code: ErrorCode.Validation });
+  await assert.rejects(lock.putIfHeld({ a: 5 as unknown as string }), { code: ErrorCode.Validation });
+  assert.equal(await revision(), before);
+  await lock.unlock();
+  await assert.rejects(lock.putIfHeld({ a: 'x' }), { code: ErrorCode.Conflict });
+  await assert.rejects(lock.ttl(), { code: ErrorCode.NotFound });
+});
