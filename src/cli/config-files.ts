@@ -7,6 +7,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import type { ConfigCenter } from '../config/interface.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Reads every `*.json` under `dir` (recursively, dot-entries skipped) → key → parsed value. */
@@ -84,4 +85,26 @@ export function diffConfig(current: Map<string, unknown>, wanted: Map<string, un
   diff.changed.sort();
   diff.removed.sort();
   return diff;
+}
+
+/**
+ * Writes the diff key by key, each conditional on the mod revision the diff was computed from
+ * (`revisions`; added keys must still be absent): if someone changed a key meanwhile, that write
+ * fails CONFLICT (exit 3) and the import stops there. Not atomic across keys — re-running the
+ * import converges, since it is idempotent.
+ */
+export async function applyImport(
+  config: ConfigCenter,
+  diff: ConfigDiff,
+  wanted: Map<string, unknown>,
+  revisions: Map<string, bigint>,
+  signal?: AbortSignal,
+): Promise<void> {
+  for (const key of diff.added) await config.set(key, wanted.get(key), { ifRevision: 0n, signal });
+  for (const key of diff.changed) await config.set(key, wanted.get(key), { ifRevision: revisions.get(key)!, signal });
+  for (const key of diff.removed) {
+    if (!(await config.delete(key, { ifRevision: revisions.get(key)!, signal }))) {
+      throw new CliError(`config key ${key} vanished during the import`, ExitCode.Conflict, 're-run the import');
+    }
+  }
 }

@@ -1,10 +1,9 @@
 // `coordctl config …`: the config center (coordinator.config) from the shell, plus import/export of
 // gochat's layered config directories (config-files.ts has the key ⇄ file mapping).
 import { Option, type Command } from 'commander';
-import type { Coordinator } from '../coordinator.js';
 import { checkKey, encodeValue } from '../config/codec.js';
 import { positiveInt, revision } from './connection.js';
-import { diffConfig, readConfigDir, writeConfigDir, type ConfigDiff } from './config-files.js';
+import { applyImport, diffConfig, readConfigDir, writeConfigDir, type ConfigDiff } from './config-files.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { cell, toJson, type Output } from './output.js';
 import type { CliContext } from './program.js';
@@ -176,7 +175,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         const diff = diffConfig(current, wanted, opts.prune);
         const apply = opts.yes === true && diff.added.length + diff.changed.length + diff.removed.length > 0;
         if (!out.json) printDiff(out, diff);
-        if (apply) await applyImport(c, ctx, diff, wanted, new Map(entries.map((e) => [e.key, e.revision])));
+        if (apply) await applyImport(c.config, diff, wanted, new Map(entries.map((e) => [e.key, e.revision])), ctx.signal);
         if (out.json) out.data({ env, ...diff, applied: apply, readRevision: readAt });
         else if (apply) out.line(out.style('green', 'applied'));
         else if (opts.yes !== true && !isEmpty(diff)) out.note('dry run: nothing written; add --yes to apply');
@@ -212,20 +211,4 @@ function printDiff(out: Output, diff: ConfigDiff): void {
   for (const key of diff.changed) out.line(out.style('yellow', `~ ${key}`));
   for (const key of diff.removed) out.line(out.style('red', `- ${key}`));
   out.line(`${diff.added.length} added, ${diff.changed.length} changed, ${diff.removed.length} removed, ${diff.unchanged} unchanged`);
-}
-
-/**
- * Writes the diff key by key, each conditional on the revision the diff was computed from: if an
- * operator changed a key meanwhile, that write fails CONFLICT (exit 3) and the import stops there.
- * Not atomic across keys — re-running the import converges (it is idempotent).
- */
-async function applyImport(c: Coordinator, ctx: CliContext, diff: ConfigDiff, wanted: Map<string, unknown>, revisions: Map<string, bigint>): Promise<void> {
-  const config = c.config;
-  for (const key of diff.added) await config.set(key, wanted.get(key), { ifRevision: 0n, signal: ctx.signal });
-  for (const key of diff.changed) await config.set(key, wanted.get(key), { ifRevision: revisions.get(key)!, signal: ctx.signal });
-  for (const key of diff.removed) {
-    if (!(await config.delete(key, { ifRevision: revisions.get(key)!, signal: ctx.signal }))) {
-      throw new CliError(`config key ${key} vanished during the import`, ExitCode.Conflict, 're-run the import');
-    }
-  }
 }

@@ -31,7 +31,6 @@ export interface RunOptions extends Streams {
 /** Parses `args` (without node and script), runs the command, resolves with the exit code. */
 export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.Ok;
-  let globals: Partial<GlobalOptions> = {};
   const program = new Command('coordctl');
   const ctx: CliContext = {
     signal: io.signal ?? new AbortController().signal,
@@ -40,8 +39,7 @@ export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
       return new Output(io, o.json === true, colorWanted(io.stdout, io.env, o.color));
     },
     withCoordinator: async (cmd, fn) => {
-      globals = cmd.optsWithGlobals<GlobalOptions>();
-      const coordinator = await createCoordinator(coordinatorOptions(globals as GlobalOptions, io.stderr));
+      const coordinator = await createCoordinator(coordinatorOptions(cmd.optsWithGlobals<GlobalOptions>(), io.stderr));
       try {
         return await fn(coordinator);
       } finally {
@@ -89,8 +87,8 @@ Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scrip
     }
     const code = exitCodeOf(err);
     if (code === ExitCode.Interrupted) return code; // Ctrl-C: the operator knows
-    const json = program.opts<Partial<GlobalOptions>>().json === true;
-    io.stderr.write(`${scrub(json ? describeJson(err, code) : describe(err), globals)}\n`);
+    const globals = program.opts<Partial<GlobalOptions>>();
+    io.stderr.write(`${scrub(globals.json ? describeJson(err, code) : describe(err), globals)}\n`);
     return code;
   }
 }

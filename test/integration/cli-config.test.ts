@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliEnv, coordctl, startCoordctl } from '../helpers/cli.js';
+import { applyImport, diffConfig } from '../../src/cli/config-files.js';
+import { isConflict } from '../../src/index.js';
 import { rawClient, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/cli-config/', import.meta.url));
@@ -300,6 +302,20 @@ test('config import without --env exits 1', async () => {
   const r = await coordctl(['config', 'import', FIXTURE], env);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--env <env>/);
+});
+
+test('an import whose key changed after the diff was read stops with CONFLICT at that key', async () => {
+  // In-process: the CLI cannot be paused between its read and its writes.
+  const { coord } = await setup();
+  const old = await coord.config.set('prod/a', 1);
+  const wanted = new Map<string, unknown>([['prod/a', 2], ['prod/b', 3]]);
+  const diff = diffConfig(new Map([['prod/a', 1]]), wanted, true);
+  await coord.config.set('prod/a', 'changed by another admin');
+  await assert.rejects(applyImport(coord.config, diff, wanted, new Map([['prod/a', old.revision]])), isConflict);
+  assert.equal(await coord.config.get('prod/a'), 'changed by another admin');
+  await coord.config.set('prod/b', 'created meanwhile');
+  await assert.rejects(applyImport(coord.config, { added: ['prod/b'], changed: [], removed: [], unchanged: 0 }, wanted, new Map()), isConflict);
+  assert.equal(await coord.config.get('prod/b'), 'created meanwhile');
 });
 
 test('config import → export round-trips the directory byte for byte', async () => {
