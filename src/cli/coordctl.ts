@@ -7,6 +7,10 @@ import { run } from './program.js';
 // package.json sits two levels up both from src/cli (tests, tsx) and from dist/cli (npm install).
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+// Dependency deprecation notices (grpc-js on TLS to an IP address) are noise on an operator's
+// terminal and break "one line per error"; --verbose shows them.
+process.noDeprecation = !process.argv.includes('--verbose');
+
 const interrupt = new AbortController();
 let interrupted = 0;
 const onSignal = (): void => {
