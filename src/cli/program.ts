@@ -59,6 +59,7 @@ export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
       writeErr: (s) => void io.stderr.write(s),
     })
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(add --help for usage)')
     .showSuggestionAfterError()
     .addHelpText(
