@@ -9,6 +9,7 @@ import { Output, colorWanted, type Streams } from './output.js';
 import { registerConfigCommands } from './config.js';
 import { registerServiceCommands } from './services.js';
 import { registerLockCommands } from './locks.js';
+import { registerIdCommands } from './ids.js';
 
 /** What a command's action gets: its output, a coordinator on demand, and Ctrl-C as a signal. */
 export interface CliContext {
@@ -52,7 +53,7 @@ export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
   };
 
   program
-    .description('Operate the coordination namespace of gochat: services, config and locks in etcd.')
+    .description('Operate the coordination namespace of gochat: services, config, locks and instance IDs in etcd.')
     .version(io.version ?? '0.0.0', '-V, --version')
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
@@ -74,6 +75,7 @@ Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scrip
   registerConfigCommands(program, ctx);
   registerServiceCommands(program, ctx);
   registerLockCommands(program, ctx);
+  registerIdCommands(program, ctx);
   try {
     if (args.length === 0) {
       program.outputHelp();

@@ -1,4 +1,4 @@
-// `coordctl services …` and `coordctl locks …` against instances and locks held by real
+// `coordctl services …`, `coordctl locks …` and `coordctl ids …` against instances and locks held by real
 // coordinators (and a Go-layout lock key written directly), as an operator would inspect them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -135,4 +135,18 @@ test('locks ls with no locks prints a note and exits 0', async () => {
   const r = await coordctl(['locks', 'ls'], env);
   assert.equal(r.code, 0);
   assert.match(r.stderr, /no locks/);
+});
+
+test('ids ls shows the taken IDs of a pool with holder and TTL left; bad pool names exit 1', async () => {
+  const { env, coord } = await setup();
+  const a = await coord.ids.allocate('gateway', { ttlMs: 10_000 });
+  const b = await coord.ids.allocate('gateway', { ttlMs: 10_000 });
+  const r = await coordctl(['--json', 'ids', 'ls', 'gateway'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const list = JSON.parse(r.stdout) as Array<{ id: number; owner: string; ttlMs: number }>;
+  assert.deepEqual(list.map((e) => e.id), [a.id, b.id].sort((x, y) => x - y));
+  assert.ok(list.every((e) => e.ttlMs > 0 && e.ttlMs <= 10_000 && e.owner.endsWith(`:${process.pid}`)));
+  const table = await coordctl(['ids', 'ls', 'gateway'], env);
+  assert.match(table.stdout, /^ +ID +OWNER +TTL LEFT\n/);
+  assert.equal((await coordctl(['ids', 'ls', 'a/b'], env)).code, 1);
 });
