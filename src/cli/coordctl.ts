@@ -11,6 +11,15 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 // terminal and break "one line per error"; --verbose shows them.
 process.noDeprecation = !process.argv.includes('--verbose');
 
+// A library bug must not end in a bare stack dump: one line (the stack with --verbose), exit 1.
+const crash = (err: unknown): never => {
+  const verbose = process.argv.includes('--verbose');
+  process.stderr.write(`coordctl: internal error: ${err instanceof Error ? (verbose ? err.stack : err.message) : String(err)}\n`);
+  process.exit(1);
+};
+process.on('unhandledRejection', crash);
+process.on('uncaughtException', crash);
+
 const interrupt = new AbortController();
 let interrupted = 0;
 const onSignal = (): void => {
