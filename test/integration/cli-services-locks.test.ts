@@ -28,9 +28,9 @@ test('services ls shows every instance: name, id, address:port, TTL left, metada
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   assert.match(lines[0]!, /^NAME +ID +ADDRESS +TTL LEFT +METADATA$/);
-  assert.match(lines[1]!, /^chat +c1 +10\.0\.0\.1:9001 +(10|9|8|7)s +version=1\.2,zone=a$/);
-  assert.match(lines[2]!, /^chat +c2 +10\.0\.0\.1:9002 +(10|9|8|7)s$/);
-  assert.match(lines[3]!, /^gateway +g1 +10\.0\.0\.9:80 +[2-5]s$/);
+  assert.match(lines[1]!, /^chat +c1 +10\.0\.0\.1:9001 +(10|[1-9])s +version=1\.2,zone=a$/);
+  assert.match(lines[2]!, /^chat +c2 +10\.0\.0\.1:9002 +(10|[1-9])s$/);
+  assert.match(lines[3]!, /^gateway +g1 +10\.0\.0\.9:80 +[1-5]s$/);
 });
 
 test('services ls <name> --json lists only that service, with ttl and ttlLeft in ms', async () => {
@@ -126,7 +126,7 @@ test('locks ls sees a lock held by a Go service (Mutex layout written directly)'
   await lease.put(key).value('');
   const r = await coordctl(['locks', 'ls'], env);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^jobs +${key} +\\d+ +(20|19|18)s +0$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^jobs +${key} +\\d+ +(20|1\\d)s +0$`, 'm'));
   await lease.revoke();
 });
 
