@@ -38,3 +38,7 @@ export type {
   LiveOptions,
 } from './config/interface.js';
 export type { ServiceInfo, ServiceEvent, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
+export { registerGrpcResolver, DEFAULT_GRPC_RESOLVER_OPTIONS } from './registry/grpc-resolver.js';
+export type { GrpcResolverOptions } from './registry/grpc-resolver.js';
+export { createGrpcServiceManager } from './registry/grpc-service-manager.js';
+export type { GrpcServiceManager, GrpcServiceOptions } from './registry/grpc-service-manager.js';

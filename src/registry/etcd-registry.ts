@@ -3,6 +3,7 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { race } from '../client/etcd-client.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { DiscoveryCache } from './discovery-cache.js';
 import type { Registration, ServiceEvent, ServiceInfo, ServiceRegistry } from './interface.js';
 import { RegistrationImpl } from './registration.js';
@@ -14,6 +15,11 @@ export class EtcdRegistry implements ServiceRegistry {
   private readonly registrations = new Map<string, RegistrationImpl | null>();
 
   constructor(private readonly client: EtcdClient) {}
+
+  /** The coordinator's logger (for the gRPC resolver and service manager built on this registry). */
+  get logger(): Logger {
+    return this.client.logger;
+  }
 
   async register(service: ServiceInfo, opts: { signal?: AbortSignal } = {}): Promise<Registration> {
     const info = validService(service);

@@ -139,9 +139,9 @@ export class RegistrationImpl implements Registration {
     const from = this.stateNow;
     if (from === to || from === 'unregistered') return;
     this.stateNow = to;
-    const fields = { operation: 'registry.register', key: this.key, from, to };
+    const fields = { operation: 'registry.register', key: this.key, from: this.everRegistered ? from : 'new', to };
     if (to === 'lost') this.client.logger.warn(fields, 'registration lost; re-registering');
-    else this.client.logger.info(fields, this.putRevision > 0n && from === 'lost' && this.everRegistered ? 'instance re-registered' : 'instance registered');
+    else this.client.logger.info(fields, this.everRegistered ? 'instance re-registered' : 'instance registered');
     if (to === 'registered') this.everRegistered = true;
   }
 
