@@ -109,8 +109,8 @@ export class RegistrationImpl implements Registration {
   private async repairLoop(): Promise<void> {
     const delays = backoffDelays(this.client.retry);
     while (!this.stop.aborted) {
+      let lease = this.lease;
       try {
-        let lease = this.lease;
         if (!lease || lease.isLost) {
           lease = await KeptLease.grant(this.client, this.service.ttl, { keepAlive: true, signal: this.stop });
           // Unregistered while granting: give the new lease back at once.
@@ -125,8 +125,11 @@ export class RegistrationImpl implements Registration {
       } catch (err) {
         if (this.stop.aborted) return;
         const error = toCoordinationError(err, `registry.register ${this.key}`);
-        // "requested lease not found": etcd dropped the lease (revoked, expired) — grant a new one.
-        if (error.code === ErrorCode.NotFound) this.lease?.markLost('not found in etcd');
+        // "requested lease not found": etcd dropped the lease (revoked, expired) — grant a new one now.
+        if (error.code === ErrorCode.NotFound && lease && !lease.isLost) {
+          lease.markLost('not found in etcd');
+          continue;
+        }
         const delayMs = delays.next().value;
         this.client.logger.warn({ operation: 'registry.register', key: this.key, code: error.code, error: errorText(error), delayMs }, 're-registration failed; retrying');
         await sleep(delayMs, this.stop).catch(() => undefined);
