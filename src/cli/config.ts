@@ -167,6 +167,8 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const out = ctx.output(cmd);
       const env = checkEnv(opts.env);
       const { values: wanted, skipped } = await readConfigDir(dir, env);
+      // An empty (or wrong) directory would otherwise plan to delete the whole environment.
+      if (wanted.size === 0) throw new CliError(`no .json files in ${dir}`, ExitCode.Usage, 'point at the config directory (global/*.json, <service>/*.json)');
       for (const [key, value] of wanted) encodeValue(key, value); // every value must be storable before any is written
       for (const file of skipped) out.note(`skipped ${file} (not a .json file)`);
       await ctx.withCoordinator(cmd, async (c) => {

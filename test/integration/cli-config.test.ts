@@ -297,6 +297,17 @@ test('config import with a broken JSON file exits 1 naming the file and writes n
   await rm(dir, { recursive: true });
 });
 
+test('config import of a directory without .json files exits 1 instead of planning to delete everything', async () => {
+  const { env, coord } = await setup();
+  await coord.config.set('prod/global/app', 1);
+  const empty = await tempDir();
+  const r = await coordctl(['config', 'import', empty, '--env', 'prod', '--yes'], env);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no \.json files in/);
+  assert.equal(await coord.config.get('prod/global/app'), 1);
+  await rm(empty, { recursive: true });
+});
+
 test('config import without --env exits 1', async () => {
   const { env } = await setup();
   const r = await coordctl(['config', 'import', FIXTURE], env);

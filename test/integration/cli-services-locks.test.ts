@@ -47,6 +47,19 @@ test('services ls <name> --json lists only that service, with ttl and ttlLeft in
   assert.ok(list[0]!.ttlLeft > 0 && list[0]!.ttlLeft <= 10_000, `ttlLeft ${list[0]!.ttlLeft}`);
 });
 
+test('services ls shows an instance written by a Go service (ttl in ns, nil metadata)', async () => {
+  const { namespace, env } = await setup();
+  const etcd = await rawClient();
+  const lease = etcd.lease(30, { autoKeepAlive: false });
+  await lease.put(`${namespace}/services/chat/go-1`).value('{"id":"go-1","name":"chat","address":"10.1.1.1","port":7000,"metadata":null,"ttl":30000000000}');
+  const r = await coordctl(['--json', 'services', 'ls', 'chat'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const [go] = JSON.parse(r.stdout) as Array<{ id: string; address: string; port: number; metadata: object; ttl: number; ttlLeft: number }>;
+  assert.deepEqual([go!.id, go!.address, go!.port, go!.metadata, go!.ttl], ['go-1', '10.1.1.1', 7000, {}, 30_000]);
+  assert.ok(go!.ttlLeft > 0 && go!.ttlLeft <= 30_000);
+  await lease.revoke();
+});
+
 test('services ls <name> with no instances exits 2', async () => {
   const { env } = await setup();
   const r = await coordctl(['services', 'ls', 'nobody'], env);
