@@ -182,6 +182,7 @@ export class DiscoveryCache {
   async close(): Promise<void> {
     if (this.stop.signal.aborted) return;
     this.stop.abort();
+    this.loaded = false;
     this.unown();
     for (const w of this.waiters.splice(0)) w.done();
     await this.stream?.close();

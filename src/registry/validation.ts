@@ -35,8 +35,12 @@ export function validService(service: unknown): Readonly<ServiceInfo> {
   return Object.freeze({ id: s.id, name: s.name, address: s.address, port: s.port, metadata: Object.freeze({ ...(s.metadata ?? {}) }), ttl: s.ttl });
 }
 
+const nameSchemas = new Map<string, ReturnType<typeof segment>>();
+
 export function validName(name: unknown, what = 'service name'): string {
-  const parsed = segment(what).safeParse(name);
+  let schema = nameSchemas.get(what);
+  if (!schema) nameSchemas.set(what, (schema = segment(what)));
+  const parsed = schema.safeParse(name);
   if (!parsed.success) throw validationError(`invalid ${what}: ${firstIssue(parsed.error)}`, parsed.error);
   return parsed.data;
 }
