@@ -180,8 +180,14 @@ export class EtcdDistributedLock implements DistributedLock {
   }
 
   private async close(): Promise<void> {
-    await this.anchor?.cancel().catch(() => undefined);
-    this.anchor = undefined;
+    // A cancel needs etcd's answer, which a cut connection never brings: wait at most `timeout`.
+    if (this.anchor) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise((resolve) => (timer = setTimeout(resolve, this.client.timeout)));
+      await Promise.race([this.anchor.cancel().catch(() => undefined), bound]);
+      clearTimeout(timer);
+      this.anchor = undefined;
+    }
     await Promise.allSettled([...this.inflight]);
     await this.spares.close();
   }
