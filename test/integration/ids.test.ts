@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CoordinationError, ErrorCode, type Coordinator } from '../../src/index.js';
 import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
 import { runChild } from '../helpers/child.js';
+import { TcpProxy } from '../helpers/proxy.js';
 
 const fixture = (name: string): string => new URL(`../fixtures/${name}.ts`, import.meta.url).pathname;
 
@@ -58,7 +59,7 @@ test('50 concurrent allocations from 5 processes in [1, 64] get 50 distinct IDs'
   const ns = c.namespace;
   const env = { ETCD_ENDPOINTS: (await etcdEndpoints()).join(',') };
   const children = Array.from({ length: 5 }, () =>
-    runChild(fixture('ids-allocate'), [ns, 'gw', '10', '1', '64', '50'], { timeoutMs: 60_000, env }),
+    runChild(fixture('ids-allocate'), [ns, 'gw', '10', '1', '64'], { timeoutMs: 60_000, env }),
   );
   // Let them all start before any allocates, so their allocations really race.
   await eventually(async () => (await raw.getAll().prefix(`${ns}/barrier/ready/`).count()) === 5, {
@@ -67,6 +68,13 @@ test('50 concurrent allocations from 5 processes in [1, 64] get 50 distinct IDs'
     what: '5 children ready',
   });
   await raw.put(`${ns}/barrier/go`).value('1');
+  // All 50 held at the same moment (children hold theirs until told to let go).
+  await eventually(async () => (await raw.getAll().prefix(`${ns}/ids/gw/`).count()) === 50, {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+    what: '50 IDs held at once',
+  });
+  await raw.put(`${ns}/barrier/release`).value('1');
   const results = await Promise.all(children);
   const ids: number[] = [];
   for (const r of results) {
@@ -133,17 +141,42 @@ test('a lease revoked behind our back aborts the signal with a CoordinationError
   const reason = held.signal.reason as CoordinationError;
   assert.ok(reason instanceof CoordinationError);
   assert.equal(reason.code, ErrorCode.NotFound);
-  assert.match(reason.message, new RegExp(`instance id p/${held.id} lost`));
+  assert.match(reason.message, new RegExp(`instance id p/${held.id} lost: lease [0-9a-f]+ lost`));
   await held.release(); // a no-op now, and no error
 });
 
-test('a key deleted behind our back aborts the signal (the ID may go to someone else)', async () => {
+test('a holder cut off from etcd learns its ID is lost within the TTL (before etcd can reassign it)', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const c = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+  try {
+    const held = await c.ids.allocate('p', { ttlMs: 2000 });
+    await proxy.setMode('blackhole');
+    const cut = performance.now();
+    await eventually(() => held.signal.aborted, { timeoutMs: 4000, intervalMs: 20, what: 'lost signal' });
+    const after = performance.now() - cut;
+    assert.ok(after <= 2000 + 250, `lost after ${Math.round(after)} ms, TTL 2000 ms`);
+    assert.match((held.signal.reason as Error).message, /not confirmed for its whole TTL/);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('a key deleted behind our back aborts the signal within half a TTL (the ID may go to someone else)', async () => {
   const c = await testCoordinator();
-  const held = await c.ids.allocate('p', { ttlMs: 10_000 });
+  const held = await c.ids.allocate('p', { ttlMs: 2000 });
   const raw = await rawClient();
   await raw.delete().key(`${c.namespace}/ids/p/${held.id}`);
   await eventually(() => held.signal.aborted, { timeoutMs: 5000, what: 'lost signal' });
   assert.match((held.signal.reason as Error).message, /key was deleted/);
+});
+
+test('a key overwritten behind our back aborts the signal', async () => {
+  const c = await testCoordinator();
+  const held = await c.ids.allocate('p', { ttlMs: 2000 });
+  const raw = await rawClient();
+  await raw.put(`${c.namespace}/ids/p/${held.id}`).value('someone else');
+  await eventually(() => held.signal.aborted, { timeoutMs: 5000, what: 'lost signal' });
+  assert.match((held.signal.reason as Error).message, /key was overwritten/);
 });
 
 test('list() shows each taken ID with its holder and remaining TTL', async () => {
