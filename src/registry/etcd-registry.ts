@@ -31,9 +31,13 @@ export class EtcdRegistry implements ServiceRegistry {
     try {
       // The cache watches the service's prefix; registrations learn from it that their key was deleted.
       const cache = await this.ready(info.name, opts.signal);
-      const registration = await RegistrationImpl.create(this.client, cache, info, opts.signal, () => {
-        if (this.registrations.get(info.id) === registration) this.registrations.delete(info.id);
-      });
+      let registration: RegistrationImpl | undefined;
+      // Forgets the ID when the registration ends (also if create() fails: then it is still unset).
+      const forget = (): void => {
+        if (registration && this.registrations.get(info.id) === registration) this.registrations.delete(info.id);
+      };
+      registration = await RegistrationImpl.create(this.client, cache, info, opts.signal, forget);
+      if (registration.state === 'unregistered') throw new CoordinationError(ErrorCode.Cancelled, `registry.register ${info.id}: unregistered while registering`);
       this.registrations.set(info.id, registration);
       return registration;
     } catch (err) {

@@ -50,7 +50,8 @@ test('watch is gap-free across a connection cut; discover serves the last list m
   assert.ok(during.length >= 1);
   await proxy.setMode('pass');
   for (let i = 21; i <= N; i++) await write(i);
-  await eventually(() => events.length >= N, { timeoutMs: 15_000, what: `${N} events` }).catch((e) => { console.log(events.length, events.map((x) => x.revision), written, logs.text()); throw e; });
+  // etcd3 re-attaches watchers with its own backoff (up to 30 s by default), hence the generous bound.
+  await eventually(() => events.length >= N, { timeoutMs: 40_000, what: `${N} events` });
   await new Promise((r) => setTimeout(r, 200)); // any duplicate would arrive right behind
   assert.deepEqual(
     events.map((e) => e.revision),
