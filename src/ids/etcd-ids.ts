@@ -31,10 +31,17 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     this.client.assertOpen(what);
     const started = performance.now();
 
-    // One lease per ID, granted first so the key is born bound to it and dies with the process.
-    const lease = await KeptLease.grant(this.client, resolved.ttlMs, { signal, keepAlive: true });
+    // One lease per ID, granted before the txn so the key is born bound to it and dies with the
+    // process; the grant and the first listing of the pool are independent, so they go together.
+    const [granted, listed] = await Promise.allSettled([
+      KeptLease.grant(this.client, resolved.ttlMs, { signal, keepAlive: true }),
+      this.takenIds(pool, signal),
+    ]);
+    if (granted.status === 'rejected') throw toCoordinationError(granted.reason, what);
+    const lease = granted.value;
     try {
-      const { id, revision, races } = await this.claim(pool, resolved, lease, signal);
+      if (listed.status === 'rejected') throw listed.reason;
+      const { id, revision, races } = await this.claim(pool, resolved, lease, listed.value, signal);
       const key = idKey(pool, id);
       const durationMs = Math.round((performance.now() - started) * 100) / 100;
       this.client.logger.info({ operation: 'ids.allocate', key, durationMs, attempt: races + 1 }, 'instance id allocated');
@@ -62,13 +69,13 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     pool: string,
     o: ResolvedAllocate,
     lease: KeptLease,
+    listed: Set<number>,
     signal: AbortSignal | undefined,
   ): Promise<{ id: number; revision: bigint; races: number }> {
     const value = Buffer.from(JSON.stringify(ownerValue()));
     let races = 0;
-    for (;;) {
-      // One read of what is taken, then candidates straight from it without re-reading.
-      const taken = new Set((await this.scan(pool, true, signal)).map((e) => e.id));
+    for (let taken = listed; ; taken = await this.takenIds(pool, signal)) {
+      // Candidates straight from one read of what is taken, without re-reading per try.
       let lostInRow = 0;
       for (const id of freeCandidates(o.min, o.max, taken, o.preferred)) {
         const revision = await this.tryCreate(pool, id, lease, value, signal);
@@ -111,6 +118,11 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     if (res.succeeded) return BigInt(res.header.revision);
     const holder = res.responses[0]?.response_range?.kvs[0];
     return holder && holder.lease === lease.id ? BigInt(holder.create_revision) : undefined;
+  }
+
+  /** The taken IDs of `pool`, from one keys-only listing. */
+  private async takenIds(pool: string, signal: AbortSignal | undefined): Promise<Set<number>> {
+    return new Set((await this.scan(pool, true, signal)).map((e) => e.id));
   }
 
   /** Every ID key of `pool` (ignoring keys that are not plain decimals), page by page. */

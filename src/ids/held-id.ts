@@ -64,7 +64,7 @@ export class HeldId implements InstanceId {
         'ids.check',
         this.key,
         (o) => this.client.etcd.kv.range({ key: Buffer.from(this.client.key(this.key)), keys_only: true }, o),
-        { signal: this.client.closing, idempotent: true, level: 'debug' },
+        { idempotent: true, level: 'debug' },
       );
       kv = res.kvs[0];
     } catch {
