@@ -144,6 +144,27 @@ test('a watch survives a connection cut: values written during the outage all ar
   assertGapFree(run.events);
 });
 
+test('a watch opened while etcd is unreachable waits, then starts synced once etcd answers', async () => {
+  const namespace = uniqueNamespace('late');
+  const logs = captureLogger();
+  const { coord, proxy } = await proxied(namespace, { logger: logs.logger, timeout: 500 });
+  const writer = await coordinator({ namespace });
+  await proxy.setMode('refuse');
+  const watch = coord.config.watch('late');
+  let ready = false;
+  void watch.ready.then(() => (ready = true));
+  await eventually(() => logs.lines.some((l) => l.level === 'warn' && /retrying/.test(l.message)), { what: 'a logged retry' });
+  assert.equal(ready, false);
+  await proxy.setMode('pass');
+  const synced = await watch.ready;
+  const put = await writer.config.set('late', 'v');
+  assert.ok(put.revision > synced);
+  for await (const ev of watch) {
+    assert.deepEqual([ev.value, ev.revision], ['v', put.revision]);
+    break;
+  }
+});
+
 test('a cut during a long catch-up resumes after the last delivered event, not at the head etcd3 saw', async () => {
   // etcd sends catch-up in batches of 1000 revisions, each headed with the store's head revision;
   // etcd3 alone would resume after that head and skip the rest of the backlog.
