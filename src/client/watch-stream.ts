@@ -17,6 +17,7 @@ import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
 import type { EtcdClient } from './etcd-client.js';
+import { pagedRange } from './paged-range.js';
 
 /** One change, keyed relative to the coordinator's namespace. */
 export interface WatchEvent {
@@ -109,9 +110,11 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
       const at = fromRevision === undefined ? undefined : fromRevision - 1n;
       try {
         const res = await this.persist('range', () =>
-          this.client.etcd.kv.range({ ...this.rangeKey, keys_only: true, ...(at !== undefined && { revision: String(at) }) }, this.client.callOptions()),
+          pagedRange({ ...this.rangeKey, keys_only: true, ...(at !== undefined && { revision: String(at) }) }, (req) =>
+            this.client.etcd.kv.range(req, this.client.callOptions()),
+          ),
         );
-        this.seen = at ?? BigInt(res.header.revision);
+        this.seen = res.revision;
         for (const kv of res.kvs) this.known.set(this.client.relative(kv.key.toString()), BigInt(kv.mod_revision));
       } catch (err) {
         if (!(err instanceof CoordinationError && /compacted/.test(err.message) && at !== undefined)) throw err;
@@ -202,9 +205,9 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
 
   /** After a compaction: re-read at head, emit the differences from what we knew, continue after the read. */
   private async resync(): Promise<void> {
-    const res = await this.persist('resync', () => this.client.etcd.kv.range(this.rangeKey, this.client.callOptions()));
+    const res = await this.persist('resync', () => pagedRange(this.rangeKey, (req) => this.client.etcd.kv.range(req, this.client.callOptions())));
     if (this.ended) return;
-    const head = BigInt(res.header.revision);
+    const head = res.revision;
     const now = new Map<string, IKeyValue>();
     for (const kv of res.kvs) now.set(this.client.relative(kv.key.toString()), kv);
     const puts = [...now]

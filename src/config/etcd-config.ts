@@ -2,6 +2,7 @@
 // key's mod revision, watches and live views on the gap-free watch stream, history from MVCC.
 import type { IKeyValue, ITxnResponse } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
+import { pagedRange } from '../client/paged-range.js';
 import { openWatch, prefixEnd, type WatchEvent } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, validationError } from '../errors.js';
 import { CONFIG_DIR, checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
@@ -72,7 +73,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     const res = await this.client.call(
       'config.list',
       prefix,
-      (o) => this.client.etcd.kv.range({ key: k, range_end: prefixEnd(k), keys_only: true, sort_target: 'Key', sort_order: 'Ascend' }, o),
+      () => pagedRange({ key: k, range_end: prefixEnd(k), keys_only: true }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
       { signal: opts.signal, idempotent: true },
     );
     return res.kvs.map((kv) => this.configKey(kv.key.toString()));

@@ -185,6 +185,10 @@ test('a cut during a long catch-up resumes after the last delivered event, not a
   assert.equal(run.events.length, total);
   assertGapFree(run.events);
   assert.deepEqual(new Set(run.events.map((e) => e.key)).size, total);
+  // More keys than one page (500): list reads them in pages at one revision.
+  const keys = await writer.config.list('b/');
+  assert.equal(keys.length, total);
+  assert.deepEqual(keys, [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
 });
 
 test('a watch survives an etcd restart with no missed value', async () => {

@@ -1,0 +1,34 @@
+// Reads a whole key range in pages, all at one revision: a single response is capped by gRPC's
+// 4 MiB receive limit, so a big prefix (many keys, or large values) must not be read in one go.
+import type { IKeyValue, IRangeRequest } from 'etcd3';
+import type { EtcdClient } from './etcd-client.js';
+
+type RangeResponse = Awaited<ReturnType<EtcdClient['etcd']['kv']['range']>>;
+
+/** Keys per page. */
+export const PAGE_SIZE = 500;
+
+export interface PagedRange {
+  kvs: IKeyValue[];
+  /** The revision every page was read at. */
+  revision: bigint;
+}
+
+/**
+ * All keys of `request` (key + range_end) at `request.revision`, or at the head revision of the
+ * first page. `send` performs one RPC (wrap it in retries/deadlines as the caller needs).
+ */
+export async function pagedRange(request: IRangeRequest, send: (req: IRangeRequest) => Promise<RangeResponse>): Promise<PagedRange> {
+  const kvs: IKeyValue[] = [];
+  let revision = request.revision === undefined ? undefined : String(request.revision);
+  let key = request.key!;
+  for (;;) {
+    const res = await send({ ...request, key, limit: PAGE_SIZE, ...(revision !== undefined && { revision }) });
+    // Pin every later page to the first page's revision, so the pages form one snapshot.
+    revision ??= res.header.revision;
+    kvs.push(...res.kvs);
+    if (!res.more || res.kvs.length === 0) break;
+    key = Buffer.concat([res.kvs.at(-1)!.key, Buffer.from([0])]); // the next key after the last one
+  }
+  return { kvs, revision: BigInt(revision) };
+}
