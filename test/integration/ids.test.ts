@@ -179,6 +179,22 @@ test('a key overwritten behind our back aborts the signal', async () => {
   assert.match((held.signal.reason as Error).message, /key was overwritten/);
 });
 
+test('an ID taken by another client with the same txn (as a Go service would) counts as taken', async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  const key = `${c.namespace}/ids/mixed/1`;
+  const lease = await raw.leaseClient.leaseGrant({ TTL: 30, ID: 0 });
+  const res = await raw.if(key, 'Create', '==', 0).then(raw.put(key).value('go-gateway').lease(lease.ID)).commit();
+  assert.equal(res.succeeded, true);
+  await assert.rejects(c.ids.allocate('mixed', { min: 1, max: 1 }), { code: ErrorCode.Conflict });
+  const held = await c.ids.allocate('mixed', { min: 1, max: 2 });
+  assert.equal(held.id, 2);
+  const list = await c.ids.list('mixed');
+  assert.deepEqual(list.map((e) => [e.id, e.owner]), [[1, ''], [2, list[1]!.owner]]);
+  assert.ok(list[0]!.ttlMs > 0 && list[0]!.ttlMs <= 30_000);
+  await raw.leaseClient.leaseRevoke({ ID: lease.ID });
+});
+
 test('list() shows each taken ID with its holder and remaining TTL', async () => {
   const c = await testCoordinator();
   const a = await c.ids.allocate('p', { min: 1, max: 9, preferred: 3, ttlMs: 5000 });
