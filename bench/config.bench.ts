@@ -40,7 +40,7 @@ async function setThroughput(inflight: number): Promise<{ ours: number; raw: num
     let ours = 0;
     let rawOps = 0;
     // Interleaved rounds, best of each: the two share the machine with whatever else runs.
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 3; round++) {
       rawOps = Math.max(rawOps, await throughput((w) => raw.put(`bench-config-raw/k${w}`).value(JSON.stringify(VALUE)).exec(), inflight));
       ours = Math.max(ours, await throughput((w) => c.config.set(`k${w}`, VALUE), inflight));
     }
@@ -133,18 +133,18 @@ async function prefixCatchUp(): Promise<{ ours: { ms: number; heapMiB: number };
     const fromOurs = await writeKeys(raw, 'bench-config-many/config/many/');
     const fromRaw = await writeKeys(raw, 'bench-config-many-raw/');
 
-    gc();
-    let heap = process.memoryUsage().heapUsed;
     let started = performance.now();
     const watch = c.config.watch('many/', { prefix: true, fromRevision: fromOurs });
     let n = 0;
     for await (const _ of watch) if (++n === KEYS) break;
     const oursMs = performance.now() - started;
-    // Measure a second, open watch synced at head (its key map is what a long-lived watch holds).
+    // Heap of a second watch, left open and synced at head (its key map is what a long-lived watch holds).
+    gc();
+    let heap = process.memoryUsage().heapUsed;
     const open = c.config.watch('many/', { prefix: true });
     await open.ready;
     gc();
-    const oursHeap = (process.memoryUsage().heapUsed - heap) / 2 ** 20;
+    const oursHeap = Math.max(0, process.memoryUsage().heapUsed - heap) / 2 ** 20;
     await open.close();
 
     gc();
@@ -204,7 +204,7 @@ ${table(
 
 - set: \`config.set(key, object)\` (validated, JSON-encoded, with a deadline) against
   \`etcd3.put(key).value(JSON.stringify(object))\` (no deadline), each on its own
-  client; 1 and 32 callers looping for ${SECONDS} s, best of two interleaved rounds.
+  client; 1 and 32 callers looping for ${SECONDS} s, best of three interleaved rounds.
 - propagation: ${SAMPLES} sequential samples of "call set/put → the watcher of a second client sees the value".
 - catch-up: one prefix watch started at the revision of the first of ${KEYS} existing keys, until all ${KEYS} events
   arrived. Heap: our figure is a second watch on the same prefix left open and synced (it keeps each key's mod
