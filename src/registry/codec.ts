@@ -18,8 +18,10 @@ export function servicePrefix(name: string): string {
 
 /** encoding/json's HTML-safe string escaping, on top of JSON.stringify's. */
 const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+const NEEDS_GO_ESCAPE = /[<>&\u2028\u2029]/;
 function goString(s: string): string {
-  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c]!);
+  const json = JSON.stringify(s);
+  return NEEDS_GO_ESCAPE.test(json) ? json.replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c]!) : json;
 }
 
 /** The value Go's `json.Marshal(ServiceInfo)` produces for this instance. */

@@ -19,7 +19,7 @@ export class RegistrationImpl implements Registration {
   private repairing: Promise<void> | undefined;
   private again = false; // another repair was asked for while one ran
   private readonly stopped = new AbortController();
-  private readonly stop: AbortSignal; // unregistered or coordinator closing
+  private readonly stop: AbortSignal; // unregistered, or the coordinator closing (which unregisters us)
   private readonly value: string;
   private readonly unwatch: () => void;
   private readonly unown: () => void;
@@ -50,7 +50,9 @@ export class RegistrationImpl implements Registration {
   ) {
     this.key = serviceKey(service.name, service.id);
     this.value = encodeService(service);
-    this.stop = AbortSignal.any([this.stopped.signal, client.closing]);
+    // Not AbortSignal.any([.., client.closing]): ~30 µs each and a dependent signal per instance;
+    // close() reaches us through own() below and unregisters, which aborts `stopped`.
+    this.stop = this.stopped.signal;
     // The discovery cache already watches the service's prefix: one watch for all our instances.
     this.unwatch = cache.onDeleted(this.key, (revision) => {
       if (revision <= this.putRevision || this.stop.aborted) return;
