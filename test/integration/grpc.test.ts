@@ -8,7 +8,7 @@ import { createGrpcServiceManager, registerGrpcResolver, type Coordinator, type 
 import { etcdEndpoints, eventually, rawClient, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
 import { echoClient, echoServer } from '../fixtures/registry-echo.js';
 
-async function startInstance(c: Coordinator, name: string, id: string, drainDelayMs = 200): Promise<GrpcServiceManager> {
+async function startInstance(c: Coordinator, name: string, id: string, drainDelayMs = 500): Promise<GrpcServiceManager> {
   const m = createGrpcServiceManager(c.registry, echoServer(id), { name, id, ttl: 10_000, drainDelayMs, signals: [] });
   await m.start();
   after(() => m.stop());

@@ -120,6 +120,22 @@ test('a lease revoked behind our back → re-registered within 2 s', async () =>
   await eventually(() => reg.state === 'registered', { what: 'state registered' });
 });
 
+test("the keep-alive is not tied to register()'s signal: aborting it later keeps the instance past its TTL", async () => {
+  const namespace = uniqueNamespace('reg');
+  const a = await testCoordinator({ namespace });
+  const ac = new AbortController();
+  const reg = await a.registry.register(svc({ ttl: 2000 }), { signal: ac.signal });
+  ac.abort();
+  const raw = await rawClient();
+  const key = `${namespace}/services/chat/chat-1`;
+  const lease = (await raw.get(key).exec()).kvs[0]!.lease;
+  const started = Date.now();
+  await eventually(() => Date.now() - started > 3500, { timeoutMs: 5000, intervalMs: 100, what: '1.75 × TTL to pass' });
+  const kv = (await raw.get(key).exec()).kvs[0];
+  assert.equal(kv?.lease, lease, 'same key, same lease, still there');
+  assert.equal(reg.state, 'registered');
+});
+
 test('a key deleted behind our back is put back under the same lease', async () => {
   const namespace = uniqueNamespace('reg');
   const a = await testCoordinator({ namespace });
