@@ -69,7 +69,10 @@ export class EtcdClient {
       grpcOptions: {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': Math.max(1000, Math.min(options.timeout, 10_000)),
-        'grpc.keepalive_permit_without_calls': 1,
+        // etcd enforces PermitWithoutStream=false: pings on a connection with no open call count as
+        // strikes, and after two the server sends GOAWAY too_many_pings (killing the connection).
+        // Idle connections are checked by the next call's deadline instead.
+        'grpc.keepalive_permit_without_calls': 0,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2000,
         // grpc-js waits forever for the server's HTTP/2 SETTINGS on a new connection (no connect

@@ -22,9 +22,9 @@ export class LeaseKeeper {
 
   /**
    * Sends one keep-alive for `id` and resolves with the TTL etcd granted (0 = the lease is gone).
-   * Rejects when the stream fails or no answer comes within the client's timeout.
+   * Rejects when the stream fails or no answer comes within `timeoutMs` (default: the client's timeout).
    */
-  keepAlive(id: string, signal?: AbortSignal): Promise<number> {
+  keepAlive(id: string, signal?: AbortSignal, timeoutMs: number = this.client.timeout): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       if (this.closed) return reject(new Error('lease keeper closed'));
       let settled = false;
@@ -45,7 +45,7 @@ export class LeaseKeeper {
         // A stream that stays silent may sit on a dead connection: start a fresh one next time.
         this.reset();
         finish(() => reject(new Error('keep-alive: no answer within timeout')));
-      }, this.client.timeout);
+      }, timeoutMs);
       timer.unref();
       signal?.addEventListener('abort', onAbort, { once: true });
       const list = this.waiting.get(id) ?? [];

@@ -82,7 +82,10 @@ export class KeptLease implements AsyncDisposable {
     const sentAt = performance.now();
     let ttl: number;
     try {
-      ttl = await keeperOf(this.client).keepAlive(this.id, signal);
+      // A stream stuck on a hung member must be given up in time to renew through another one
+      // before the TTL runs out: wait at most a third of the TTL for the answer.
+      const answerWithin = Math.min(this.client.timeout, Math.max(500, (this.ttlSeconds * 1000) / 3));
+      ttl = await keeperOf(this.client).keepAlive(this.id, signal, answerWithin);
     } catch (err) {
       throw toCoordinationError(err, `lease.keepalive ${this.hexId}`);
     }
