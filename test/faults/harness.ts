@@ -158,6 +158,16 @@ export async function bounded(
   return i;
 }
 
+/** What the ref'd timers would run (first line of each callback), to name a leak. */
+function describeTimers(): string {
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  const timers = handles
+    .filter((h): h is { _onTimeout: () => void; _idleTimeout: number; hasRef?: () => boolean } => typeof (h as { _onTimeout?: unknown })._onTimeout === 'function')
+    .filter((t) => typeof t.hasRef !== 'function' || t.hasRef())
+    .map((t) => `${t._idleTimeout} ms: ${String(t._onTimeout).replace(/\s+/g, ' ').slice(0, 160)}`);
+  return timers.length ? `\n  timers:\n  ${timers.join('\n  ')}` : '';
+}
+
 /** Active handles by type (unref'd timers are not counted by Node). */
 export function handleCounts(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -198,6 +208,6 @@ export async function assertNoLeakedHandles(baseline: Map<string, number>, proxi
   if (extra.length === 0) return 0;
   const stuck = proxies.reduce((n, p) => n + p.resetSilent(), 0);
   if (stuck > 0) extra = await settle(baseline, timeoutMs);
-  if (extra.length > 0) assert.fail(`handles left open after the test: ${extra.join(', ')}`);
+  if (extra.length > 0) assert.fail(`handles left open after the test: ${extra.join(', ')}${describeTimers()}`);
   return stuck;
 }
