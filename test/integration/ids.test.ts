@@ -59,7 +59,7 @@ test('50 concurrent allocations from 5 processes in [1, 64] get 50 distinct IDs'
   const ns = c.namespace;
   const env = { ETCD_ENDPOINTS: (await etcdEndpoints()).join(',') };
   const children = Array.from({ length: 5 }, () =>
-    runChild(fixture('ids-allocate'), [ns, 'gw', '10', '1', '64'], { timeoutMs: 60_000, env }),
+    runChild(fixture('ids-allocate'), [ns, 'gw', '10', '1', '64'], { timeoutMs: 90_000, env }),
   );
   // Let them all start before any allocates, so their allocations really race.
   await eventually(async () => (await raw.getAll().prefix(`${ns}/barrier/ready/`).count()) === 5, {
