@@ -112,12 +112,15 @@ test('a full pool rejects with CONFLICT naming the pool and range, and leaves no
   await c.ids.allocate('small', { min: 1, max: 2 });
   await c.ids.allocate('small', { min: 1, max: 2 });
   const before = await c.ids.list('small');
+  const raw = await rawClient();
+  const leases = (await raw.leaseClient.leaseLeases({})).leases.length;
   await assert.rejects(c.ids.allocate('small', { min: 1, max: 2 }), (err: CoordinationError) => {
     assert.equal(err.code, ErrorCode.Conflict);
     assert.equal(err.message, 'pool small full (1..2)');
     return true;
   });
   assert.deepEqual((await c.ids.list('small')).map((e) => e.id), before.map((e) => e.id));
+  assert.equal((await raw.leaseClient.leaseLeases({})).leases.length, leases, 'the attempt revoked its lease');
 });
 
 test('preferred is honoured when free, and any free ID is taken when it is not', async () => {
