@@ -2,7 +2,7 @@
 // per-request deadline, the caller's AbortSignal, our retry policy, error mapping and logging, and
 // owns every resource (leases, watches, loops) so that close() can release them all.
 import { Etcd3, type IOptions, type Namespace } from 'etcd3';
-import { noop } from 'cockatiel';
+import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
@@ -27,6 +27,9 @@ export interface CallSettings {
 export interface Owned {
   close(): Promise<void> | void;
 }
+
+// etcd3 types this as an IBackoff but calls `.next()` on it first, as on its own default (a factory).
+const WATCH_BACKOFF = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as unknown as IBackoff<unknown>;
 
 const toBuffer = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
 
@@ -65,7 +68,10 @@ export class EtcdClient {
       dialTimeout: options.timeout,
       // Our retry policy decides what is retried; etcd3's own retry and circuit breaker would hide
       // failures and keep a dead host out of rotation for 5 s after it came back.
-      faultHandling: { host: () => noop, global: noop },
+      // etcd3 re-opens a broken watch stream after a backoff that grows to 30 s by default: after a
+      // few seconds of outage a watch would resume up to ~half a minute late, and the pending ref'd
+      // timer outlives close() by as long. Capped at 2 s.
+      faultHandling: { host: () => noop, global: noop, watchBackoff: WATCH_BACKOFF },
       grpcOptions: {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': Math.max(1000, Math.min(options.timeout, 10_000)),
@@ -192,11 +198,39 @@ export class EtcdClient {
         if (r.status === 'rejected') this.logger.warn({ operation: 'close', error: errorText(r.reason) }, 'resource close failed');
       }
       this.ended = true;
+      stopWatchReconnects(this.ns);
+      stopWatchReconnects(this.etcd);
       this.etcd.close();
       this.logger.info({ operation: 'close' }, 'coordinator closed');
       this.resolveClosed();
     })();
     return this.closePromise;
+  }
+}
+
+/** The parts of etcd3's (internal) WatchManager that close() has to reach. */
+interface WatchManagerInternals {
+  watchers: unknown[];
+  state: number;
+  stream?: { cancel(): void };
+  establishStream(): void;
+}
+
+/**
+ * etcd3's WatchManager re-dials (on a timer, forever) for any watcher still attached when the
+ * client closes — e.g. one whose create or cancel never came back over a dead connection — and
+ * that timer keeps the process alive. After our own watchers are closed, forget the rest and
+ * turn reconnecting off. etcd3 has no public API for this; the shape is checked before use.
+ */
+function stopWatchReconnects(ns: Namespace): void {
+  const manager = (ns as unknown as { watchManager?: Partial<WatchManagerInternals> }).watchManager;
+  if (!manager || !Array.isArray(manager.watchers) || typeof manager.establishStream !== 'function') return;
+  manager.watchers = [];
+  manager.establishStream = () => undefined;
+  try {
+    manager.stream?.cancel();
+  } catch {
+    /* already gone */
   }
 }
 

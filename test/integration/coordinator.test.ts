@@ -64,6 +64,16 @@ test('after close() the process exits on its own (no handles left)', async () =>
   assert.match(result.stdout, /closed/);
 });
 
+test('a watcher stuck on a dead connection at close() does not keep the process alive', async () => {
+  const result = await runChild(new URL('../fixtures/watch-leak.ts', import.meta.url).pathname, [], {
+    timeoutMs: 20_000,
+    env: { ETCD_ENDPOINTS: (await etcdEndpoints()).join(',') },
+  });
+  assert.equal(result.signal, null, `child had to be killed; stdout: ${result.stdout} stderr: ${result.stderr}`);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /closed/);
+});
+
 test('namespaces isolate keys: two clients, two namespaces, nothing crosses', async () => {
   const endpoints = await etcdEndpoints();
   const a = new EtcdClient(resolveOptions({ endpoints, namespace: uniqueNamespace('a'), logger: silentLogger }));
