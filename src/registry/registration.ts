@@ -56,7 +56,7 @@ export class RegistrationImpl implements Registration {
     // The discovery cache already watches the service's prefix: one watch for all our instances.
     this.unwatch = cache.onDeleted(this.key, (revision) => {
       if (revision <= this.putRevision || this.stop.aborted) return;
-      this.client.logger.warn({ operation: 'registry.register', key: this.key }, 'key deleted behind our back; putting it back');
+      this.client.logger.warn({ operation: 'registry.register', key: this.key }, 'our key was deleted (by hand, or with its lease); putting it back');
       this.repair();
     });
     this.unown = client.own({ close: () => this.unregister() });
