@@ -2,6 +2,7 @@
 // TcpProxy, leader lookup, reset by prefix, a seeded PRNG, bounded loops, and the suite guards
 // (no leaked handles after a test). One cluster per test file; tests reset it by deleting their prefix.
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { Etcd3 } from 'etcd3';
 import { startCluster, waitClusterHealthy, type EtcdCluster, type EtcdMember } from '../../scripts/lib/etcd.mjs';
 import { TcpProxy } from '../helpers/proxy.js';
@@ -158,14 +159,27 @@ export async function bounded(
   return i;
 }
 
-/** What the ref'd timers would run (first line of each callback), to name a leak. */
+// FAULT_TRACE_TIMERS=1 records where every live timer was created, to name a leaked one.
+const timerStacks = new Map<number, string>();
+if (process.env['FAULT_TRACE_TIMERS'] === '1') {
+  createHook({
+    init(id, type) {
+      if (type !== 'Timeout') return;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 30;
+      const frames = (new Error().stack ?? '').split('\n').filter((l) => l.includes(' at ') && !l.includes('node:') && !l.includes('harness.ts')).slice(0, 6);
+      Error.stackTraceLimit = limit;
+      timerStacks.set(id, frames.map((f) => f.trim()).join(' | ') || '(no user frame)');
+    },
+    destroy(id) {
+      timerStacks.delete(id);
+    },
+  }).enable();
+}
+
 function describeTimers(): string {
-  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
-  const timers = handles
-    .filter((h): h is { _onTimeout: () => void; _idleTimeout: number; hasRef?: () => boolean } => typeof (h as { _onTimeout?: unknown })._onTimeout === 'function')
-    .filter((t) => typeof t.hasRef !== 'function' || t.hasRef())
-    .map((t) => `${t._idleTimeout} ms: ${String(t._onTimeout).replace(/\s+/g, ' ').slice(0, 160)}`);
-  return timers.length ? `\n  timers:\n  ${timers.join('\n  ')}` : '';
+  if (timerStacks.size === 0) return ' (run with FAULT_TRACE_TIMERS=1 to see where timers were created)';
+  return `\n  live timers created at:\n  ${[...timerStacks.values()].join('\n  ')}`;
 }
 
 /** Active handles by type (unref'd timers are not counted by Node). */
