@@ -25,5 +25,16 @@ export function writeSection(name: string, title: string, body: string): void {
   const i = doc.indexOf(start);
   const j = doc.indexOf(end);
   doc = i >= 0 && j > i ? doc.slice(0, i) + section + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(FILE, doc);
+  writeFileSync(FILE, ordered(doc));
+}
+
+/** Sections in scenario order (`## 1.` … `## 8.`), unnumbered ones (findings) last; the header stays first. */
+function ordered(doc: string): string {
+  const re = /<!-- fault:([\w-]+):start -->[\s\S]*?<!-- fault:\1:end -->/g;
+  const sections = [...doc.matchAll(re)].map((m) => m[0]);
+  if (sections.length === 0) return doc;
+  const head = doc.slice(0, doc.indexOf(sections[0]!)).trimEnd();
+  const rank = (s: string): number => Number(/\n## (\d+)\./.exec(s)?.[1] ?? 99);
+  sections.sort((a, b) => rank(a) - rank(b));
+  return `${head}\n\n${sections.join('\n\n')}\n`;
 }
