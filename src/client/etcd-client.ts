@@ -7,6 +7,7 @@ import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '.
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { withRetry, type RetryConfig } from '../retry.js';
+import { startConnectWatchdog } from './connect-watchdog.js';
 
 /** gRPC call options etcd3 accepts on every RPC. */
 export interface CallOptions {
@@ -104,6 +105,7 @@ export class EtcdClient {
     }
     this.etcd = new Etcd3(etcdOptions);
     this.ns = this.prefix ? this.etcd.namespace(this.prefix) : this.etcd;
+    startConnectWatchdog(this.etcd, Math.max(1000, this.timeout), this.logger, this.closing);
   }
 
   /** Full etcd key for a key relative to our namespace. */

@@ -2,8 +2,8 @@
 // head, the network heals. The history the watcher needs is gone, so it must reconcile explicitly
 // (events marked `reconciled`, logged at WARN) and end equal to a fresh read — never a silent gap.
 // Two ways the cut ends: (a) the broken connection is reset when the network heals; (b) the cut
-// lasts past gRPC's keep-alive detection, so the watcher reconnects *into* the blackhole (todo: the
-// library does not recover from that, see the test's note).
+// lasts past gRPC's keep-alive detection, so the watcher reconnects *into* the blackhole (recovered
+// by the connect watchdog, src/client/connect-watchdog.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCoordinator, silentLogger, type ConfigEvent } from '../../src/index.js';
@@ -87,8 +87,7 @@ async function gap(variant: 'rst' | 'long'): Promise<void> {
       const v = view();
       return v.size === truth.size && [...truth].every(([k, x]) => JSON.stringify(v.get(k)) === JSON.stringify(x));
     };
-    // Bounded wait for the resync (shorter for (b), whose outcome is known).
-    for (let n = 0; n < (variant === 'rst' ? 1200 : 400) && !equal(); n++) await pause(25);
+    for (let n = 0; n < 1200 && !equal(); n++) await pause(25);
     const resyncMs = Math.round(performance.now() - healedAt);
     const after = events.slice(before);
     const reconciled = after.filter((e) => e.reconciled).length;
@@ -127,17 +126,12 @@ connection, so the cut ends either with the broken connection reset (a) or after
 
 ${table(['variant', 'events after the heal', 'of them reconciled', 'in revision order', 'WARN lines about the compaction', 'final view = fresh read', 'resync time after the heal (ms)'], rows)}
 
-(b) is a known failure: after the keep-alive closes the dead connection, the watch's channel re-dials during the
-cut; the HTTP/2 handshake goes into the blackhole and grpc-js never times it out (grpc-node#2785), so the watch
-never resumes and the watcher stays silently behind. Unary calls recover (etcd3 re-creates their channel after an
-error, and with a subchannel pool per channel it dials afresh); the watch stream's channel is never re-created.`,
+In (b) the watch's channel re-dials during the cut; that HTTP/2 handshake goes into the blackhole and grpc-js never
+times it out (grpc-node#2785). Before \`src/client/connect-watchdog.ts\` the watch never resumed and the watcher stayed
+silently behind; the watchdog resets a host's channels once one has been CONNECTING for a whole \`timeout\`.`,
   ),
 );
 
 test('(a) a watcher that missed compacted history reconciles explicitly and ends equal to a fresh read', () => gap('rst'));
 
-test(
-  '(b) the same after a cut that outlasts the keep-alive (the watcher re-dials into the blackhole)',
-  { todo: 'watch never resumes: its channel stays on a connection stuck in the HTTP/2 handshake (grpc-node#2785)' },
-  () => gap('long'),
-);
+test('(b) the same after a cut that outlasts the keep-alive (the watcher re-dials into the blackhole)', () => gap('long'));
