@@ -3,6 +3,7 @@
 // (no leaked handles after a test). One cluster per test file; tests reset it by deleting their prefix.
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
+import { Socket } from 'node:net';
 import { Etcd3 } from 'etcd3';
 import { startCluster, waitClusterHealthy, type EtcdCluster, type EtcdMember } from '../../scripts/lib/etcd.mjs';
 import { TcpProxy } from '../helpers/proxy.js';
@@ -178,8 +179,12 @@ if (process.env['FAULT_TRACE_TIMERS'] === '1') {
 }
 
 function describeTimers(): string {
-  if (timerStacks.size === 0) return ' (run with FAULT_TRACE_TIMERS=1 to see where timers were created)';
-  return `\n  live timers created at:\n  ${[...timerStacks.values()].join('\n  ')}`;
+  const sockets = ((process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [])
+    .filter((h): h is Socket => h instanceof Socket)
+    .map((h) => `${h.localPort ?? '?'}→${h.remotePort ?? '?'}${h.destroyed ? ' (destroyed)' : ''}`);
+  const socketText = sockets.length ? `\n  open sockets (local→remote port): ${sockets.join(', ')}` : '';
+  if (timerStacks.size === 0) return `${socketText} (run with FAULT_TRACE_TIMERS=1 to see where timers were created)`;
+  return `${socketText}\n  live timers created at:\n  ${[...timerStacks.values()].join('\n  ')}`;
 }
 
 /** Active handles by type (unref'd timers are not counted by Node). */
@@ -222,6 +227,9 @@ export async function assertNoLeakedHandles(baseline: Map<string, number>, proxi
   if (extra.length === 0) return 0;
   const stuck = proxies.reduce((n, p) => n + p.resetSilent(), 0);
   if (stuck > 0) extra = await settle(baseline, timeoutMs);
-  if (extra.length > 0) assert.fail(`handles left open after the test: ${extra.join(', ')}${describeTimers()}`);
+  if (extra.length > 0) {
+    const ports = proxies.map((p) => `proxy ${p.port}→${p.targetPort}`).join(', ');
+    assert.fail(`handles left open after the test: ${extra.join(', ')}${describeTimers()}${ports ? `\n  (${ports})` : ''}`);
+  }
   return stuck;
 }
