@@ -2,16 +2,21 @@
 // handshake went into a black hole (a middlebox that accepts and drops, a half-dead path) stays
 // CONNECTING for good, and every call or stream on that channel waits on it. Unary calls recover
 // because etcd3 re-creates a host's channels after an error; a watch stream re-dialled during the
-// cut does not. This watchdog resets the channels of a host that has had a channel CONNECTING at
-// two checks in a row, so the next call or stream dials afresh.
+// cut does not. This watchdog resets the channels of a host when one of them has stayed CONNECTING,
+// without a single state change, for a whole interval, so the next call or stream dials afresh.
 import { connectivityState } from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../logger.js';
 
+interface ChannelInternals {
+  getConnectivityState(tryToConnect: boolean): number;
+  watchConnectivityState(current: number, deadline: Date | number, callback: (error?: Error) => void): void;
+}
+
 /** The parts of etcd3's (internal) Host that the watchdog reads; the shape is checked before use. */
 interface HostInternals {
   host: string;
-  cachedServices: Record<string, { getChannel(): { getConnectivityState(tryToConnect: boolean): number } } | undefined>;
+  cachedServices: Record<string, { getChannel(): ChannelInternals } | undefined>;
   resetAllServices(): void;
 }
 
@@ -19,24 +24,33 @@ interface HostInternals {
 export function startConnectWatchdog(etcd: Etcd3, intervalMs: number, logger: Logger, signal: AbortSignal): void {
   const hosts = (etcd as unknown as { pool?: { hosts?: unknown } }).pool?.hosts;
   if (!Array.isArray(hosts) || !hosts.every(isHost)) return;
-  const suspect = new Set<HostInternals>();
+  const watched = new WeakSet<ChannelInternals>();
   const timer = setInterval(() => {
     for (const host of hosts) {
-      const connecting = Object.values(host.cachedServices).some(
-        (s) => s?.getChannel().getConnectivityState(false) === connectivityState.CONNECTING,
-      );
-      if (!connecting) suspect.delete(host);
-      else if (!suspect.has(host)) suspect.add(host);
-      else {
-        // CONNECTING for a whole interval: probably a handshake that will never complete.
-        suspect.delete(host);
-        logger.warn({ operation: 'connect', key: host.host, durationMs: intervalMs }, 'connection attempt stuck; re-dialling');
-        host.resetAllServices();
+      for (const service of Object.values(host.cachedServices)) {
+        const channel = service?.getChannel();
+        if (!channel || watched.has(channel) || channel.getConnectivityState(false) !== connectivityState.CONNECTING) continue;
+        watched.add(channel);
+        try {
+          // The callback gets an error only if the state did not change at all before the deadline.
+          channel.watchConnectivityState(connectivityState.CONNECTING, Date.now() + intervalMs, (error) => {
+            watched.delete(channel);
+            if (!error || signal.aborted || host.cachedServices[serviceName(host, service)]?.getChannel() !== channel) return;
+            logger.warn({ operation: 'connect', key: host.host, durationMs: intervalMs }, 'connection attempt stuck; re-dialling');
+            host.resetAllServices();
+          });
+        } catch {
+          watched.delete(channel); // shut down meanwhile: nothing to watch
+        }
       }
     }
   }, intervalMs);
   timer.unref();
   signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}
+
+function serviceName(host: HostInternals, service: unknown): string {
+  return Object.keys(host.cachedServices).find((k) => host.cachedServices[k] === service) ?? '';
 }
 
 function isHost(h: unknown): h is HostInternals {

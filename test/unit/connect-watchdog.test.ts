@@ -1,5 +1,5 @@
-// The connect watchdog's decision logic with fake etcd3 hosts (the real case — a watch re-dialling
-// into a blackhole — is test/faults/compaction-gap.test.ts (b)).
+// The connect watchdog's decision logic with fake etcd3 hosts and channels (the real case — a watch
+// re-dialling into a blackhole — is test/faults/compaction-gap.test.ts (b)).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Etcd3 } from 'etcd3';
@@ -8,50 +8,75 @@ import { silentLogger } from '../../src/index.js';
 
 const CONNECTING = 1;
 const READY = 2;
+const TRANSIENT_FAILURE = 3;
 
-function fakeEtcd(states: number[]): { etcd: Etcd3; resets: () => number; setState(i: number, s: number): void } {
+/** A channel as grpc-js shows it: a state, and watchers told of the next change (or of the deadline). */
+class FakeChannel {
+  private watchers: Array<(error?: Error) => void> = [];
+  constructor(public state: number) {}
+  getConnectivityState(): number {
+    return this.state;
+  }
+  watchConnectivityState(_current: number, deadline: number, callback: (error?: Error) => void): void {
+    this.watchers.push(callback);
+    setTimeout(() => {
+      if (!this.watchers.includes(callback)) return;
+      this.watchers = this.watchers.filter((w) => w !== callback);
+      callback(new Error('Deadline passed without connectivity state change'));
+    }, deadline - Date.now());
+  }
+  set(state: number): void {
+    this.state = state;
+    const watchers = this.watchers.splice(0);
+    for (const w of watchers) w();
+  }
+}
+
+function fakeEtcd(channel: FakeChannel): { etcd: Etcd3; resets: () => number } {
   let resets = 0;
   const host = {
     host: '127.0.0.1:1',
-    cachedServices: Object.fromEntries(states.map((_, i) => [`S${i}`, { getChannel: () => ({ getConnectivityState: () => states[i]! }) }])),
+    cachedServices: { KV: { getChannel: () => channel }, Watch: { getChannel: () => new FakeChannel(READY) } },
     resetAllServices: () => void resets++,
   };
-  return { etcd: { pool: { hosts: [host] } } as unknown as Etcd3, resets: () => resets, setState: (i, s) => (states[i] = s) };
+  return { etcd: { pool: { hosts: [host] } } as unknown as Etcd3, resets: () => resets };
 }
 
-test('a channel CONNECTING at two checks in a row gets its host reset, once', (t) => {
-  t.mock.timers.enable({ apis: ['setInterval'] });
+test('a channel CONNECTING without any change for a whole interval gets its host reset, once', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'] });
   const stop = new AbortController();
-  const fake = fakeEtcd([READY, CONNECTING]);
+  const channel = new FakeChannel(CONNECTING);
+  const fake = fakeEtcd(channel);
   startConnectWatchdog(fake.etcd, 1000, silentLogger, stop.signal);
-  t.mock.timers.tick(1000);
-  assert.equal(fake.resets(), 0, 'one sighting is not enough');
-  t.mock.timers.tick(1000);
+  t.mock.timers.tick(1000); // first sighting: the watch starts
+  assert.equal(fake.resets(), 0);
+  t.mock.timers.tick(1000); // a whole interval with no change
   assert.equal(fake.resets(), 1);
-  fake.setState(1, READY);
-  t.mock.timers.tick(3000);
-  assert.equal(fake.resets(), 1, 'healthy channels are left alone');
+  channel.set(READY);
+  t.mock.timers.tick(5000);
+  assert.equal(fake.resets(), 1, 'a healthy channel is left alone');
   stop.abort();
 });
 
-test('a channel that connects between checks is not reset', (t) => {
-  t.mock.timers.enable({ apis: ['setInterval'] });
+test('a channel that keeps changing state (refused, retrying) is not reset', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'] });
   const stop = new AbortController();
-  const fake = fakeEtcd([CONNECTING]);
+  const channel = new FakeChannel(CONNECTING);
+  const fake = fakeEtcd(channel);
   startConnectWatchdog(fake.etcd, 1000, silentLogger, stop.signal);
-  t.mock.timers.tick(1000);
-  fake.setState(0, READY);
-  t.mock.timers.tick(1000);
-  fake.setState(0, CONNECTING);
-  t.mock.timers.tick(1000);
+  for (let i = 0; i < 10; i++) {
+    t.mock.timers.tick(500);
+    channel.set(TRANSIENT_FAILURE);
+    channel.set(CONNECTING);
+  }
   assert.equal(fake.resets(), 0);
   stop.abort();
 });
 
 test('the watchdog stops when the signal aborts and ignores an unknown etcd3 shape', (t) => {
-  t.mock.timers.enable({ apis: ['setInterval'] });
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'] });
   const stop = new AbortController();
-  const fake = fakeEtcd([CONNECTING]);
+  const fake = fakeEtcd(new FakeChannel(CONNECTING));
   startConnectWatchdog(fake.etcd, 1000, silentLogger, stop.signal);
   stop.abort();
   t.mock.timers.tick(5000);
