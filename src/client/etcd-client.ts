@@ -8,6 +8,7 @@ import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { withRetry, type RetryConfig } from '../retry.js';
 import { startConnectWatchdog } from './connect-watchdog.js';
+import { ignoreStrayWatchResponses } from './stray-watch-responses.js';
 
 /** gRPC call options etcd3 accepts on every RPC. */
 export interface CallOptions {
@@ -106,6 +107,8 @@ export class EtcdClient {
     this.etcd = new Etcd3(etcdOptions);
     this.ns = this.prefix ? this.etcd.namespace(this.prefix) : this.etcd;
     startConnectWatchdog(this.etcd, Math.max(1000, this.timeout), this.logger, this.closing);
+    ignoreStrayWatchResponses(this.ns, this.logger);
+    if (this.ns !== this.etcd) ignoreStrayWatchResponses(this.etcd, this.logger);
   }
 
   /** Full etcd key for a key relative to our namespace. */
