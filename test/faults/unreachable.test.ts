@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createCoordinator, ErrorCode, silentLogger, type Coordinator } from '../../src/index.js';
 import type { EtcdClient } from '../../src/client/etcd-client.js';
 import { freePorts } from '../../scripts/lib/etcd.mjs';
-import { assertNoLeakedHandles, FAULT_PREFIX, handleCounts, startFaultCluster, type FaultCluster } from './harness.js';
+import { assertNoLeakedHandles, FAULT_PREFIX, handleCounts, lingeringConnections, startFaultCluster, type FaultCluster } from './harness.js';
 import { table, writeSection } from './report.js';
 
 const TIMEOUT = 1000;
@@ -22,7 +22,7 @@ before(async () => {
 });
 let stuckHandshakes = 0;
 afterEach(async () => {
-  stuckHandshakes += await assertNoLeakedHandles(baseline, fc.proxies);
+  stuckHandshakes += await assertNoLeakedHandles(baseline, fc.proxies, { tolerateLingering: true });
   await fc.reset(`${FAULT_PREFIX}unreach`);
 });
 after(async () => {
@@ -39,16 +39,20 @@ ${table(['fault', 'operation', 'error code', 'time to error (ms)', 'recovery (ms
 Connections left behind by grpc-js after close (handshake sent into the blackhole, never given up —
 grpc-node#2785; reset by the harness): ${stuckHandshakes}. Before the fix in \`src/client/etcd-client.ts\`
 (\`grpc.use_local_subchannel_pool\`), such a connection made every later channel of the coordinator wait on it,
-so the coordinator never recovered from a blackhole longer than one call (> 60 s observed).`,
+so the coordinator never recovered from a blackhole longer than one call (> 60 s observed). Connections still open
+after \`close()\` (known open bug, see "What the suite found"): ${lingeringConnections()}.`,
   );
 });
 
-/** Operations that must each reach etcd (none answered from a local cache). */
+/** Operations that must each reach etcd (none answered from a local cache): public API first. */
 function operations(c: Coordinator): Array<[string, (signal?: AbortSignal) => Promise<unknown>]> {
   const client = (c as unknown as { client: EtcdClient }).client;
+  let n = 0;
   return [
-    ['kv get', (signal) => client.call('get', 'k', (o) => client.ns.get('k').options(o).string(), { idempotent: true, signal })],
-    ['kv put', (signal) => client.call('put', 'k', (o) => client.ns.put('k').value('v').options(o).exec(), { signal })],
+    ['config.get', (signal) => c.config.get('k', { signal }).catch((e: { code?: string }) => (e.code === ErrorCode.NotFound ? undefined : Promise.reject(e)))],
+    ['config.set', (signal) => c.config.set('k', n++, { signal })],
+    ['lock.tryAcquire', async (signal) => (await c.lock.tryAcquire(`l${n++}`, 2000, { signal })).unlock()],
+    ['raw kv get', (signal) => client.call('get', 'k', (o) => client.ns.get('k').options(o).string(), { idempotent: true, signal })],
   ];
 }
 
@@ -197,15 +201,19 @@ test('all members stopped and restarted: typed errors while down, the same coord
     retry: { maxAttempts: 1 },
   });
   try {
-    for (const [name, op] of operations(c)) {
-      await op();
-      await Promise.all(fc.members.map((m) => m.stop()));
-      const { ms, code } = await timedFailure(op, [ErrorCode.Connection, ErrorCode.Timeout, ErrorCode.Unavailable]);
-      assert.ok(ms <= TIMEOUT + SLACK, `${name} took ${ms} ms`);
-      const restarted = performance.now();
-      await fc.heal();
-      rows.push(['whole cluster stopped', name, code, ms, await recovers(op, restarted)]);
+    const ops = operations(c);
+    for (const [, op] of ops) await op();
+    // One outage for all operations (a restart costs seconds).
+    await Promise.all(fc.members.map((m) => m.stop()));
+    const failures: Array<{ ms: number; code: string }> = [];
+    for (const [name, op] of ops) {
+      const f = await timedFailure(op, [ErrorCode.Connection, ErrorCode.Timeout, ErrorCode.Unavailable]);
+      assert.ok(f.ms <= TIMEOUT + SLACK, `${name} took ${f.ms} ms`);
+      failures.push(f);
     }
+    const restarted = performance.now();
+    await fc.heal();
+    for (const [i, [name, op]] of ops.entries()) rows.push(['whole cluster stopped', name, failures[i]!.code, failures[i]!.ms, await recovers(op, restarted)]);
   } finally {
     await c.close();
   }
