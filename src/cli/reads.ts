@@ -9,6 +9,7 @@
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 import type { Coordinator } from '../coordinator.js';
 import { EtcdClient } from '../client/etcd-client.js';
+import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/watch-stream.js';
 import { CONFIG_DIR, decodeValue } from '../config/codec.js';
 import { decodeService } from '../registry/codec.js';
@@ -40,13 +41,15 @@ interface RawKv {
 /** Every key under `prefix` (relative to the namespace) at one revision, in key order. */
 async function rangePrefix(client: EtcdClient, prefix: string, operation: string, opts: Options): Promise<{ kvs: RawKv[]; revision: bigint }> {
   const key = Buffer.from(client.key(prefix));
-  const res = await client.call(operation, prefix, (o) => client.etcd.kv.range({ key, range_end: prefixEnd(key) }, o), {
-    signal: opts.signal,
-    idempotent: true,
-    level: 'debug',
-  });
+  // In pages at one revision: a single response is capped at gRPC's 4 MiB (a big config export).
+  const res = await client.call(
+    operation,
+    prefix,
+    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.etcd.kv.range(req, client.callOptions())),
+    { signal: opts.signal, idempotent: true, level: 'debug' },
+  );
   return {
-    revision: BigInt(res.header.revision),
+    revision: res.revision,
     kvs: res.kvs.map((kv) => ({
       key: client.relative(kv.key.toString('utf8')),
       value: kv.value,

@@ -22,8 +22,19 @@ export async function pagedRange(request: IRangeRequest, send: (req: IRangeReque
   const kvs: IKeyValue[] = [];
   let revision = request.revision === undefined ? undefined : String(request.revision);
   let key = request.key!;
+  let limit = PAGE_SIZE;
   for (;;) {
-    const res = await send({ ...request, key, limit: PAGE_SIZE, ...(revision !== undefined && { revision }) });
+    let res: RangeResponse;
+    try {
+      res = await send({ ...request, key, limit, ...(revision !== undefined && { revision }) });
+    } catch (err) {
+      // PAGE_SIZE keys of big values (up to etcd's 1.5 MiB each) can still be over 4 MiB: fewer per page.
+      if (limit > 1 && tooLarge(err)) {
+        limit = Math.max(1, Math.floor(limit / 2));
+        continue;
+      }
+      throw err;
+    }
     // Pin every later page to the first page's revision, so the pages form one snapshot.
     revision ??= res.header.revision;
     kvs.push(...res.kvs);
@@ -31,4 +42,9 @@ export async function pagedRange(request: IRangeRequest, send: (req: IRangeReque
     key = Buffer.concat([res.kvs.at(-1)!.key, Buffer.from([0])]); // the next key after the last one
   }
   return { kvs, revision: BigInt(revision) };
+}
+
+/** gRPC refused a response over its receive limit (RESOURCE_EXHAUSTED, "Received message larger than max"). */
+function tooLarge(err: unknown): boolean {
+  return err instanceof Error && /larger than max/i.test(err.message);
 }

@@ -19,6 +19,11 @@ async function setup() {
   return { env: await cliEnv(namespace), coord: await testCoordinator({ namespace }) };
 }
 
+async function setupNs() {
+  const namespace = uniqueNamespace('cli');
+  return { namespace, env: await cliEnv(namespace) };
+}
+
 /** etcd's current revision: unchanged means nothing was written. */
 async function headRevision(): Promise<bigint> {
   const etcd = await rawClient();
@@ -339,6 +344,23 @@ test('config import → export round-trips the directory byte for byte', async (
   const original = await files(FIXTURE);
   original.delete('README.txt'); // not config: import skips it
   assert.deepEqual(await files(out), original);
+  await rm(out, { recursive: true });
+});
+
+test('config import → export of more than gRPC\'s 4 MiB under one prefix (read in pages)', async () => {
+  const { env, namespace } = await setupNs();
+  const dir = await tempDir();
+  const big = 'x'.repeat(900 * 1024); // 6 × 0.9 MiB: each value fits, the prefix does not fit one response
+  for (let i = 0; i < 6; i++) await writeFile(join(dir, `part${i}.json`), `${JSON.stringify({ i, big }, null, 2)}\n`);
+  const imported = await coordctl(['config', 'import', dir, '--env', 'bulk', '--yes'], env);
+  assert.equal(imported.code, 0, imported.stderr);
+  const etcd = await rawClient();
+  await assert.rejects(etcd.getAll().prefix(`${namespace}/config/bulk/`).strings(), 'one unpaged range is over the limit');
+  const out = await tempDir();
+  const exported = await coordctl(['config', 'export', 'bulk', out], env);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.deepEqual(await files(out), await files(dir));
+  await rm(dir, { recursive: true });
   await rm(out, { recursive: true });
 });
 
