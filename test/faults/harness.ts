@@ -234,7 +234,7 @@ export async function assertNoLeakedHandles(
   const stuck = proxies.reduce((n, p) => n + p.resetSilent(), 0);
   if (stuck > 0) extra = await settle(baseline, timeoutMs);
   if (extra.length > 0 && tolerateLingering && extra.every((e) => e.startsWith('TCPSocketWrap'))) {
-    // Known open bug (docs/RELIABILITY.md, finding 7): after a watch resumed across a connection cut,
+    // Known open bug (docs/RELIABILITY.md, finding 8): after a watch resumed across a connection cut,
     // close() sometimes leaves one connection open. Counted and reported instead of failing.
     const open = proxies.reduce((n, p) => n + p.connections, 0);
     proxies.forEach((p) => p.resetAll());
