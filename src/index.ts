@@ -27,6 +27,7 @@ export { DEFAULT_ALLOCATE_OPTIONS } from './ids/interface.js';
 export type { AllocateOptions, InstanceId, InstanceIdAllocator, InstanceIdEntry } from './ids/interface.js';
 export type {
   ConfigCenter,
+  ConfigEntry,
   ConfigEvent,
   ConfigReadOptions,
   ConfigSchema,

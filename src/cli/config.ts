@@ -7,7 +7,6 @@ import { applyImport, diffConfig, readConfigDir, writeConfigDir, type ConfigDiff
 import { CliError, ExitCode } from './exit-codes.js';
 import { cell, toJson, type Output } from './output.js';
 import type { CliContext } from './program.js';
-import { configEntries } from './reads.js';
 
 /**
  * The value argument of `config set`: JSON if it parses (`8080` is a number, `'"8080"'` a string),
@@ -82,7 +81,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       checkKey(prefix ?? '', 'prefix', true);
-      const { entries } = await ctx.withCoordinator(cmd, (c) => configEntries(c, prefix ?? '', { signal: ctx.signal }));
+      const { entries } = await ctx.withCoordinator(cmd, (c) => c.config.entries(prefix ?? '', { signal: ctx.signal }));
       if (out.json) out.data(entries);
       else
         out.table(
@@ -172,7 +171,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       for (const [key, value] of wanted) encodeValue(key, value); // every value must be storable before any is written
       for (const file of skipped) out.note(`skipped ${file} (not a .json file)`);
       await ctx.withCoordinator(cmd, async (c) => {
-        const { entries, revision: readAt } = await configEntries(c, `${env}/`, { signal: ctx.signal });
+        const { entries, revision: readAt } = await c.config.entries(`${env}/`, { signal: ctx.signal });
         const current = new Map(entries.map((e) => [e.key, e.value]));
         const diff = diffConfig(current, wanted, opts.prune);
         const apply = opts.yes === true && diff.added.length + diff.changed.length + diff.removed.length > 0;
@@ -191,7 +190,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const out = ctx.output(cmd);
       const root = prefix.replace(/\/+$/, '');
       checkKey(root, 'prefix', true);
-      const { entries, revision: readAt } = await ctx.withCoordinator(cmd, (c) => configEntries(c, root === '' ? '' : `${root}/`, { signal: ctx.signal }));
+      const { entries, revision: readAt } = await ctx.withCoordinator(cmd, (c) => c.config.entries(root === '' ? '' : `${root}/`, { signal: ctx.signal }));
       if (entries.length === 0) throw new CliError(`no config keys under '${root}/'`, ExitCode.NotFound);
       const files = await writeConfigDir(dir, root, entries);
       if (out.json) out.data({ prefix: root, dir, revision: readAt, files });

@@ -3,7 +3,6 @@
 // own EtcdClient.call() — same deadline, retry, error mapping and logging as the library — and
 // decode with the components' own codecs, so there is no second path to etcd for what the library
 // already does. Each function names the public method that should replace it:
-//   configEntries()   → ConfigCenter.entries(prefix): keys with values and mod revisions, one read
 //   serviceEntries()  → ServiceRegistry.list(name?): every instance, with its lease's TTL left
 //   lockEntries()     → DistributedLock.list(prefix): holder, fencing token, TTL left, waiters
 // ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -11,7 +10,6 @@ import type { Coordinator } from '../coordinator.js';
 import { EtcdClient } from '../client/etcd-client.js';
 import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/watch-stream.js';
-import { CONFIG_DIR, decodeValue } from '../config/codec.js';
 import { decodeService } from '../registry/codec.js';
 import type { ServiceInfo } from '../registry/interface.js';
 import { CoordinationError, ErrorCode } from '../errors.js';
@@ -83,25 +81,6 @@ async function leaseTtls(client: EtcdClient, leases: string[], opts: Options): P
     batch.forEach((l, j) => out.set(l, ttls[j]));
   }
   return out;
-}
-
-export interface ConfigEntry {
-  /** Config key (without namespace and `config/`). */
-  key: string;
-  /** Decoded as the config center does: JSON, else the raw text. */
-  value: unknown;
-  /** Mod revision: what `--if-revision` / `ifRevision` compares against. */
-  revision: bigint;
-  version: number;
-}
-
-/** Config keys starting with `prefix` with their values, at one revision. → ConfigCenter.entries(prefix) */
-export async function configEntries(coordinator: Coordinator, prefix: string, opts: Options = {}): Promise<{ entries: ConfigEntry[]; revision: bigint }> {
-  const { kvs, revision } = await rangePrefix(clientOf(coordinator), CONFIG_DIR + prefix, 'config.entries', opts);
-  return {
-    revision,
-    entries: kvs.map((kv) => ({ key: kv.key.slice(CONFIG_DIR.length), value: decodeValue(kv.value), revision: kv.modRevision, version: kv.version })),
-  };
 }
 
 export interface ServiceEntry extends ServiceInfo {

@@ -8,6 +8,7 @@ import { CoordinationError, ErrorCode, validationError } from '../errors.js';
 import { CONFIG_DIR, checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
 import type {
   ConfigCenter,
+  ConfigEntry,
   ConfigEvent,
   ConfigReadOptions,
   ConfigSchema,
@@ -77,6 +78,25 @@ export class EtcdConfigCenter implements ConfigCenter {
       { signal: opts.signal, idempotent: true },
     );
     return res.kvs.map((kv) => this.configKey(kv.key.toString()));
+  }
+
+  async entries(prefix: string, opts: ConfigReadOptions = {}): Promise<{ entries: ConfigEntry[]; revision: bigint }> {
+    const k = this.full(checkKey(prefix, 'prefix', true));
+    const res = await this.client.call(
+      'config.entries',
+      prefix,
+      () => pagedRange({ key: k, range_end: prefixEnd(k) }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      { signal: opts.signal, idempotent: true },
+    );
+    return {
+      revision: res.revision,
+      entries: res.kvs.map((kv) => ({
+        key: this.configKey(kv.key.toString()),
+        value: decodeValue(kv.value),
+        revision: BigInt(kv.mod_revision),
+        version: Number(kv.version),
+      })),
+    };
   }
 
   watch(keyOrPrefix: string, opts: ConfigWatchOptions = {}): ConfigWatch {

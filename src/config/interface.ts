@@ -60,6 +60,18 @@ export interface ConfigWatch extends AsyncIterable<ConfigEvent>, AsyncDisposable
   close(): Promise<void>;
 }
 
+/** One key as `entries()` reads it. */
+export interface ConfigEntry {
+  /** The config key (without namespace and `config/`). */
+  key: string;
+  /** Decoded value: JSON, or the raw text if it is not JSON. */
+  value: unknown;
+  /** The key's mod revision: what `ifRevision` compares against. */
+  revision: bigint;
+  /** etcd's per-key version counter (1 = the write that created the key). */
+  version: number;
+}
+
 export interface ConfigVersion {
   /** Decoded value of this version. */
   value: unknown;
@@ -101,6 +113,11 @@ export interface ConfigCenter {
   delete(key: string, opts?: ConfigWriteOptions): Promise<boolean>;
   /** Config keys starting with `prefix` (plain string prefix; '' = all), in byte order. */
   list(prefix: string, opts?: ConfigReadOptions): Promise<string[]>;
+  /**
+   * Keys starting with `prefix` with their values and mod revisions, in byte order, all read at one
+   * revision (returned as `revision`): a consistent snapshot for tools that diff, export or CAS.
+   */
+  entries(prefix: string, opts?: ConfigReadOptions): Promise<{ entries: ConfigEntry[]; revision: bigint }>;
   /** Gap-free changes of a key or prefix: revision order, no duplicates, none missed across reconnects. */
   watch(keyOrPrefix: string, opts?: ConfigWatchOptions): ConfigWatch;
   /** A hot-reloaded view of one key (see LiveConfig). */
