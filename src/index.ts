@@ -2,7 +2,7 @@
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
 export type { CoordinatorOptions, TlsOptions } from './options.js';
-export type { DistributedLock, Lock, LockCallOptions } from './lock/interface.js';
+export type { DistributedLock, Lock, LockCallOptions, LockInfo } from './lock/interface.js';
 export { MAX_LOCK_TTL_MS } from './lock/validate.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export {
@@ -38,7 +38,7 @@ export type {
   LiveConfig,
   LiveOptions,
 } from './config/interface.js';
-export type { ServiceInfo, ServiceEvent, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
+export type { ServiceInfo, ServiceEvent, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
 export { registerGrpcResolver, DEFAULT_GRPC_RESOLVER_OPTIONS } from './registry/grpc-resolver.js';
 export type { GrpcResolverOptions } from './registry/grpc-resolver.js';
 export { createGrpcServiceManager } from './registry/grpc-service-manager.js';

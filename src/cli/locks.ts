@@ -1,10 +1,8 @@
 // `coordctl locks …`: the locks held under `<namespace>/locks/` — by our DistributedLock or by Go
 // services' concurrency.Mutex, which share the layout `locks/<name>/<lease ID in hex>`.
 import type { Command } from 'commander';
-import { checkKey } from '../config/codec.js';
 import { duration } from './output.js';
 import type { CliContext } from './program.js';
-import { lockEntries } from './reads.js';
 
 export function registerLockCommands(program: Command, ctx: CliContext): void {
   const locks = program.command('locks').description('distributed locks (keys under <namespace>/locks/)');
@@ -14,8 +12,7 @@ export function registerLockCommands(program: Command, ctx: CliContext): void {
     .description('each lock whose name starts with prefix: holder key, fencing token, TTL left, waiters')
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
-      checkKey(prefix ?? '', 'prefix', true);
-      const entries = await ctx.withCoordinator(cmd, (c) => lockEntries(c, prefix ?? '', { signal: ctx.signal }));
+      const entries = await ctx.withCoordinator(cmd, (c) => c.lock.list(prefix ?? '', { signal: ctx.signal }));
       if (out.json) out.data(entries);
       else
         out.table(

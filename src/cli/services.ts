@@ -3,22 +3,15 @@
 import type { Command } from 'commander';
 import type { ServiceInfo } from '../registry/interface.js';
 import { positiveInt } from './connection.js';
-import { CliError, ExitCode } from './exit-codes.js';
+import { ExitCode } from './exit-codes.js';
 import { cell, duration } from './output.js';
 import type { CliContext } from './program.js';
-import { serviceEntries } from './reads.js';
 
 const metadataText = (m: Record<string, string>): string =>
   Object.keys(m)
     .sort()
     .map((k) => `${k}=${m[k]}`)
     .join(',');
-
-/** Service names and IDs never contain `/` (the registry rejects them); neither may a filter. */
-function checkName(name: string): string {
-  if (name === '' || name.includes('/') || name.includes('\0')) throw new CliError(`service name must be non-empty without '/', got '${name}'`, ExitCode.Usage);
-  return name;
-}
 
 export function registerServiceCommands(program: Command, ctx: CliContext): void {
   const services = program.command('services').description('registered service instances (keys under <namespace>/services/)');
@@ -28,9 +21,8 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .description('instances of one service (exit 2 if none) or of all services, with lease TTL left')
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
-      if (name !== undefined) checkName(name);
-      const instances = await ctx.withCoordinator(cmd, (c) => serviceEntries(c, name, { signal: ctx.signal }));
-      if (out.json) out.data(instances.map(({ revision, ...rest }) => ({ ...rest, revision })));
+      const instances = await ctx.withCoordinator(cmd, (c) => c.registry.list(name, { signal: ctx.signal }));
+      if (out.json) out.data(instances);
       else
         out.table(
           [{ header: 'NAME' }, { header: 'ID' }, { header: 'ADDRESS' }, { header: 'TTL LEFT', right: true }, { header: 'METADATA' }],
@@ -46,7 +38,6 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .option('--count <n>', 'stop after n events')
     .action(async (name: string, opts: { count?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
-      checkName(name);
       const count = opts.count === undefined ? Infinity : positiveInt(opts.count, '--count');
       await ctx.withCoordinator(cmd, async (c) => {
         const line = (type: string, s: ServiceInfo, revision: bigint): string =>

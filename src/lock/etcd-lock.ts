@@ -6,8 +6,9 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError, validationError } from '../errors.js';
 import { HeldLock } from './held-lock.js';
-import type { DistributedLock, Lock, LockCallOptions } from './interface.js';
+import type { DistributedLock, Lock, LockCallOptions, LockInfo } from './interface.js';
 import { contenderKey, lockPrefix, newestTwo, prefixEnd } from './keys.js';
+import { listLocks } from './listing.js';
 import { linkSignals } from './signals.js';
 import { FRESH_MS, SpareLeases } from './spare-leases.js';
 import { validateLockKey, validateTtl } from './validate.js';
@@ -31,6 +32,10 @@ export class EtcdDistributedLock implements DistributedLock {
 
   tryAcquire(key: string, ttlMs: number, opts: LockCallOptions = {}): Promise<Lock> {
     return this.track(this.lock(key, ttlMs, false, opts.signal));
+  }
+
+  list(prefix = '', opts: LockCallOptions = {}): Promise<LockInfo[]> {
+    return listLocks(this.client, prefix, opts.signal);
   }
 
   async withLock<T>(key: string, ttlMs: number, fn: (signal: AbortSignal) => Promise<T>, opts: LockCallOptions = {}): Promise<T> {

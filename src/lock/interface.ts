@@ -26,6 +26,26 @@ export interface DistributedLock {
    * or `opts.signal` aborts. Resolves with `fn`'s result; `fn`'s own errors pass through unchanged.
    */
   withLock<T>(key: string, ttlMs: number, fn: (signal: AbortSignal) => Promise<T>, opts?: LockCallOptions): Promise<T>;
+  /**
+   * The locks whose name starts with `prefix` ('' = all) as etcd holds them now — taken by us or by
+   * Go's Mutex: holder, fencing token, remaining TTL, waiters; sorted by name. Read-only, for
+   * operators' tools such as `coordctl locks ls`.
+   */
+  list(prefix?: string, opts?: LockCallOptions): Promise<LockInfo[]>;
+}
+
+/** One lock as `list()` reads it. */
+export interface LockInfo {
+  /** The lock's name, as passed to acquire(). */
+  name: string;
+  /** Full etcd key of the holder: `<namespace>/locks/<name>/<lease ID in hex>`. */
+  holderKey: string;
+  /** The holder's fencing token (create revision of its key). */
+  fencingToken: bigint;
+  /** Remaining TTL of the holder's lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
+  ttlLeft: number | undefined;
+  /** Contenders queued behind the holder. */
+  waiters: number;
 }
 
 export interface Lock extends AsyncDisposable {

@@ -5,7 +5,8 @@ import { race } from '../client/etcd-client.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DiscoveryCache } from './discovery-cache.js';
-import type { Registration, ServiceEvent, ServiceInfo, ServiceRegistry } from './interface.js';
+import type { Registration, ServiceEvent, ServiceInfo, ServiceListing, ServiceRegistry } from './interface.js';
+import { listServices } from './listing.js';
 import { RegistrationImpl } from './registration.js';
 import { validName, validService } from './validation.js';
 
@@ -60,6 +61,14 @@ export class EtcdRegistry implements ServiceRegistry {
     if (warm?.loaded && !opts.signal?.aborted) return warm.list();
     const name = validName(serviceName);
     return (await this.ready(name, opts.signal)).list();
+  }
+
+  list(serviceName?: string, opts: { signal?: AbortSignal } = {}): Promise<ServiceListing[]> {
+    try {
+      return listServices(this.client, serviceName === undefined ? undefined : validName(serviceName), opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   watch(serviceName: string, opts: { signal?: AbortSignal } = {}): AsyncIterable<ServiceEvent> {

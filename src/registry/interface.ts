@@ -27,6 +27,14 @@ export interface ServiceEvent {
   timestamp: Date;
 }
 
+/** One instance as `list()` reads it from etcd. */
+export interface ServiceListing extends ServiceInfo {
+  /** Remaining TTL of the instance's lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
+  ttlLeft: number | undefined;
+  /** Mod revision of the instance's key. */
+  revision: bigint;
+}
+
 export type RegistrationState = 'registered' | 'lost' | 'unregistered';
 
 /** A live registration of this coordinator. Disposing it unregisters. */
@@ -65,4 +73,10 @@ export interface ServiceRegistry {
    * coordinator closes.
    */
   watch(serviceName: string, opts?: { signal?: AbortSignal }): AsyncIterable<ServiceEvent>;
+  /**
+   * The instances of `serviceName` — of every service when omitted — as etcd holds them now (one
+   * read, not the discovery cache; Go services' entries included), each with its lease's remaining
+   * TTL, sorted by name then id. For operators' tools such as `coordctl services ls`.
+   */
+  list(serviceName?: string, opts?: { signal?: AbortSignal }): Promise<ServiceListing[]>;
 }

@@ -1,0 +1,30 @@
+// ServiceRegistry.list(): what etcd holds now under `services/` — ours and Go services' instances —
+// with each instance's remaining lease TTL. A read for operators' tools, not the discovery path.
+import type { EtcdClient } from '../client/etcd-client.js';
+import { leaseTtls } from '../client/lease-ttl.js';
+import { pagedRange } from '../client/paged-range.js';
+import { prefixEnd } from '../client/watch-stream.js';
+import { decodeService, servicePrefix } from './codec.js';
+import type { ServiceListing } from './interface.js';
+
+export async function listServices(client: EtcdClient, name: string | undefined, signal?: AbortSignal): Promise<ServiceListing[]> {
+  const prefix = name === undefined ? 'services/' : servicePrefix(name);
+  const key = Buffer.from(client.key(prefix));
+  // One snapshot, in pages (a big registry does not fit one 4 MiB response).
+  const { kvs } = await client.call(
+    'registry.list',
+    prefix,
+    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.etcd.kv.range(req, client.callOptions())),
+    { signal, idempotent: true, level: 'debug' },
+  );
+  const ttls = await leaseTtls(client, kvs.map((kv) => kv.lease), signal);
+  const out: ServiceListing[] = [];
+  for (const kv of kvs) {
+    const info = decodeService(kv.value, kv.key.toString());
+    // Values that are not instance JSON are not instances: skipped, as discovery skips them.
+    if (info) out.push({ ...info, ttlLeft: ttls.get(kv.lease), revision: BigInt(kv.mod_revision) });
+  }
+  return out.sort((a, b) => (a.name === b.name ? cmp(a.id, b.id) : cmp(a.name, b.name)));
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
