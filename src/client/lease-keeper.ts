@@ -5,6 +5,16 @@ import type { IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } f
 import type { EtcdClient } from './etcd-client.js';
 
 type Stream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+
+/** The parts of etcd3's (internal) ConnectionPool used to choose the member a stream opens on. */
+interface PoolInternals {
+  hosts: unknown[];
+  withConnection(
+    service: 'Lease',
+    fn: (c: { client: { leaseKeepAlive(metadata: unknown, options: object): Stream }; metadata: unknown }) => Stream,
+    hosts: Iterator<unknown>,
+  ): Promise<Stream>;
+}
 interface Waiter {
   ok(ttlSeconds: number): void;
   fail(err: unknown): void;
@@ -15,6 +25,8 @@ export class LeaseKeeper {
   /** Callers waiting for the next answer about a lease ID, in send order. */
   private readonly waiting = new Map<string, Waiter[]>();
   private closed = false;
+  /** Index of the member the next stream is opened on (randomised, then advanced after each failure). */
+  private nextHost = Math.floor(Math.random() * 1024);
 
   constructor(private readonly client: EtcdClient) {
     client.own(this);
@@ -62,9 +74,12 @@ export class LeaseKeeper {
 
   private open(): Promise<Stream> {
     if (this.stream) return this.stream;
-    const opening = this.client.etcd.leaseClient.leaseKeepAlive().then((stream) => {
+    const opening = this.dial().then((stream) => {
       const broken = (err: unknown): void => {
-        if (this.stream === opening) this.stream = undefined;
+        if (this.stream === opening) {
+          this.stream = undefined;
+          this.nextHost++; // a stream that failed on one member is re-opened on the next one
+        }
         // Whoever waits on this stream learns now instead of at its timeout.
         const waiters = [...this.waiting.values()].flat();
         this.waiting.clear();
@@ -88,7 +103,27 @@ export class LeaseKeeper {
     return opening;
   }
 
+  /**
+   * Opens the stream on the member after the one that last failed us. etcd3 picks a random member
+   * per call, so a stream re-opened after a timeout could land on the same stopped member again
+   * (and again) until a lease runs out; walking the members in turn reaches a live one at the
+   * next attempt. Falls back to etcd3's own choice if its (internal) pool is not as expected.
+   */
+  private dial(): Promise<Stream> {
+    const pool = (this.client.etcd as unknown as { pool?: Partial<PoolInternals> }).pool;
+    if (!pool || !Array.isArray(pool.hosts) || pool.hosts.length < 2 || typeof pool.withConnection !== 'function') {
+      return this.client.etcd.leaseClient.leaseKeepAlive();
+    }
+    const hosts = pool.hosts;
+    const start = this.nextHost % hosts.length;
+    function* inTurn(): Generator<unknown> {
+      for (let i = 0; ; i++) yield hosts[(start + i) % hosts.length];
+    }
+    return pool.withConnection('Lease', ({ client, metadata }) => client.leaseKeepAlive(metadata, {}), inTurn());
+  }
+
   private reset(): void {
+    this.nextHost++;
     const stream = this.stream;
     this.stream = undefined;
     void stream?.then((s) => s.cancel()).catch(() => undefined);

@@ -112,14 +112,17 @@ export class RegistrationImpl implements Registration {
     const delays = backoffDelays(this.client.retry);
     while (!this.stop.aborted) {
       let lease = this.lease;
+      // Each attempt gets a third of the TTL, not the coordinator's timeout: a request stuck on a
+      // stopped member must not outlast the old lease that still holds our key in etcd.
+      const attempt = AbortSignal.any([this.stop, AbortSignal.timeout(Math.max(500, Math.ceil(this.service.ttl / 3)))]);
       try {
         if (!lease || lease.isLost) {
-          lease = await KeptLease.grant(this.client, this.service.ttl, { keepAlive: true, signal: this.stop });
+          lease = await KeptLease.grant(this.client, this.service.ttl, { keepAlive: true, signal: attempt });
           // Unregistered while granting: give the new lease back at once.
           if (this.stop.aborted) return void (await lease.revoke().catch(() => undefined));
           this.adopt(lease);
         }
-        await this.put(lease, this.stop);
+        await this.put(lease, attempt);
         if (this.stop.aborted) return;
         this.again = false;
         this.setState('registered');
