@@ -18,6 +18,7 @@ import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
 import type { EtcdClient } from './etcd-client.js';
 import { pagedRange } from './paged-range.js';
+import { prefixEnd } from './prefix-end.js';
 
 /** One change, keyed relative to the coordinator's namespace. */
 export interface WatchEvent {
@@ -47,17 +48,6 @@ export interface WatchStreamOptions {
   operation: string;
 }
 
-/** Byte after the last key of `prefix` (etcd's range_end for a prefix; `\0` = to the end). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
 
 /**
  * Opens a watch at once (the initial read starts now). Iterate it with `for await`; breaking the

@@ -3,7 +3,8 @@
 import type { IKeyValue, ITxnResponse } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { pagedRange } from '../client/paged-range.js';
-import { openWatch, prefixEnd, type WatchEvent } from '../client/watch-stream.js';
+import { prefixEnd } from '../client/prefix-end.js';
+import { openWatch, type WatchEvent } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, validationError } from '../errors.js';
 import { CONFIG_DIR, checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
 import type {

@@ -8,7 +8,8 @@ import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '.
 import { freeCandidates } from './candidates.js';
 import { HeldId } from './held-id.js';
 import type { AllocateOptions, InstanceId, InstanceIdAllocator, InstanceIdEntry } from './interface.js';
-import { idKey, ownerText, ownerValue, parseId, poolPrefix, prefixEnd } from './keys.js';
+import { prefixEnd } from '../client/prefix-end.js';
+import { idKey, ownerText, ownerValue, parseId, poolPrefix } from './keys.js';
 import { resolveAllocate, validatePool, type ResolvedAllocate } from './validate.js';
 
 /** Lost races in a row after which our view of the pool is stale and worth reading again. */

@@ -22,17 +22,6 @@ export function parseId(fullKey: string, fullPrefix: string): number | undefined
   return Number.isSafeInteger(id) ? id : undefined;
 }
 
-/** etcd's range end for "every key starting with `prefix`": the prefix with its last byte + 1. */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]); // all 0xff: to the end of the keyspace
-}
 
 export interface OwnerValue {
   host: string;

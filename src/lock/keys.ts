@@ -2,6 +2,7 @@
 // contender's key is that prefix + its lease ID in lowercase hex, the holder has the lowest create
 // revision.
 import type { IRangeRequest } from 'etcd3';
+import { prefixEnd } from '../client/prefix-end.js';
 
 /** Full etcd prefix of lock `key`: what Go's `NewMutex(session, "<ns>/locks/<key>")` uses. */
 export function lockPrefix(namespacePrefix: string, key: string): string {
@@ -13,17 +14,6 @@ export function contenderKey(prefix: string, leaseId: string): string {
   return prefix + BigInt(leaseId).toString(16);
 }
 
-/** End of the range of all keys starting with `prefix` (etcd's "prefix + 1"). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
 
 /**
  * The newest two contenders created at or before `maxCreateRevision` (all if omitted), newest

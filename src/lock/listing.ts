@@ -6,7 +6,7 @@ import { leaseTtls } from '../client/lease-ttl.js';
 import { pagedRange } from '../client/paged-range.js';
 import { validationError } from '../errors.js';
 import type { LockInfo } from './interface.js';
-import { prefixEnd } from './keys.js';
+import { prefixEnd } from '../client/prefix-end.js';
 
 const LOCKS = 'locks/';
 

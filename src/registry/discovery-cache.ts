@@ -3,7 +3,8 @@
 // The watch (client/watch-stream.ts) is gap-free across reconnects and reconciles after a
 // compaction; if it ever fails for good we re-list, reconcile, and watch again.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { openWatch, prefixEnd, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
+import { prefixEnd } from '../client/prefix-end.js';
+import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';

@@ -3,7 +3,7 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { leaseTtls } from '../client/lease-ttl.js';
 import { pagedRange } from '../client/paged-range.js';
-import { prefixEnd } from '../client/watch-stream.js';
+import { prefixEnd } from '../client/prefix-end.js';
 import { decodeService, servicePrefix } from './codec.js';
 import type { ServiceListing } from './interface.js';
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import * as zm from 'zod/mini';
 import { ErrorCode } from '../../src/index.js';
 import { checkKey, checkSchema, decodeValue, encodeValue, parseWith, MAX_VALUE_BYTES } from '../../src/config/codec.js';
-import { prefixEnd } from '../../src/client/watch-stream.js';
+import { prefixEnd } from '../../src/client/prefix-end.js';
 
 const invalid = { code: ErrorCode.Validation };
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freeCandidates } from '../../src/ids/candidates.js';
-import { idKey, ownerText, ownerValue, parseId, prefixEnd } from '../../src/ids/keys.js';
+import { prefixEnd } from '../../src/client/prefix-end.js';
+import { idKey, ownerText, ownerValue, parseId } from '../../src/ids/keys.js';
 import { MAX_RANGE_SIZE, resolveAllocate, validatePool } from '../../src/ids/validate.js';
 import { ErrorCode } from '../../src/index.js';
 

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/index.js';
-import { contenderKey, lockPrefix, newestTwo, prefixEnd } from '../../src/lock/keys.js';
+import { prefixEnd } from '../../src/client/prefix-end.js';
+import { contenderKey, lockPrefix, newestTwo } from '../../src/lock/keys.js';
 import { linkSignals } from '../../src/lock/signals.js';
 import { MAX_LOCK_TTL_MS, validateLockKey, validateTtl } from '../../src/lock/validate.js';
 
