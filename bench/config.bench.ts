@@ -173,12 +173,19 @@ const set1 = await setThroughput(1);
 console.log('set, 1 in flight', set1);
 const set32 = await setThroughput(32);
 console.log('set, 32 in flight', set32);
-const rawProp = await propagationRaw();
-const oursProp = await propagationOurs();
-const prop = {
-  ours: [percentile(oursProp, 50), percentile(oursProp, 99)] as const,
-  raw: [percentile(rawProp, 50), percentile(rawProp, 99)] as const,
+// Interleaved rounds, best p50 of each side (as for set): sub-millisecond figures swing with
+// whatever else the machine does, and whichever side runs first also pays the warm-up.
+const best = (rounds: number[][]): readonly [number, number] => {
+  const byP50 = rounds.map((r) => [percentile(r, 50), percentile(r, 99)] as const).sort((a, b) => a[0] - b[0]);
+  return byP50[0]!;
 };
+const rawRounds: number[][] = [];
+const oursRounds: number[][] = [];
+for (let round = 0; round < 3; round++) {
+  rawRounds.push(await propagationRaw());
+  oursRounds.push(await propagationOurs());
+}
+const prop = { ours: best(oursRounds), raw: best(rawRounds) };
 console.log('propagation ms (p50, p99)', prop);
 const liveNs = await liveReadCost();
 console.log('live().value ns/read', liveNs);
@@ -205,7 +212,7 @@ ${table(
 - set: \`config.set(key, object)\` (validated, JSON-encoded, with a deadline) against
   \`etcd3.put(key).value(JSON.stringify(object))\` (no deadline), each on its own
   client; 1 and 32 callers looping for ${SECONDS} s, best of three interleaved rounds.
-- propagation: ${SAMPLES} sequential samples of "call set/put → the watcher of a second client sees the value".
+- propagation: best of three interleaved rounds (raw, ours, raw, …) of ${SAMPLES} sequential samples of "call set/put → the watcher of a second client sees the value".
 - catch-up: one prefix watch started at the revision of the first of ${KEYS} existing keys, until all ${KEYS} events
   arrived. Heap: our figure is a second watch on the same prefix left open and synced (it keeps each key's mod
   revision to reconcile deletes after a compaction), measured after gc; etcd3's is its watcher after the catch-up.
