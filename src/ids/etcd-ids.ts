@@ -4,6 +4,7 @@
 import type { IKeyValue } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
+import { leaseTtls } from '../client/lease-ttl.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 import { freeCandidates } from './candidates.js';
 import { HeldId } from './held-id.js';
@@ -16,8 +17,6 @@ import { resolveAllocate, validatePool, type ResolvedAllocate } from './validate
 const RELIST_AFTER_LOST_RACES = 3;
 /** Keys per range request when listing a pool (a range may span a million IDs). */
 const PAGE = 10_000;
-/** Lease TTL look-ups in flight at once in list(). */
-const TTL_LOOKUPS = 16;
 
 export class EtcdIdAllocator implements InstanceIdAllocator {
   constructor(private readonly client: EtcdClient) {}
@@ -57,12 +56,14 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
   async list(pool: string, options: { signal?: AbortSignal } = {}): Promise<InstanceIdEntry[]> {
     validatePool(pool, 'ids.list');
     const kvs = await this.scan(pool, false, options.signal);
-    // Remaining TTLs come from etcd (one look-up per holder, a few at a time).
-    const entries = await mapLimited(kvs, TTL_LOOKUPS, async ({ id, kv }) => {
-      const ttlMs = kv.lease === '0' ? Infinity : await this.leaseTtlMs(kv.lease, options.signal);
-      return ttlMs === undefined ? undefined : { id, owner: ownerText(kv.value), ttlMs };
-    });
-    return entries.filter((e): e is InstanceIdEntry => e !== undefined).sort((a, b) => a.id - b.id);
+    // Remaining TTLs come from etcd (one look-up per holder, a few at a time); expired holders are left out.
+    const ttls = await leaseTtls(this.client, kvs.map(({ kv }) => kv.lease), options.signal);
+    return kvs
+      .flatMap(({ id, kv }) => {
+        const ttlMs = kv.lease === '0' ? Infinity : ttls.get(kv.lease);
+        return ttlMs === undefined || ttlMs <= 0 ? [] : [{ id, owner: ownerText(kv.value), ttlMs }];
+      })
+      .sort((a, b) => a.id - b.id);
   }
 
   /** Tries free IDs until one txn creates its key; CONFLICT once a fresh listing shows none free. */
@@ -149,35 +150,4 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
       from = Buffer.concat([last.key, Buffer.from([0])]);
     }
   }
-
-  /** Remaining TTL of a lease in ms; undefined when it has already expired. */
-  private async leaseTtlMs(leaseId: string, signal: AbortSignal | undefined): Promise<number | undefined> {
-    try {
-      const res = await this.client.call(
-        'lease.ttl',
-        BigInt(leaseId).toString(16),
-        (o) => this.client.etcd.leaseClient.leaseTimeToLive({ ID: leaseId, keys: false }, o),
-        { signal, idempotent: true, level: 'debug' },
-      );
-      const ttl = Number(res.TTL);
-      return ttl > 0 ? ttl * 1000 : undefined;
-    } catch (err) {
-      if (toCoordinationError(err, 'lease.ttl').code === ErrorCode.NotFound) return undefined;
-      throw err;
-    }
-  }
-}
-
-/** `fn` over `items` with at most `limit` in flight, results in input order. */
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
