@@ -3,7 +3,7 @@
 // hold it. Locks, registrations and instance IDs all stand on this.
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
-import type { EtcdClient } from './etcd-client.js';
+import { race, type EtcdClient } from './etcd-client.js';
 import { LeaseKeeper } from './lease-keeper.js';
 
 /** etcd rounds lease TTLs up to whole seconds and never grants less than its minimum (2 s by default). */
@@ -51,12 +51,21 @@ export class KeptLease implements AsyncDisposable {
   /** Grants a lease of `ttlMs` (rounded up to whole seconds; etcd applies its minimum). */
   static async grant(client: EtcdClient, ttlMs: number, options: GrantOptions = {}): Promise<KeptLease> {
     const sentAt = performance.now();
-    const res = await client.call(
+    // Not tied to the caller's signal: a grant abandoned in flight may still land in etcd.
+    const granting = client.call(
       'lease.grant',
       '',
       (o) => client.etcd.leaseClient.leaseGrant({ TTL: ttlSeconds(ttlMs), ID: 0 }, o),
-      { signal: options.signal, idempotent: true, level: 'debug' },
+      { signal: client.closing, idempotent: true, level: 'debug' },
     );
+    let res;
+    try {
+      res = await race(granting, options.signal, 'lease.grant');
+    } catch (err) {
+      // The caller has gone: revoke what etcd may still grant, so an abort leaves no lease behind.
+      if (options.signal?.aborted) revokeWhenGranted(client, granting);
+      throw err;
+    }
     const lease = new KeptLease(client, res.ID, Number(res.TTL), sentAt);
     if (options.keepAlive) lease.startKeepAlive();
     return lease;
@@ -192,4 +201,28 @@ export class KeptLease implements AsyncDisposable {
     clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
   }
+}
+
+/** Revokes the lease an abandoned grant brings, if any; close() waits for it. */
+function revokeWhenGranted(client: EtcdClient, granting: Promise<{ ID: string }>): void {
+  const done = granting
+    .then((res) =>
+      client.call(
+        'lease.revoke',
+        BigInt(res.ID).toString(16),
+        (o) => client.etcd.leaseClient.leaseRevoke({ ID: res.ID }, o),
+        { idempotent: true, level: 'debug', duringClose: true },
+      ),
+    )
+    .then(
+      () => undefined,
+      () => undefined,
+    );
+  let unown = (): unknown => undefined;
+  try {
+    unown = client.own({ close: () => done });
+  } catch {
+    /* closing: own() has already handed `done` to close() */
+  }
+  void done.finally(() => unown());
 }

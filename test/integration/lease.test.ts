@@ -5,6 +5,7 @@ import { KeptLease, ttlSeconds } from '../../src/client/lease.js';
 import { resolveOptions } from '../../src/options.js';
 import { ErrorCode, silentLogger } from '../../src/index.js';
 import { etcdEndpoints, eventually, rawClient, uniqueNamespace } from '../helpers/etcd.js';
+import { captureLogger } from '../helpers/logs.js';
 import { TcpProxy } from '../helpers/proxy.js';
 
 async function client(endpoints?: string[], timeout = 1000): Promise<EtcdClient> {
@@ -97,4 +98,31 @@ test('close() revokes every lease the client owns', async () => {
   await c.close();
   assert.ok((await leaseTtl(a.id)) <= 0);
   assert.ok((await leaseTtl(b.id)) <= 0);
+});
+
+test('a grant aborted while in flight rejects at once and revokes the lease etcd still grants', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const { logger, lines } = captureLogger();
+  const c = new EtcdClient(
+    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeout: 3000, retry: { maxAttempts: 1 } }),
+  );
+  try {
+    await c.ping(); // connected: only the grant itself is slowed
+    await proxy.setMode('delay', 400);
+    const controller = new AbortController();
+    const granting = KeptLease.grant(c, 30_000, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const started = performance.now();
+    await assert.rejects(granting, (err: { code?: string }) => err.code === ErrorCode.Cancelled);
+    assert.ok(performance.now() - started < 300, 'rejected promptly, not when etcd answered');
+    const revoked = await eventually(() => lines.find((l) => l.fields.operation === 'lease.revoke' && l.message === 'operation success'), {
+      timeoutMs: 5000,
+      what: 'the late lease revoked',
+    });
+    const id = BigInt(`0x${String(revoked.fields.key)}`).toString();
+    assert.ok((await leaseTtl(id)) <= 0, 'the lease granted after the abort is gone');
+  } finally {
+    await proxy.stop();
+    await c.close();
+  }
 });
