@@ -7,6 +7,7 @@ import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '.
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { withRetry, type RetryConfig } from '../retry.js';
+import { stopRedialsOfClosedChannels } from './closed-channel-redials.js';
 import { startConnectWatchdog } from './connect-watchdog.js';
 import { ignoreStrayWatchResponses } from './stray-watch-responses.js';
 
@@ -106,6 +107,7 @@ export class EtcdClient {
     }
     this.etcd = new Etcd3(etcdOptions);
     this.ns = this.prefix ? this.etcd.namespace(this.prefix) : this.etcd;
+    stopRedialsOfClosedChannels(this.etcd);
     startConnectWatchdog(this.etcd, Math.max(1000, this.timeout), this.logger, this.closing);
     ignoreStrayWatchResponses(this.ns, this.logger);
     if (this.ns !== this.etcd) ignoreStrayWatchResponses(this.etcd, this.logger);

@@ -27,7 +27,7 @@ before(async () => {
 });
 after(async () => {
   try {
-    await assertNoLeakedHandles(baseline, fc.proxies, { tolerateLingering: true });
+    await assertNoLeakedHandles(baseline, fc.proxies);
   } finally {
     await fc?.stop();
   }

@@ -227,24 +227,12 @@ async function settle(baseline: Map<string, number>, timeoutMs: number): Promise
 export async function assertNoLeakedHandles(
   baseline: Map<string, number>,
   proxies: TcpProxy[] = [],
-  { timeoutMs = 5000, tolerateLingering = false }: { timeoutMs?: number; tolerateLingering?: boolean } = {},
+  { timeoutMs = 5000 }: { timeoutMs?: number } = {},
 ): Promise<number> {
   let extra = await settle(baseline, timeoutMs);
   if (extra.length === 0) return 0;
   const stuck = proxies.reduce((n, p) => n + p.resetSilent(), 0);
   if (stuck > 0) extra = await settle(baseline, timeoutMs);
-  if (extra.length > 0 && tolerateLingering && extra.every((e) => e.startsWith('TCPSocketWrap'))) {
-    // Known open bug (docs/RELIABILITY.md, finding 8): after a watch resumed across a connection cut,
-    // close() sometimes leaves one connection open. Counted and reported instead of failing.
-    const open = proxies.reduce((n, p) => n + p.connections, 0);
-    proxies.forEach((p) => p.resetAll());
-    extra = await settle(baseline, timeoutMs);
-    if (extra.length === 0) {
-      lingering += open;
-      console.error(`[faults] ${open} connection(s) still open after close(); reset by the harness (known bug, see docs/RELIABILITY.md)`);
-      return stuck;
-    }
-  }
   if (extra.length > 0) {
     const ports = proxies.map((p) => `proxy ${p.port}→${p.targetPort}`).join(', ');
     assert.fail(`handles left open after the test: ${extra.join(', ')}${describeTimers()}${ports ? `\n  (${ports})` : ''}`);
@@ -252,8 +240,3 @@ export async function assertNoLeakedHandles(
   return stuck;
 }
 
-let lingering = 0;
-/** Connections found open after close() and reset by a tolerant leak check (see assertNoLeakedHandles). */
-export function lingeringConnections(): number {
-  return lingering;
-}

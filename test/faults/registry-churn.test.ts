@@ -66,7 +66,7 @@ after(async () => {
   await watcher?.close();
   await ownProxy?.stop();
   try {
-    await assertNoLeakedHandles(baseline, fc.proxies, { tolerateLingering: true });
+    await assertNoLeakedHandles(baseline, fc.proxies);
   } finally {
     await fc?.stop();
   }

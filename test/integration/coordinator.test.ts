@@ -1,12 +1,14 @@
 import { test } from 'node:test';
+import { connectivityState } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { createCoordinator, ErrorCode, silentLogger } from '../../src/index.js';
 import { EtcdClient } from '../../src/client/etcd-client.js';
 import { resolveOptions } from '../../src/options.js';
-import { etcdEndpoints, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
+import { etcdEndpoints, eventually, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
 import { freePorts } from '../../scripts/lib/etcd.mjs';
 import { runChild } from '../helpers/child.js';
 import { captureLogger } from '../helpers/logs.js';
+import { TcpProxy } from '../helpers/proxy.js';
 
 test('connects to a live etcd and reports its namespace', async () => {
   const coordinator = await testCoordinator({ namespace: '/ns-a/' });
@@ -127,4 +129,31 @@ test('logs carry operation, key and duration and never the namespace values or p
   assert.equal(line.fields.key, 'secret-key');
   assert.equal(typeof line.fields.durationMs, 'number');
   logs.assertNotContains('TOP-SECRET-VALUE');
+});
+
+test('close() after an outage leaves no connection open (a subchannel that failed to connect does not dial again later)', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const c = new EtcdClient(resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('outage'), logger: silentLogger, timeout: 1000, retry: { maxAttempts: 1 } }));
+  const get = () => c.call('get', 'k', (o) => c.etcd.kv.range({ key: Buffer.from('k') }, o));
+  const kvChannel = () => (c.etcd as unknown as { pool: { hosts: Array<{ cachedServices: Record<string, { getChannel(): { getConnectivityState(t: boolean): number } }> }> } }).pool.hosts[0]!.cachedServices['KV']?.getChannel();
+  try {
+    await get();
+    await proxy.setMode('refuse'); // as a stopped member: connections reset, new ones refused
+    // Once the client has seen its connection go, the next call must dial, and that attempt fails.
+    await eventually(() => kvChannel()?.getConnectivityState(false) === connectivityState.IDLE, { what: 'connection seen closed' });
+    await assert.rejects(get(), { code: ErrorCode.Connection });
+    await proxy.setMode('pass');
+    await eventually(() => get().then(() => true), { what: 'etcd reachable again' });
+    await c.close();
+    await eventually(() => proxy.connections === 0, { timeoutMs: 5000, what: 'connections closed' });
+    // A subchannel left failing when its channel closed would dial again after its backoff (≤ 2 s).
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      assert.equal(proxy.connections, 0, 'a connection was opened after close()');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await c.close();
+    await proxy.stop();
+  }
 });
