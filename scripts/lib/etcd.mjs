@@ -13,12 +13,15 @@ function onPath(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
 
-/** Makes sure `etcd` is on PATH: installs Debian's etcd-server when we are root with apt, else explains. */
+/**
+ * Makes sure `etcd` (and `etcdctl`, which the auth tests use) are on PATH: installs Debian's
+ * etcd-server and etcd-client when we are root with apt, else explains.
+ */
 export function ensureEtcd({ quiet = false } = {}) {
-  if (onPath('etcd')) return;
+  if (onPath('etcd') && onPath('etcdctl')) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && onPath('apt-get')) {
-    if (!quiet) console.error('[etcd] etcd not found; installing Debian package etcd-server (and etcd-client)...');
+    if (!quiet) console.error('[etcd] etcd or etcdctl not found; installing Debian packages etcd-server and etcd-client...');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (update.status !== 0) throw new Error('apt-get update failed; install etcd by hand: apt-get install -y etcd-server');
@@ -26,15 +29,15 @@ export function ensureEtcd({ quiet = false } = {}) {
       stdio: ['ignore', 'ignore', 'inherit'],
       env,
     });
-    if (install.status !== 0 || !onPath('etcd')) {
-      throw new Error('apt-get install etcd-server failed; install etcd 3.4+ by hand and put it on PATH');
+    if (install.status !== 0 || !onPath('etcd') || !onPath('etcdctl')) {
+      throw new Error('apt-get install etcd-server etcd-client failed; install etcd 3.4+ (with etcdctl) by hand and put it on PATH');
     }
     // Debian may start a system etcd on 2379; we never use it, but we do not leave one we caused running.
     spawnSync('sh', ['-c', 'command -v systemctl >/dev/null && systemctl disable --now etcd >/dev/null 2>&1 || true']);
     return;
   }
   throw new Error(
-    'etcd not found on PATH. Install etcd 3.4+ (Debian/Ubuntu: sudo apt-get install -y etcd-server; ' +
+    'etcd or etcdctl not found on PATH. Install etcd 3.4+ (Debian/Ubuntu: sudo apt-get install -y etcd-server etcd-client; ' +
       'others: https://etcd.io/docs/latest/install/) and run again.',
   );
 }

@@ -9,6 +9,7 @@ import type { ResolvedOptions } from '../options.js';
 import { withRetry, type RetryConfig } from '../retry.js';
 import { stopRedialsOfClosedChannels } from './closed-channel-redials.js';
 import { startConnectWatchdog } from './connect-watchdog.js';
+import { authenticateOnHostChannels } from './pooled-auth.js';
 import { ignoreStrayWatchResponses } from './stray-watch-responses.js';
 
 /** gRPC call options etcd3 accepts on every RPC. */
@@ -108,6 +109,7 @@ export class EtcdClient {
     this.etcd = new Etcd3(etcdOptions);
     this.ns = this.prefix ? this.etcd.namespace(this.prefix) : this.etcd;
     stopRedialsOfClosedChannels(this.etcd);
+    authenticateOnHostChannels(this.etcd);
     startConnectWatchdog(this.etcd, Math.max(1000, this.timeout), this.logger, this.closing);
     ignoreStrayWatchResponses(this.ns, this.logger);
     if (this.ns !== this.etcd) ignoreStrayWatchResponses(this.etcd, this.logger);

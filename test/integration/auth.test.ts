@@ -4,6 +4,8 @@ import { createCoordinator, ErrorCode } from '../../src/index.js';
 import { startAuthEtcd, ROOT_PASSWORD } from '../helpers/auth-etcd.js';
 import type { EtcdCluster } from '../../scripts/lib/etcd.mjs';
 import { captureLogger } from '../helpers/logs.js';
+import { eventually } from '../helpers/etcd.js';
+import { TcpProxy } from '../helpers/proxy.js';
 
 let etcd: EtcdCluster;
 before(async () => {
@@ -40,4 +42,16 @@ test('a wrong password fails fast with AUTH_ERROR (no retry storm) and is never 
 
 test('no credentials on an auth-enabled etcd → AUTH_ERROR', async () => {
   await assert.rejects(createCoordinator({ endpoints: etcd.endpoints, logLevel: 'silent' }), { code: ErrorCode.Auth });
+});
+
+test('close() leaves no connection open on an auth-enabled etcd (authentication included)', async () => {
+  const proxy = await TcpProxy.forUrl(etcd.endpoints[0]!).start();
+  try {
+    const coordinator = await createCoordinator({ endpoints: [proxy.url], username: 'root', password: ROOT_PASSWORD, logLevel: 'silent' });
+    await coordinator.config.set('k', 1);
+    await coordinator.close();
+    await eventually(() => proxy.connections === 0, { timeoutMs: 5000, what: 'every connection closed' });
+  } finally {
+    await proxy.stop();
+  }
 });
