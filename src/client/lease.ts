@@ -162,16 +162,7 @@ export class KeptLease implements AsyncDisposable {
     this.stopTimers();
     this.unown();
     if (this.isLost) return;
-    try {
-      await this.client.call(
-        'lease.revoke',
-        this.hexId,
-        (o) => this.client.etcd.leaseClient.leaseRevoke({ ID: this.id }, o),
-        { signal, idempotent: true, level: 'debug', duringClose: true },
-      );
-    } catch (err) {
-      if (toCoordinationError(err, 'revoke').code !== ErrorCode.NotFound) throw err;
-    }
+    await revokeLease(this.client, this.id, signal);
   }
 
   /** Called by owners that learn of the loss another way (e.g. their key was deleted). */
@@ -205,19 +196,10 @@ export class KeptLease implements AsyncDisposable {
 
 /** Revokes the lease an abandoned grant brings, if any; close() waits for it. */
 function revokeWhenGranted(client: EtcdClient, granting: Promise<{ ID: string }>): void {
-  const done = granting
-    .then((res) =>
-      client.call(
-        'lease.revoke',
-        BigInt(res.ID).toString(16),
-        (o) => client.etcd.leaseClient.leaseRevoke({ ID: res.ID }, o),
-        { idempotent: true, level: 'debug', duringClose: true },
-      ),
-    )
-    .then(
-      () => undefined,
-      () => undefined,
-    );
+  const done = granting.then((res) => revokeLease(client, res.ID)).then(
+    () => undefined,
+    () => undefined,
+  );
   let unown = (): unknown => undefined;
   try {
     unown = client.own({ close: () => done });
@@ -225,4 +207,18 @@ function revokeWhenGranted(client: EtcdClient, granting: Promise<{ ID: string }>
     /* closing: own() has already handed `done` to close() */
   }
   void done.finally(() => unown());
+}
+
+/** Revokes lease `id` (deleting its keys), also while close() runs; a lease already gone counts as revoked. */
+async function revokeLease(client: EtcdClient, id: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await client.call('lease.revoke', BigInt(id).toString(16), (o) => client.etcd.leaseClient.leaseRevoke({ ID: id }, o), {
+      signal,
+      idempotent: true,
+      level: 'debug',
+      duringClose: true,
+    });
+  } catch (err) {
+    if (toCoordinationError(err, 'revoke').code !== ErrorCode.NotFound) throw err;
+  }
 }
