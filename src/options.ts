@@ -2,6 +2,7 @@
 // defaults in one frozen object, validated once (bad options → VALIDATION_ERROR, nothing connects).
 import { z } from 'zod';
 import { validationError } from './errors.js';
+import { resolveLayout, type Component, type KeyPrefixes } from './layout.js';
 import type { Logger, LogLevel } from './logger.js';
 import { DEFAULT_RETRY, type RetryConfig } from './retry.js';
 
@@ -24,8 +25,16 @@ export interface CoordinatorOptions {
   password?: string;
   /** Per-request deadline in ms; also bounds the connect check in createCoordinator(). @default 5000 */
   timeout?: number;
-  /** Key prefix isolating this application's keys, e.g. `gochat` → keys under `gochat/…`. @default '' (none) */
+  /**
+   * Root under which every key lives, joined like Go's `path.Join("/", namespace, prefix, …)`:
+   * `gochat` → `/gochat/locks/…`. With none, keys are gochat's Go defaults (`/locks/…`). @default '' (none)
+   */
   namespace?: string;
+  /**
+   * Each component's key prefix under the namespace, as passed to gochat's Go constructors
+   * (`NewEtcdDistributedLock(c, "/locks")`). @default DEFAULT_PREFIXES
+   */
+  prefixes?: KeyPrefixes;
   /** Retry policy for transient failures of idempotent operations. @default DEFAULT_RETRY */
   retry?: Partial<RetryConfig>;
   /** A logger with pino's `(fields, message)` methods. @default pino JSON on stdout */
@@ -48,10 +57,12 @@ export interface ResolvedOptions {
   username?: string;
   password?: string;
   timeout: number;
-  /** Normalised namespace without slashes at the ends; '' for none. */
+  /** `path.Join("/", namespace)` without a trailing slash: '' for none, else e.g. '/gochat'. */
   namespace: string;
-  /** `namespace + '/'`, or '' for none: what every key of ours starts with. */
+  /** `namespace + '/'` ('/' for none): what every key of ours starts with. */
   prefix: string;
+  /** Each component's directory relative to `prefix`, ending with '/' (e.g. `locks/`). */
+  dirs: Readonly<Record<Component, string>>;
   retry: RetryConfig;
   logger?: Logger;
   logLevel?: LogLevel;
@@ -85,6 +96,17 @@ const optionsSchema = z
     namespace: z
       .string()
       .refine((s) => !s.includes('\0'), 'must not contain NUL')
+      .optional(),
+    prefixes: z
+      .object({
+        lock: z.string().optional(),
+        registry: z.string().optional(),
+        config: z.string().optional(),
+        ids: z.string().optional(),
+        election: z.string().optional(),
+      })
+      .strict()
+      .refine((p) => Object.values(p).every((v) => v === undefined || !v.includes('\0')), 'must not contain NUL')
       .optional(),
     retry: z
       .object({
@@ -120,14 +142,15 @@ export function resolveOptions(options: CoordinatorOptions): ResolvedOptions {
   const o = parsed.data;
   const retry: RetryConfig = { ...DEFAULT_OPTIONS.retry, ...o.retry };
   if (retry.maxDelay < retry.initialDelay) throw validationError('invalid coordinator option retry: maxDelay < initialDelay');
-  const namespace = (o.namespace ?? DEFAULT_OPTIONS.namespace).replace(/^\/+|\/+$/g, '');
+  const layout = resolveLayout(o.namespace ?? DEFAULT_OPTIONS.namespace, o.prefixes);
   return {
     endpoints: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e.replace(/\/$/, '') : `${o.tls ? 'https' : 'http'}://${e}`)),
     ...(o.username !== undefined && { username: o.username }),
     ...(o.password !== undefined && { password: o.password }),
     timeout: o.timeout ?? DEFAULT_OPTIONS.timeout,
-    namespace,
-    prefix: namespace ? `${namespace}/` : '',
+    namespace: layout.namespace,
+    prefix: layout.root,
+    dirs: layout.dirs,
     retry,
     ...(o.logger !== undefined && { logger: o.logger }),
     ...(o.logLevel !== undefined && { logLevel: o.logLevel }),

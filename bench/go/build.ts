@@ -1,8 +1,9 @@
-// Builds bench/go/main.go (etcd's Go concurrency.Mutex) in GOPATH mode against Debian's
-// golang-etcd-server-dev, once per source version; used by the lock benchmark and interop test.
+// Builds Go programs in GOPATH mode against Debian's golang-etcd-server-dev, once per source version:
+// bench/go/main.go (etcd's Go concurrency.Mutex, for the lock benchmark and interop test) and the
+// gochat stand-in of the interop tests (test/fixtures/gochat-go/main.go).
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,24 +20,28 @@ export function goUnavailable(): string | undefined {
   return undefined;
 }
 
-/** Path of the built binary (cached by source hash under the temp dir). */
-export async function buildGoLock(timeoutMs = 300_000): Promise<string> {
-  const hash = createHash('sha256').update(readFileSync(SOURCE)).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), `gochat-lockgo-${hash}`);
-  const binary = join(dir, 'lockgo');
+/** Path of the built Mutex benchmark binary (cached by source hash under the temp dir). */
+export function buildGoLock(timeoutMs = 300_000): Promise<string> {
+  return buildGoProgram(SOURCE, 'lockgo', timeoutMs);
+}
+
+/** Builds one Go file in GOPATH mode; the binary is cached by source hash under the temp dir. */
+export async function buildGoProgram(source: string, name: string, timeoutMs = 300_000): Promise<string> {
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), `gochat-${name}-${hash}`);
+  const binary = join(dir, name);
   if (existsSync(binary)) return binary;
   mkdirSync(join(dir, 'gopath'), { recursive: true });
-  const out = join(dir, `lockgo.${process.pid}`);
+  const out = join(dir, `${name}.${process.pid}`);
   await new Promise<void>((resolve, reject) => {
     execFile(
       'go',
-      ['build', '-o', out, SOURCE],
+      ['build', '-o', out, source],
       { timeout: timeoutMs, env: { ...process.env, GO111MODULE: 'off', GOPATH: `${join(dir, 'gopath')}:${GOCODE}`, GOFLAGS: '' } },
       (err, _stdout, stderr) => (err ? reject(new Error(`go build failed: ${stderr || err.message}`)) : resolve()),
     );
   });
   // Rename is atomic: concurrent builders (test files in parallel) never see a half-written binary.
-  const { renameSync } = await import('node:fs');
   renameSync(out, binary);
   return binary;
 }

@@ -5,6 +5,7 @@ import { Etcd3, type IOptions, type Namespace } from 'etcd3';
 import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
+import type { Component } from '../layout.js';
 import type { ResolvedOptions } from '../options.js';
 import { withRetry, type RetryConfig } from '../retry.js';
 import { stopRedialsOfClosedChannels } from './closed-channel-redials.js';
@@ -43,6 +44,8 @@ export class EtcdClient {
   readonly ns: Namespace;
   readonly prefix: string;
   readonly namespace: string;
+  /** Each component's directory relative to `prefix` (e.g. `locks/`): see layout.ts. */
+  readonly dirs: Readonly<Record<Component, string>>;
   readonly timeout: number;
   readonly retry: RetryConfig;
   readonly logger: Logger;
@@ -62,6 +65,7 @@ export class EtcdClient {
     this.options = options;
     this.prefix = options.prefix;
     this.namespace = options.namespace;
+    this.dirs = options.dirs;
     this.timeout = options.timeout;
     this.retry = options.retry;
     this.logger = options.logger ?? createDefaultLogger(options.logLevel);

@@ -2,13 +2,12 @@
 // request is sent, so bad input never reaches etcd. Error messages name keys, never values.
 import * as core from 'zod/v4/core';
 import { validationError } from '../errors.js';
+import { isCleanPath } from '../layout.js';
 
 /** Largest encoded value we write (etcd's default request limit is 1.5 MiB). */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 /** Longest key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 4096;
-/** Sub-prefix of the namespace where config lives (gochat's Go layout: `<namespace>/config/<key>`). */
-export const CONFIG_DIR = 'config/';
 
 /** Checks a config key; `allowEmpty` for prefixes (`list('')`, a watch of everything). */
 export function checkKey(key: unknown, what = 'key', allowEmpty = false): string {
@@ -16,6 +15,11 @@ export function checkKey(key: unknown, what = 'key', allowEmpty = false): string
   if (key.length === 0 && !allowEmpty) throw validationError(`config ${what} must not be empty`);
   if (key.includes('\0')) throw validationError(`config ${what} must not contain NUL`);
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw validationError(`config ${what} is longer than ${MAX_KEY_BYTES} bytes`);
+  // Go builds the key with path.Join("/config", key): only keys it leaves as they are meet Go's.
+  const path = allowEmpty ? key.replace(/\/$/, '') : key;
+  if (path !== '' && !isCleanPath(path)) {
+    throw validationError(`config ${what} must be a clean path like "app/db" (no leading "/", "//", "." or ".." segments)`);
+  }
   return key;
 }
 

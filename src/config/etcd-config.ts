@@ -6,7 +6,7 @@ import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, validationError } from '../errors.js';
-import { CONFIG_DIR, checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
+import { checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
 import type {
   ConfigCenter,
   ConfigEntry,
@@ -104,7 +104,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     checkKey(keyOrPrefix, 'key', opts.prefix === true);
     checkRevision(opts.fromRevision, 'fromRevision', 1n);
     const stream = openWatch(this.client, {
-      key: CONFIG_DIR + keyOrPrefix,
+      key: this.client.dirs.config + keyOrPrefix,
       prefix: opts.prefix === true,
       ...(opts.fromRevision !== undefined && { fromRevision: opts.fromRevision }),
       ...(opts.signal && { signal: opts.signal }),
@@ -112,7 +112,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     });
     const toEvent = (ev: WatchEvent): ConfigEvent => ({
       type: ev.type,
-      key: ev.key.slice(CONFIG_DIR.length),
+      key: ev.key.slice(this.client.dirs.config.length),
       ...(ev.value !== undefined && { value: decodeValue(ev.value) }),
       revision: ev.revision,
       timestamp: new Date(),
@@ -228,11 +228,11 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   private full(key: string): Buffer {
-    return Buffer.from(this.client.key(CONFIG_DIR + key));
+    return Buffer.from(this.client.key(this.client.dirs.config + key));
   }
 
   private configKey(full: string): string {
-    return this.client.relative(full).slice(CONFIG_DIR.length);
+    return this.client.relative(full).slice(this.client.dirs.config.length);
   }
 }
 

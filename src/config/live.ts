@@ -9,7 +9,7 @@ import { openWatch, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
-import { CONFIG_DIR, checkSchema, decodeValue, parseWith } from './codec.js';
+import { checkSchema, decodeValue, parseWith } from './codec.js';
 import type { ConfigSchema, LiveConfig, LiveOptions } from './interface.js';
 import type { SnapshotFile } from './snapshot.js';
 
@@ -49,7 +49,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
   /** Reads the key (or, if etcd is unreachable, the snapshot) and starts following it. */
   static async open<T>(client: EtcdClient, snapshot: SnapshotFile | undefined, key: string, options: LiveOptions<T>): Promise<LiveConfig<T>> {
     if (options.schema !== undefined) checkSchema(options.schema);
-    const fullKey = Buffer.from(client.key(CONFIG_DIR + key));
+    const fullKey = Buffer.from(client.key(client.dirs.config + key));
     let res;
     try {
       res = await client.call('config.live', key, (o) => client.etcd.kv.range({ key: fullKey }, o), {
@@ -90,7 +90,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
   /** Watches from `revision + 1`, knowing whether the key existed at `revision`. */
   private follow(revision: bigint, kv: IKeyValue | undefined): void {
     if (this.stop.signal.aborted) return;
-    const relative = CONFIG_DIR + this.key;
+    const relative = this.client.dirs.config + this.key;
     const known = new Map(kv ? [[relative, BigInt(kv.mod_revision)]] : []);
     const stream = openWatch(this.client, { key: relative, fromRevision: revision + 1n, known, operation: 'config.live' });
     this.stream = stream;
@@ -108,7 +108,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
 
   /** After a stale start: read etcd until it answers, adopt its value, then follow. */
   private async recover(): Promise<void> {
-    const fullKey = Buffer.from(this.client.key(CONFIG_DIR + this.key));
+    const fullKey = Buffer.from(this.client.key(this.client.dirs.config + this.key));
     const delays = backoffDelays({ ...this.client.retry, maxDelay: Math.max(this.client.retry.maxDelay, 1000) });
     for (;;) {
       if (this.stop.signal.aborted) return;
@@ -136,7 +136,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
   private accept(raw: Buffer, revision: bigint): void {
     const parsed = tryParse(this.options.schema, this.key, decodeValue(raw));
     if (parsed.error) return this.reject(parsed.error, revision);
-    this.snapshot?.put(this.client.key(CONFIG_DIR + this.key), raw, revision);
+    this.snapshot?.put(this.client.key(this.client.dirs.config + this.key), raw, revision);
     this.change(parsed.value, revision);
   }
 

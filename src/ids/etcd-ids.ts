@@ -42,7 +42,7 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     try {
       if (listed.status === 'rejected') throw listed.reason;
       const { id, revision, races } = await this.claim(pool, resolved, lease, listed.value, signal);
-      const key = idKey(pool, id);
+      const key = idKey(this.client.dirs.ids, pool, id);
       const durationMs = Math.round((performance.now() - started) * 100) / 100;
       this.client.logger.info({ operation: 'ids.allocate', key, durationMs, attempt: races + 1 }, 'instance id allocated');
       return new HeldId(this.client, pool, id, key, lease, revision);
@@ -99,7 +99,7 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     value: Buffer,
     signal: AbortSignal | undefined,
   ): Promise<bigint | undefined> {
-    const rel = idKey(pool, id);
+    const rel = idKey(this.client.dirs.ids, pool, id);
     const key = Buffer.from(this.client.key(rel));
     const res = await this.client.call(
       'ids.claim',
@@ -129,7 +129,7 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
 
   /** Every ID key of `pool` (ignoring keys that are not plain decimals), page by page. */
   private async scan(pool: string, keysOnly: boolean, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: IKeyValue }>> {
-    const rel = poolPrefix(pool);
+    const rel = poolPrefix(this.client.dirs.ids, pool);
     const prefix = this.client.key(rel);
     const end = prefixEnd(Buffer.from(prefix));
     const out: Array<{ id: number; kv: IKeyValue }> = [];

@@ -1,16 +1,16 @@
 // Where IDs live in etcd and what their keys hold:
-//   <namespace>/ids/<pool>/<id>  →  {"host":"gw-3","pid":4711,"since":"2026-…Z"}  (bound to the holder's lease)
+//   <namespace>/ids/<pool>/<id>  (layout.ts)  →  {"host":"gw-3","pid":4711,"since":"2026-…Z"}  (bound to the holder's lease)
 // The ID is written in plain decimal so that `etcdctl get --prefix <ns>/ids/<pool>/` reads naturally.
 import { hostname } from 'node:os';
 
-/** Relative prefix of every key of `pool` (ends with '/'). */
-export function poolPrefix(pool: string): string {
-  return `ids/${pool}/`;
+/** Relative prefix of every key of `pool` (ends with '/'; `dir` is e.g. `ids/`). */
+export function poolPrefix(dir: string, pool: string): string {
+  return `${dir}${pool}/`;
 }
 
 /** Relative key of one ID. */
-export function idKey(pool: string, id: number): string {
-  return `${poolPrefix(pool)}${id}`;
+export function idKey(dir: string, pool: string, id: number): string {
+  return `${poolPrefix(dir, pool)}${id}`;
 }
 
 /** The ID a full key names, or undefined for a key that is not a plain non-negative decimal. */

@@ -21,6 +21,7 @@ export interface ResolvedAllocate {
 export function validatePool(pool: unknown, what: string): string {
   if (typeof pool !== 'string' || pool.length === 0) throw validationError(`${what}: pool name must be a non-empty string`);
   if (pool.includes('/')) throw validationError(`${what}: pool name must not contain "/"`);
+  if (pool === '.' || pool === '..') throw validationError(`${what}: pool name must not be "." or ".."`);
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(pool)) throw validationError(`${what}: pool name must not contain control characters`);
   if (Buffer.byteLength(pool) > MAX_POOL_NAME_BYTES) throw validationError(`${what}: pool name longer than ${MAX_POOL_NAME_BYTES} bytes`);

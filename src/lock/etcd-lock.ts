@@ -1,6 +1,8 @@
 // The lock algorithm, as etcd's Go concurrency.Mutex (same keys, so both exclude each other):
 // one transaction creates our key (owned by our lease) and reads who is just ahead of us; if
-// nobody is, the lock is ours; else we wait for that key alone to go. Unlock deletes our key.
+// nobody is, the lock is ours; else we wait for that key alone to go. The holder also owns gochat's
+// TryAcquire key `<ns>/locks/K` (so gochat's TryAcquire fails while we hold, and we wait while it
+// holds). Unlock deletes both.
 import type { ITxnRequest, Watcher } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
@@ -8,12 +10,12 @@ import { CoordinationError, ErrorCode, abortError, toCoordinationError, validati
 import { HeldLock } from './held-lock.js';
 import type { DistributedLock, Lock, LockCallOptions, LockInfo } from './interface.js';
 import { prefixEnd } from '../client/prefix-end.js';
-import { contenderKey, lockPrefix, newestTwo } from './keys.js';
+import { absent, bareKey, contenderKey, lockPrefix, newestTwo } from './keys.js';
 import { listLocks } from './listing.js';
 import { linkSignals } from './signals.js';
 import { FRESH_MS, SpareLeases } from './spare-leases.js';
 import { validateLockKey, validateTtl } from './validate.js';
-import { aheadOf, waitForTurn, type Contender } from './wait.js';
+import { aheadOf, claimBareKey, waitForTurn, type Contender } from './wait.js';
 
 export class EtcdDistributedLock implements DistributedLock {
   private readonly spares: SpareLeases;
@@ -63,7 +65,7 @@ export class EtcdDistributedLock implements DistributedLock {
     this.client.assertOpen(what);
     if (signal?.aborted) throw abortError(signal, what);
     const started = performance.now();
-    const prefix = lockPrefix(this.client.prefix, key);
+    const prefix = lockPrefix(this.client.key(this.client.dirs.lock), key);
     let lease = await this.spares.take(ttlMs, signal);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -93,26 +95,24 @@ export class EtcdDistributedLock implements DistributedLock {
   ): Promise<HeldLock> {
     const myKey = contenderKey(prefix, lease.id);
     const mine = Buffer.from(myKey);
-    const put = { request_put: { key: mine, value: Buffer.alloc(0), lease: lease.id } };
+    const bare = Buffer.from(bareKey(prefix));
+    const all = Buffer.from(prefix);
+    const put = { key: mine, value: Buffer.alloc(0), lease: lease.id };
     // A spare that idled a while gets one keep-alive alongside, so ttl() ≈ the requested TTL.
     const refresh = lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS ? lease.keepAliveOnce(signal) : undefined;
     refresh?.catch(() => undefined);
-    const txn: ITxnRequest = wait
-      ? {
-          // Enqueue our key if absent and read the newest two contenders: ours, and who is just ahead.
-          compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
-          success: [put, { request_range: newestTwo(prefix) }],
-          failure: [{ request_range: { key: mine, keys_only: true } }],
-        }
-      : {
-          // Only if nobody holds or waits: nothing is written on CONFLICT.
-          compare: [{ key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix)), target: 'Create', result: 'Equal', create_revision: 0 }],
-          success: [put],
-          failure: [],
-        };
+    const txn: ITxnRequest = {
+      // Nobody holds or waits — no contender, no gochat TryAcquire key: take both keys in one round trip.
+      compare: [absent(all, prefixEnd(all)), absent(bare)],
+      success: [{ request_put: put }, { request_put: { key: bare, value: Buffer.alloc(0), lease: lease.id } }],
+      // Else (acquire) queue up: our key (a resend finds it in prev_kv), who is just ahead, the bare key.
+      failure: wait
+        ? [{ request_put: { ...put, prev_kv: true } }, { request_range: newestTwo(prefix) }, { request_range: { key: bare, keys_only: true } }]
+        : [],
+    };
     let res;
     try {
-      // Enqueuing is safe to resend: a second attempt finds our key and reads its revision.
+      // Safe to resend: a second attempt finds our key (prev_kv) or, having taken the lock, our bare key.
       res = await this.client.call(wait ? 'lock.acquire' : 'lock.tryAcquire', key, (o) => this.client.etcd.kv.txn(txn, o), {
         signal,
         idempotent: wait,
@@ -128,41 +128,37 @@ export class EtcdDistributedLock implements DistributedLock {
       throw new CoordinationError(ErrorCode.Conflict, `lock ${key} is held by someone else`);
     }
     try {
-      let myRev = BigInt(res.header.revision);
-      let ahead: string | undefined;
-      const contender = (rev: bigint, s: AbortSignal | undefined): Contender => ({
-        client: this.client,
-        key,
-        prefix,
-        myKey,
-        myRev: rev,
-        signal: s ?? this.client.closing,
-      });
-      if (wait && res.succeeded) {
-        ahead = res.responses[1]?.response_range.kvs[1]?.key.toString();
-      } else if (wait) {
-        // Our key was already there (a resent enqueue): find our place from its create revision.
-        myRev = BigInt(res.responses[0]!.response_range.kvs[0]!.create_revision);
-        ahead = await aheadOf(contender(myRev, signal));
-      }
-      if (ahead !== undefined) {
-        // Our queue entry must outlive a long wait; the wait ends early if the lease is lost.
-        lease.startKeepAlive();
-        this.keepWatchStream();
-        const linked = linkSignals(signal, this.client.closing, lease.signal);
-        try {
-          await waitForTurn(contender(myRev, linked.signal), ahead);
-        } finally {
-          linked.dispose();
-          lease.stopKeepAlive();
+      // A resend finds our key already there (prev_kv): our place is where that key was created.
+      const prev = res.succeeded ? undefined : res.responses[0]?.response_put.prev_kv;
+      const myRev = BigInt(prev?.create_revision ?? res.header.revision);
+      let bareRev = myRev; // taken outright: both keys were created by this txn
+      if (!res.succeeded) {
+        const contender = (s: AbortSignal | undefined): Contender => ({ client: this.client, key, prefix, myKey, myRev, signal: s ?? this.client.closing });
+        // Fresh key: it is the newest, so the second newest is just ahead. Resent: find our place.
+        const ahead = prev ? await aheadOf(contender(signal)) : res.responses[1]?.response_range.kvs[1]?.key.toString();
+        const holder = res.responses[2]?.response_range.kvs[0];
+        if (holder?.lease === lease.id) {
+          bareRev = BigInt(holder.create_revision); // a resend had taken the lock outright
+        } else {
+          // Our queue entry must outlive a long wait; the wait ends early if the lease is lost.
+          lease.startKeepAlive();
+          this.keepWatchStream();
+          const linked = linkSignals(signal, this.client.closing, lease.signal);
+          try {
+            if (ahead !== undefined) await waitForTurn(contender(linked.signal), ahead);
+            bareRev = await claimBareKey(contender(linked.signal), bare, lease.id);
+          } finally {
+            linked.dispose();
+            lease.stopKeepAlive();
+          }
+          if (lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS) await lease.keepAliveOnce(signal);
         }
-        if (lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS) await lease.keepAliveOnce(signal);
       }
       await refresh?.catch(() => undefined);
       if (lease.isLost) throw lease.signal.reason as CoordinationError;
-      return new HeldLock(this.client, this.spares, key, myKey, myRev, lease, ttlMs);
+      return new HeldLock(this.client, this.spares, key, myKey, myRev, bareRev, lease, ttlMs);
     } catch (err) {
-      // Leave nothing behind: revoking our lease deletes our queue key.
+      // Leave nothing behind: revoking our lease deletes our queue key (and the bare key, if ours).
       this.spares.revoke(lease);
       throw err;
     }

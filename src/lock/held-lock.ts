@@ -1,5 +1,5 @@
-// A lock we hold: our contender key, its create revision (the fencing token) and the lease that
-// keeps it. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
+// A lock we hold: our contender key, its create revision (the fencing token), gochat's TryAcquire
+// key that we hold alongside, and the lease that keeps both. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
 // local deadline) and, once someone looks at `signal`, from a watch on our own key.
 import type { ICompare, Watcher } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
@@ -18,6 +18,7 @@ export class HeldLock implements Lock {
   private keepingAlive = false;
   private unlocking: Promise<void> | undefined;
   private readonly unown: () => void;
+  private readonly bareKey: Buffer;
   private readonly onLeaseLost = (): void => this.markLost(this.lease.signal.reason as CoordinationError);
 
   constructor(
@@ -26,10 +27,13 @@ export class HeldLock implements Lock {
     readonly key: string,
     readonly ownerKey: string,
     readonly fencingToken: bigint,
+    /** Create revision of the bare key `<ns>/locks/K` we hold for gochat's TryAcquire. */
+    private readonly bareRev: bigint,
     private lease: KeptLease,
     /** Requested TTL: which spares bucket the lease goes back to. */
     private ttlMs: number,
   ) {
+    this.bareKey = Buffer.from(ownerKey.slice(0, ownerKey.lastIndexOf('/')));
     lease.signal.addEventListener('abort', this.onLeaseLost, { once: true });
     // close() revokes the lease itself (KeptLease is owned too); here we only stop the watch.
     this.unown = client.own({ close: () => this.detach() });
@@ -76,8 +80,11 @@ export class HeldLock implements Lock {
         (o) =>
           this.client.etcd.kv.txn(
             {
-              compare: [this.ownershipCondition()],
-              success: [{ request_put: { key, value: Buffer.alloc(0), lease: next.id } }],
+              compare: [this.ownershipCondition(), this.bareHeld()],
+              success: [
+                { request_put: { key, value: Buffer.alloc(0), lease: next.id } },
+                { request_put: { key: this.bareKey, value: Buffer.alloc(0), lease: next.id } },
+              ],
               failure: [{ request_range: { key, keys_only: true } }],
             },
             o,
@@ -90,11 +97,13 @@ export class HeldLock implements Lock {
     }
     if (!res.succeeded) {
       this.spares.give(next, ttlMs);
-      const replaced = (res.responses[0]?.response_range.kvs.length ?? 0) > 0;
+      const ours = res.responses[0]?.response_range.kvs[0];
       this.markLost(
-        replaced
-          ? new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`)
-          : new CoordinationError(ErrorCode.NotFound, `lock ${this.key}: our key is gone (lease expired or key deleted)`),
+        !ours
+          ? new CoordinationError(ErrorCode.NotFound, `lock ${this.key}: our key is gone (lease expired or key deleted)`)
+          : BigInt(ours.create_revision) !== this.fencingToken
+            ? new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`)
+            : new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: the key ${this.bareKey.toString()} was deleted or taken over`),
       );
       throw this.lost!;
     }
@@ -123,6 +132,11 @@ export class HeldLock implements Lock {
 
   ownershipCondition(): ICompare {
     return { key: Buffer.from(this.ownerKey), target: 'Create', result: 'Equal', create_revision: this.fencingToken.toString() };
+  }
+
+  /** Holds while the bare key is the one we took. */
+  private bareHeld(): ICompare {
+    return { key: this.bareKey, target: 'Create', result: 'Equal', create_revision: this.bareRev.toString() };
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: LockCallOptions = {}): Promise<bigint> {
@@ -169,14 +183,17 @@ export class HeldLock implements Lock {
       return;
     }
     const started = performance.now();
+    const mine = { request_delete_range: { key: Buffer.from(this.ownerKey) } };
+    // Our key, and the bare key while it is still the one we took (never someone else's).
     const res = await this.client.call(
       'lock.unlock',
       this.key,
-      (o) => this.client.etcd.kv.deleteRange({ key: Buffer.from(this.ownerKey) }, o),
+      (o) => this.client.etcd.kv.txn({ compare: [this.bareHeld()], success: [mine, { request_delete_range: { key: this.bareKey } }], failure: [mine] }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     // Deleted: the lease carries nothing now and serves the next acquire. Otherwise be thorough.
-    if (res.deleted === '1') this.spares.give(lease, this.ttlMs);
+    const deleted = res.responses.reduce((n, r) => n + Number(r.response_delete_range?.deleted ?? 0), 0);
+    if (res.succeeded && deleted === 2) this.spares.give(lease, this.ttlMs);
     else this.spares.revoke(lease);
     this.client.logger.info({ operation: 'lock.unlock', key: this.key, durationMs: round(performance.now() - started) }, 'lock released');
   }

@@ -1,12 +1,23 @@
 // Key layout shared with etcd's Go concurrency.Mutex: lock `K` lives under `<ns>/locks/K/`, each
 // contender's key is that prefix + its lease ID in lowercase hex, the holder has the lowest create
-// revision.
-import type { IRangeRequest } from 'etcd3';
+// revision. gochat's Go TryAcquire holds `K` by the bare key `<ns>/locks/K` instead (a create-if-absent
+// put), so our holder owns that key too, and a bare key we did not write counts as a holder.
+import type { ICompare, IRangeRequest } from 'etcd3';
 import { prefixEnd } from '../client/prefix-end.js';
 
-/** Full etcd prefix of lock `key`: what Go's `NewMutex(session, "<ns>/locks/<key>")` uses. */
-export function lockPrefix(namespacePrefix: string, key: string): string {
-  return `${namespacePrefix}locks/${key}/`;
+/** Full etcd prefix of lock `key`: what Go's `NewMutex(session, path.Join("/locks", key))` uses. */
+export function lockPrefix(locksRoot: string, key: string): string {
+  return `${locksRoot}${key}/`;
+}
+
+/** gochat's TryAcquire key of the lock whose prefix is `prefix`: `path.Join("/locks", key)`. */
+export function bareKey(prefix: string): string {
+  return prefix.slice(0, -1);
+}
+
+/** True for a contender key (last segment = its lease ID in hex), false for gochat's bare key. */
+export function isContenderKey(key: string, leaseId: string): boolean {
+  return leaseId !== '0' && key.endsWith(`/${BigInt(leaseId).toString(16)}`);
 }
 
 /** A contender's key: prefix + lease ID (decimal string from etcd3) in lowercase hex, like Go's `%x`. */
@@ -30,4 +41,9 @@ export function newestTwo(prefix: string, maxCreateRevision?: bigint): IRangeReq
     keys_only: true,
     ...(maxCreateRevision !== undefined && { max_create_revision: maxCreateRevision.toString() }),
   };
+}
+
+/** A comparison that holds while `key` (or every key in [key, rangeEnd)) does not exist. */
+export function absent(key: Buffer, rangeEnd?: Buffer): ICompare {
+  return { key, ...(rangeEnd && { range_end: rangeEnd }), target: 'Create', result: 'Equal', create_revision: 0 };
 }

@@ -1,5 +1,6 @@
 // Input checks for the lock API: bad input is a VALIDATION_ERROR thrown before anything is written.
 import { validationError } from '../errors.js';
+import { isCleanPath } from '../layout.js';
 
 /** A year: longer TTLs are almost certainly a unit mistake (seconds vs ms). */
 export const MAX_LOCK_TTL_MS = 365 * 24 * 3600 * 1000;
@@ -10,6 +11,8 @@ export function validateLockKey(key: unknown): asserts key is string {
   if (key.length === 0) throw validationError('lock key must not be empty');
   if (key.startsWith('/') || key.endsWith('/')) throw validationError('lock key must not start or end with "/"');
   if (key.includes('\0')) throw validationError('lock key must not contain NUL');
+  // Go builds the key with path.Join("/locks", key): only keys it leaves as they are meet Go's.
+  if (!isCleanPath(key)) throw validationError('lock key must be a clean path like "orders/42" (no "//", "." or ".." segments)');
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw validationError(`lock key must be at most ${MAX_KEY_BYTES} bytes`);
 }
 

@@ -5,7 +5,7 @@
 import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
-import { newestTwo } from './keys.js';
+import { absent, newestTwo } from './keys.js';
 
 export interface Contender {
   client: EtcdClient;
@@ -40,14 +40,59 @@ export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | 
     });
   let res = await read(atLeast !== undefined);
   if (atLeast !== undefined && BigInt(res.header.revision) < atLeast) res = await read(false);
-  if (res.kvs[0]?.key.toString() !== c.myKey) {
-    throw new CoordinationError(ErrorCode.NotFound, `lock ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
-  }
+  if (res.kvs[0]?.key.toString() !== c.myKey) throw vanished(c);
   return res.kvs[1]?.key.toString();
 }
 
-/** Waits until `predecessor` is gone; returns the contender now ahead of us (if any). */
-async function waitForDelete(c: Contender, predecessor: string): Promise<string | undefined> {
+/** `key` if it exists now (linearizable), else undefined. */
+async function stillThere(c: Contender, key: string): Promise<string | undefined> {
+  const res = await c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range({ key: Buffer.from(key), keys_only: true }, o), {
+    signal: c.signal,
+    idempotent: true,
+    level: 'debug',
+  });
+  return res.kvs.length > 0 ? key : undefined;
+}
+
+/**
+ * Once first in the queue: takes gochat's TryAcquire key (`bare`) for our lease, waiting while a
+ * gochat TryAcquire holds it. Returns its create revision. NOT_FOUND if our queue key vanished.
+ */
+export async function claimBareKey(c: Contender, bare: Buffer, leaseId: string): Promise<bigint> {
+  const mine = Buffer.from(c.myKey);
+  for (;;) {
+    // Only while our queue key is still the one we created: never a bare key without a queue entry.
+    const res = await c.client.call(
+      'lock.claim',
+      c.key,
+      (o) =>
+        c.client.etcd.kv.txn(
+          {
+            compare: [absent(bare), { key: mine, target: 'Create', result: 'Equal', create_revision: c.myRev.toString() }],
+            success: [{ request_put: { key: bare, value: Buffer.alloc(0), lease: leaseId } }],
+            failure: [{ request_range: { key: bare, keys_only: true } }, { request_range: { key: mine, keys_only: true } }],
+          },
+          o,
+        ),
+      { signal: c.signal, idempotent: true, level: 'debug' },
+    );
+    if (res.succeeded) return BigInt(res.header.revision);
+    if (BigInt(res.responses[1]?.response_range.kvs[0]?.create_revision ?? 0) !== c.myRev) throw vanished(c);
+    const holder = res.responses[0]?.response_range.kvs[0];
+    if (holder?.lease === leaseId) return BigInt(holder.create_revision); // a resend had taken it
+    if (holder) await waitForDelete(c, bare.toString(), true);
+  }
+}
+
+function vanished(c: Contender): CoordinationError {
+  return new CoordinationError(ErrorCode.NotFound, `lock ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
+}
+
+/**
+ * Waits until `predecessor` is gone; returns the contender now ahead of us (if any). With `plain`,
+ * `predecessor` is a key outside the queue (gochat's bare key): wait for its delete alone.
+ */
+async function waitForDelete(c: Contender, predecessor: string, plain = false): Promise<string | undefined> {
   const watcher = c.client.ns.watch().key(c.client.relative(predecessor)).only('delete').watcher();
   let deletes = 0;
   let revision = 0n; // newest revision the watch has shown us: its start, then the delete
@@ -62,7 +107,7 @@ async function waitForDelete(c: Contender, predecessor: string): Promise<string 
     await nextEvent(watcher, 'connected', c);
     for (;;) {
       const seen = deletes;
-      const ahead = await aheadOf(c, revision);
+      const ahead = plain ? await stillThere(c, predecessor) : await aheadOf(c, revision);
       if (ahead !== predecessor) return ahead;
       if (deletes === seen) await nextEvent(watcher, 'delete', c);
     }

@@ -1,4 +1,5 @@
-// gochat's Go registry wire format, both ways. Key: `<namespace>/services/<name>/<id>`; value: the
+// gochat's Go registry wire format, both ways. Key: `<namespace>/services/<name>/<id>` (Go's
+// `path.Join(prefix, name, id)`, `dir` being the registry's prefix under the namespace); value: the
 // JSON of Go's `ServiceInfo` struct — fields in declaration order, `ttl` a time.Duration
 // (nanoseconds), map keys sorted and `<>&` escaped as encoding/json does — so the bytes we write
 // are the bytes a Go service writes for the same instance.
@@ -6,14 +7,14 @@ import type { ServiceInfo } from './interface.js';
 
 const NS_PER_MS = 1_000_000;
 
-/** Key of one instance, relative to the coordinator's namespace. */
-export function serviceKey(name: string, id: string): string {
-  return `services/${name}/${id}`;
+/** Key of one instance, relative to the coordinator's namespace (`dir` is e.g. `services/`). */
+export function serviceKey(dir: string, name: string, id: string): string {
+  return `${dir}${name}/${id}`;
 }
 
 /** Prefix of every instance of a service, relative to the namespace (trailing `/` so `chat` ≠ `chat2`). */
-export function servicePrefix(name: string): string {
-  return `services/${name}/`;
+export function servicePrefix(dir: string, name: string): string {
+  return `${dir}${name}/`;
 }
 
 /** encoding/json's HTML-safe string escaping, on top of JSON.stringify's. */

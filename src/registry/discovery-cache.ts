@@ -43,7 +43,7 @@ export class DiscoveryCache {
     private readonly client: EtcdClient,
     readonly name: string,
   ) {
-    this.prefix = servicePrefix(name);
+    this.prefix = servicePrefix(client.dirs.registry, name);
     this.unown = client.own(this);
     let loaded!: () => void;
     let failed!: (err: CoordinationError) => void;

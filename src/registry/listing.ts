@@ -8,7 +8,7 @@ import { decodeService, servicePrefix } from './codec.js';
 import type { ServiceListing } from './interface.js';
 
 export async function listServices(client: EtcdClient, name: string | undefined, signal?: AbortSignal): Promise<ServiceListing[]> {
-  const prefix = name === undefined ? 'services/' : servicePrefix(name);
+  const prefix = name === undefined ? client.dirs.registry : servicePrefix(client.dirs.registry, name);
   const key = Buffer.from(client.key(prefix));
   // One snapshot, in pages (a big registry does not fit one 4 MiB response).
   const { kvs } = await client.call(

@@ -48,7 +48,7 @@ export class RegistrationImpl implements Registration {
     readonly service: Readonly<ServiceInfo>,
     private readonly onEnd: () => void,
   ) {
-    this.key = serviceKey(service.name, service.id);
+    this.key = serviceKey(client.dirs.registry, service.name, service.id);
     this.value = encodeService(service);
     // Not AbortSignal.any([.., client.closing]): ~30 µs each and a dependent signal per instance;
     // close() reaches us through own() below and unregisters, which aborts `stopped`.

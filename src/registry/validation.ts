@@ -10,7 +10,8 @@ const segment = (what: string) =>
   z
     .string({ error: `${what} must be a string` })
     .min(1, `${what} must not be empty`)
-    .refine((s) => !s.includes('/'), `${what} must not contain "/"`);
+    .refine((s) => !s.includes('/'), `${what} must not contain "/"`)
+    .refine((s) => s !== '.' && s !== '..', `${what} must not be "." or ".."`);
 
 const serviceSchema = z.object({
   id: segment('id'),

@@ -20,9 +20,9 @@ export async function etcdEndpoints(): Promise<string[]> {
   return (await own).endpoints;
 }
 
-/** A namespace no other test uses. */
+/** A namespace no other test uses, written as the coordinator reports it (`/test-…`, like Go's path.Join). */
 export function uniqueNamespace(label = 't'): string {
-  return `test-${label}-${randomBytes(4).toString('hex')}`;
+  return `/test-${label}-${randomBytes(4).toString('hex')}`;
 }
 
 /** A coordinator on the suite's etcd; closed when the calling test ends (after() inside a test). */

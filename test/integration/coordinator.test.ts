@@ -12,7 +12,7 @@ import { TcpProxy } from '../helpers/proxy.js';
 
 test('connects to a live etcd and reports its namespace', async () => {
   const coordinator = await testCoordinator({ namespace: '/ns-a/' });
-  assert.equal(coordinator.namespace, 'ns-a');
+  assert.equal(coordinator.namespace, '/ns-a');
 });
 
 test('an unreachable endpoint rejects with CONNECTION_ERROR within timeout + 10%', async () => {

@@ -38,7 +38,7 @@ test('parseId accepts plain decimals under the prefix only', () => {
   for (const k of ['ns/ids/p/042', 'ns/ids/p/-1', 'ns/ids/p/1.5', 'ns/ids/p/x', 'ns/ids/p/', 'ns/ids/q/1', 'ns/ids/p/1/2']) {
     assert.equal(parseId(k, 'ns/ids/p/'), undefined, k);
   }
-  assert.equal(idKey('gateway', 7), 'ids/gateway/7');
+  assert.equal(idKey('ids/', 'gateway', 7), 'ids/gateway/7');
 });
 
 test('prefixEnd increments the last byte (and drops trailing 0xff)', () => {

@@ -3,15 +3,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/index.js';
 import { prefixEnd } from '../../src/client/prefix-end.js';
-import { contenderKey, lockPrefix, newestTwo } from '../../src/lock/keys.js';
+import { bareKey, contenderKey, isContenderKey, lockPrefix, newestTwo } from '../../src/lock/keys.js';
 import { linkSignals } from '../../src/lock/signals.js';
 import { MAX_LOCK_TTL_MS, validateLockKey, validateTtl } from '../../src/lock/validate.js';
 
 test('lock keys follow Go concurrency.Mutex: <ns>/locks/<key>/<lease hex>', () => {
-  const prefix = lockPrefix('gochat/', 'orders/42');
-  assert.equal(prefix, 'gochat/locks/orders/42/');
-  assert.equal(contenderKey(prefix, '7587882335436530187'), 'gochat/locks/orders/42/694d92c82127e20b');
-  assert.equal(lockPrefix('', 'k'), 'locks/k/');
+  const prefix = lockPrefix('/gochat/locks/', 'orders/42');
+  assert.equal(prefix, '/gochat/locks/orders/42/');
+  assert.equal(contenderKey(prefix, '7587882335436530187'), '/gochat/locks/orders/42/694d92c82127e20b');
+  assert.equal(lockPrefix('/locks/', 'k'), '/locks/k/');
+});
+
+test("gochat's TryAcquire key is the bare path.Join(prefix, key); contender keys end in their lease's hex", () => {
+  assert.equal(bareKey('/locks/orders/42/'), '/locks/orders/42');
+  assert.equal(isContenderKey('/locks/orders/694d92c82127e20b', '7587882335436530187'), true);
+  assert.equal(isContenderKey('/locks/orders/42', '7587882335436530187'), false);
+  assert.equal(isContenderKey('/locks/orders/0', '0'), false);
 });
 
 test('prefixEnd is the first key after every key with the prefix', () => {
@@ -30,7 +37,7 @@ test('newestTwo reads ours and the one just ahead, newest first', () => {
 });
 
 test('key validation rejects empty, slash-ended, NUL, non-string and oversized keys', () => {
-  for (const bad of ['', '/a', 'a/', 'a\0', 1, null, undefined, {}, 'x'.repeat(1025)]) {
+  for (const bad of ['', '/a', 'a/', 'a//b', 'a/./b', '..', 'a/..', 'a\0', 1, null, undefined, {}, 'x'.repeat(1025)]) {
     assert.throws(() => validateLockKey(bad), { code: ErrorCode.Validation }, String(bad));
   }
   for (const ok of ['a', 'a/b', 'orders:42', 'ü']) validateLockKey(ok);

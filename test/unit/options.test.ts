@@ -6,16 +6,34 @@ import { ErrorCode } from '../../src/errors.js';
 test('defaults are filled and the namespace is normalised', () => {
   const o = resolveOptions({ endpoints: ['127.0.0.1:2379'], namespace: '/gochat/' });
   assert.equal(o.timeout, DEFAULT_OPTIONS.timeout);
-  assert.equal(o.namespace, 'gochat');
-  assert.equal(o.prefix, 'gochat/');
+  assert.equal(o.namespace, '/gochat');
+  assert.equal(o.prefix, '/gochat/');
   assert.deepEqual(o.endpoints, ['http://127.0.0.1:2379']);
   assert.equal(o.retry.maxAttempts, 3);
-  assert.equal(resolveOptions({ endpoints: ['http://a:1/'] }).prefix, '');
+  assert.equal(resolveOptions({ endpoints: ['http://a:1/'] }).prefix, '/');
   assert.deepEqual(resolveOptions({ endpoints: ['a:1'], tls: { ca: 'PEM' } }).endpoints, ['https://a:1']);
   assert.equal(resolveOptions({ endpoints: ['a:1'], retry: { maxAttempts: 1 } }).retry.initialDelay, 100);
 });
 
+test('with no namespace the layout is gochat Go defaults; namespace and prefixes join like path.Join', () => {
+  const layout = (o: object) => {
+    const r = resolveOptions({ endpoints: ['a:1'], ...o });
+    return Object.fromEntries(Object.entries(r.dirs).map(([c, d]) => [c, r.prefix + d]));
+  };
+  assert.deepEqual(layout({}), { lock: '/locks/', registry: '/services/', config: '/config/', ids: '/ids/', election: '/elections/' });
+  assert.equal(layout({ namespace: 'gochat' }).lock, '/gochat/locks/');
+  assert.equal(layout({ namespace: 'a//b/' }).config, '/a/b/config/');
+  assert.equal(layout({ namespace: '/' }).registry, '/services/');
+  assert.equal(layout({ prefixes: { lock: '/myapp/locks' } }).lock, '/myapp/locks/');
+  assert.equal(layout({ namespace: 'gochat', prefixes: { config: 'cfg/' } }).config, '/gochat/cfg/');
+  assert.equal(resolveOptions({ endpoints: ['a:1'] }).namespace, '');
+});
+
 const bad: Array<[string, unknown]> = [
+  ['namespace with ..', { endpoints: ['a:1'], namespace: 'a/../b' }],
+  ['prefix that escapes', { endpoints: ['a:1'], prefixes: { lock: '../locks' } }],
+  ['empty prefix', { endpoints: ['a:1'], prefixes: { config: '/' } }],
+  ['unknown component prefix', { endpoints: ['a:1'], prefixes: { queue: '/q' } }],
   ['no endpoints', { endpoints: [] }],
   ['endpoint not a URL', { endpoints: ['not a url'] }],
   ['endpoints not an array', { endpoints: 'a:1' }],

@@ -17,8 +17,8 @@ const info: ServiceInfo = {
 };
 
 test('keys follow services/<name>/<id>; the prefix ends in / so chat does not match chat2', () => {
-  assert.equal(serviceKey('chat', 'chat-1'), 'services/chat/chat-1');
-  assert.equal(servicePrefix('chat'), 'services/chat/');
+  assert.equal(serviceKey('services/', 'chat', 'chat-1'), 'services/chat/chat-1');
+  assert.equal(servicePrefix('services/', 'chat'), 'services/chat/');
 });
 
 test('encode writes Go field names in declaration order, ttl in ns, sorted metadata', () => {
