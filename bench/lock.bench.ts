@@ -1,10 +1,11 @@
 // Lock benchmark (issue 3), one run, one etcd: uncontended acquire+unlock cycles/s against etcd3's
 // `client.lock()` and etcd's Go concurrency.Mutex; contended handoffs/s (2 and 8 contenders, separate
 // coordinators, one key, hold 0) with handoff latency, against the Go Mutex in the same setting.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { createCoordinator, silentLogger, type Coordinator } from '../src/index.js';
-import { buildGoLock, goUnavailable } from './go/build.js';
+import { ensureGo } from '../scripts/lib/etcd.mjs';
+import { buildGoLock } from './go/build.js';
 import { endpoints, opsPerSecond, percentile, table, writeSection } from './report.js';
 
 const SECONDS = Number(process.env['LOCK_BENCH_SECONDS'] ?? 3);
@@ -106,16 +107,6 @@ async function contendedOurs(n: number): Promise<{ handoffs: number; p50: number
   } finally {
     await Promise.all(cs.map((c) => c.close()));
   }
-}
-
-function ensureGo(): string | undefined {
-  let why = goUnavailable();
-  if (why && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
-    console.log('[bench] installing golang-go golang-etcd-server-dev for the Go Mutex comparison');
-    spawnSync('apt-get', ['install', '-y', '-q', 'golang-go', 'golang-etcd-server-dev'], { stdio: 'inherit' });
-    why = goUnavailable();
-  }
-  return why;
 }
 
 async function goRun(binary: string, args: string[]): Promise<Record<string, number>> {

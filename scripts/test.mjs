@@ -9,12 +9,14 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './lib/deps.mjs';
-import { ensureEtcd, startCluster } from './lib/etcd.mjs';
+import { ensureEtcd, ensureGo, startCluster } from './lib/etcd.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 ensureDeps(root);
 ensureEtcd({ quiet: false });
+const noGo = ensureGo({ quiet: false });
+if (noGo) console.error(`[test] ${noGo}; those tests are skipped`);
 
 function findTests(dir) {
   const st = statSync(dir);

@@ -61,6 +61,12 @@ class CoordinatorImpl implements Coordinator {
   }
 }
 
+/** The etcd client behind a coordinator, for our own tools (coordctl); not exported by index.ts. */
+export function clientOf(coordinator: Coordinator): EtcdClient {
+  if (!(coordinator instanceof CoordinatorImpl)) throw new TypeError('not a coordinator made by createCoordinator()');
+  return coordinator.client;
+}
+
 /**
  * Connects to etcd and checks it answers within `options.timeout` (retrying refused connections
  * inside that budget). Rejects with VALIDATION_ERROR for bad options, AUTH_ERROR for bad

@@ -1,4 +1,6 @@
 export declare function ensureEtcd(opts?: { quiet?: boolean }): void;
+/** Installs go + etcd's Go sources where it can; returns why Go is unavailable, or undefined. */
+export declare function ensureGo(opts?: { quiet?: boolean }): string | undefined;
 export declare function freePorts(n: number): Promise<number[]>;
 export declare class EtcdMember {
   readonly name: string;

@@ -42,6 +42,29 @@ export function ensureEtcd({ quiet = false } = {}) {
   );
 }
 
+/**
+ * Makes sure Go and etcd's Go client sources are there for the Go interop tests and benchmarks
+ * (they build gochat's Go side in GOPATH mode): installs Debian's golang-go and
+ * golang-etcd-server-dev when we are root with apt. Returns why Go is unavailable, or undefined.
+ */
+export function ensureGo({ quiet = false } = {}) {
+  const sources = '/usr/share/gocode/src/go.etcd.io/etcd/clientv3/concurrency';
+  if (onPath('go') && existsSync(sources)) return undefined;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !onPath('apt-get')) {
+    return 'Go interop tests need go and etcd\'s Go sources: sudo apt-get install -y golang-go golang-etcd-server-dev';
+  }
+  if (!quiet) console.error('[go] installing Debian packages golang-go and golang-etcd-server-dev (Go interop tests)...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'golang-go', 'golang-etcd-server-dev'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env,
+  });
+  if (install.status !== 0 || !onPath('go') || !existsSync(sources)) return 'apt-get install golang-go golang-etcd-server-dev failed';
+  return undefined;
+}
+
 /** Reserves `n` distinct free loopback ports (bind to :0, read the port, release). */
 export async function freePorts(n) {
   const servers = [];

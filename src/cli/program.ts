@@ -10,6 +10,7 @@ import { registerConfigCommands } from './config.js';
 import { registerServiceCommands } from './services.js';
 import { registerLockCommands } from './locks.js';
 import { registerIdCommands } from './ids.js';
+import { registerMigrateCommand } from './migrate.js';
 
 /** What a command's action gets: its output, a coordinator on demand, and Ctrl-C as a signal. */
 export interface CliContext {
@@ -76,6 +77,7 @@ Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scrip
   registerServiceCommands(program, ctx);
   registerLockCommands(program, ctx);
   registerIdCommands(program, ctx);
+  registerMigrateCommand(program, ctx);
   try {
     if (args.length === 0) {
       program.outputHelp();
