@@ -11,7 +11,7 @@ await using admin = await createCoordinator({ endpoints, namespace: 'gochat-demo
 await using service = await createCoordinator({ endpoints, namespace: 'gochat-demo' });
 await admin.config.delete('chat/limits');
 
-// 1. Initial value; stored as JSON at gochat-demo/config/chat/limits.
+// 1. Initial value; stored as JSON at /gochat-demo/config/chat/limits (gochat's Go layout under the namespace).
 const created = await admin.config.set('chat/limits', { rps: 100, burst: 200 }, { ifRevision: 0n });
 console.log(`admin wrote chat/limits at revision ${created.revision}`);
 

@@ -34,11 +34,11 @@ try {
 
   // An operator revokes our lease by hand: the registration notices and registers again.
   const raw = new Etcd3({ hosts: endpoints });
-  const kv = (await raw.get(`${namespace}/services/chat-service/chat-service-001`).exec()).kvs[0]!;
+  const kv = (await raw.get(`${chat.namespace}/services/chat-service/chat-service-001`).exec()).kvs[0]!;
   await raw.leaseClient.leaseRevoke({ ID: kv.lease });
   console.log('lease of chat-service-001 revoked behind its back…');
   const t0 = Date.now();
-  while (registration.state !== 'registered' || (await raw.get(`${namespace}/services/chat-service/chat-service-001`).exec()).kvs.length === 0) await pause(20);
+  while (registration.state !== 'registered' || (await raw.get(`${chat.namespace}/services/chat-service/chat-service-001`).exec()).kvs.length === 0) await pause(20);
   console.log(`…and it re-registered itself in ${Date.now() - t0} ms (state: ${registration.state})`);
   raw.close();
 

@@ -1,5 +1,5 @@
 // `coordctl locks …`: the locks held under `<namespace>/locks/` — by our DistributedLock or by Go
-// services' concurrency.Mutex, which share the layout `locks/<name>/<lease ID in hex>`.
+// services' concurrency.Mutex (`/locks/<name>/<lease ID in hex>`) or gochat's TryAcquire (`/locks/<name>`).
 import type { Command } from 'commander';
 import { duration } from './output.js';
 import type { CliContext } from './program.js';

@@ -1,4 +1,4 @@
-// ServiceRegistry.list(): what etcd holds now under `services/` — ours and Go services' instances —
+// ServiceRegistry.list(): what etcd holds now under `/services/` — ours and Go services' instances —
 // with each instance's remaining lease TTL. A read for operators' tools, not the discovery path.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { leaseTtls } from '../client/lease-ttl.js';

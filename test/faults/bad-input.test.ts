@@ -14,7 +14,7 @@ let baseline: Map<string, number>;
 before(async () => {
   fc = await startFaultCluster({ size: 1 });
   baseline = handleCounts();
-  c = await createCoordinator({ endpoints: fc.endpoints, namespace: 'faults-bad', logger: silentLogger, retry: { maxAttempts: 1 } });
+  c = await createCoordinator({ endpoints: fc.endpoints, namespace: '/faults-bad', logger: silentLogger, retry: { maxAttempts: 1 } });
   // Warm the components (spare leases, discovery cache) so that a case cannot be blamed for them.
   await (await c.lock.acquire('warm', 2000)).unlock();
   await c.config.set('warm', 1);

@@ -15,7 +15,7 @@ import { table, writeSection } from './report.js';
 const N = 200;
 const KEYS = 20;
 const SEED = seed(6105);
-const NS = 'faults-compact';
+const NS = '/faults-compact';
 const KEEPALIVE_DETECT_MS = 12_000;
 
 let fc: FaultCluster;

@@ -12,7 +12,7 @@ const WATCHERS = 4;
 const DURATION_MS = 40_000;
 const KEYS = 8;
 const SEED = seed(6104);
-const NS = 'faults-cfgwatch';
+const NS = '/faults-cfgwatch';
 
 let fc: FaultCluster;
 let baseline: Map<string, number>;

@@ -8,8 +8,8 @@ import { Etcd3 } from 'etcd3';
 import { startCluster, waitClusterHealthy, type EtcdCluster, type EtcdMember } from '../../scripts/lib/etcd.mjs';
 import { TcpProxy } from '../helpers/proxy.js';
 
-/** Every key the fault suite writes starts with this (namespaces are `faults-<label>-<hex>`). */
-export const FAULT_PREFIX = 'faults-';
+/** Every key the fault suite writes starts with this (namespaces are `/faults-<label>-<hex>`). */
+export const FAULT_PREFIX = '/faults-';
 
 export interface FaultCluster {
   readonly cluster: EtcdCluster;

@@ -12,7 +12,7 @@ import { table, writeSection } from './report.js';
 const RUNS = 20;
 const PARALLEL = 5;
 const TTL_MS = 2000;
-const NS = 'faults-deadwaiter';
+const NS = '/faults-deadwaiter';
 
 let fc: FaultCluster;
 let baseline: Map<string, number>;

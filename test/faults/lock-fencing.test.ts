@@ -83,7 +83,7 @@ interface RunStats {
 
 async function run(name: string, fenced: boolean, durationMs: number, killMembers: boolean): Promise<RunStats> {
   const rng = prng(SEED + (fenced ? 0 : 1));
-  const namespace = `faults-jepsen-${name}`;
+  const namespace = `/faults-jepsen-${name}`;
   const raw = fc.raw();
   await raw.put(`${namespace}/resource/counter`).value('0');
   await raw.put(`${namespace}/resource/fence`).value('0'.padStart(20, '0'));

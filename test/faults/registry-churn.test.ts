@@ -14,7 +14,7 @@ import { table, writeSection } from './report.js';
 const INSTANCES = 20;
 const TTL_MS = 3000;
 const SEED = seed(6103);
-const NS = 'faults-churn';
+const NS = '/faults-churn';
 const fixture = new URL('./fixtures/registry-instance.ts', import.meta.url).pathname;
 
 interface Instance {

@@ -16,8 +16,8 @@ import { assertNoLeakedHandles, handleCounts, pause, startFaultCluster, type Fau
 import { table, writeSection } from './report.js';
 
 const ALICE_PASSWORD = 'Al1ce-secret-never-logged';
-const NS_A = 'faults-sec-a';
-const NS_B = 'faults-sec-b';
+const NS_A = '/faults-sec-a';
+const NS_B = '/faults-sec-b';
 const TOKEN_TTL_S = 2;
 const CONFIG_SECRET = 'config-value-s3cr3t-7f3a';
 const METADATA_SECRET = 'metadata-value-s3cr3t-91bc';
@@ -242,7 +242,7 @@ describe('TLS and mTLS', () => {
   });
 
   test('TLS with the right CA works; a wrong CA or plain http is a typed CONNECTION_ERROR', async () => {
-    const c = await createCoordinator({ endpoints: [tlsEtcd.url], namespace: 'faults-tls', tls: { ca: pki.ca }, logger: silentLogger });
+    const c = await createCoordinator({ endpoints: [tlsEtcd.url], namespace: '/faults-tls', tls: { ca: pki.ca }, logger: silentLogger });
     try {
       await c.config.set('k', 1);
       assert.equal(await c.config.get('k'), 1);
@@ -261,7 +261,7 @@ describe('TLS and mTLS', () => {
     const logs = captureLogger();
     const c = await createCoordinator({
       endpoints: [mtlsEtcd.url],
-      namespace: 'faults-mtls',
+      namespace: '/faults-mtls',
       tls: { ca: pki.ca, cert: pki.clientCert, key: Buffer.from(pki.clientKey) },
       logger: logs.logger,
     });

@@ -387,3 +387,53 @@ test('renew, ttl and putIfHeld reject bad input with VALIDATION_ERROR and write 
   await assert.rejects(lock.putIfHeld({ a: 'x' }), { code: ErrorCode.Conflict });
   await assert.rejects(lock.ttl(), { code: ErrorCode.NotFound });
 });
+
+// gochat's Go TryAcquire holds lock K by the bare key <ns>/locks/K alone (create-if-absent put).
+const bareOf = (c: Coordinator, key: string): string => `${c.namespace}/locks/${key}`;
+
+test("our holder owns gochat TryAcquire's bare key on its lease; unlock deletes both keys", async () => {
+  const c = await testCoordinator();
+  const lock = await c.lock.acquire('bare-own', 5000);
+  const raw = await rawClient();
+  const [bare, ours] = await Promise.all([raw.kv.range({ key: Buffer.from(bareOf(c, 'bare-own')) }), raw.kv.range({ key: Buffer.from(lock.ownerKey) })]);
+  assert.equal(bare.kvs[0]?.lease, ours.kvs[0]?.lease, 'same lease: both go if the holder dies');
+  // What gochat's TryAcquire sends: create-if-absent of the bare key. It must fail while we hold.
+  const go = await raw.if(bareOf(c, 'bare-own'), 'Create', '==', 0).then(raw.put(bareOf(c, 'bare-own')).value('')).commit();
+  assert.equal(go.succeeded, false);
+  await lock.unlock();
+  assert.equal(await raw.get(bareOf(c, 'bare-own')).string(), null);
+  assert.deepEqual(await contenders(c, 'bare-own'), []);
+});
+
+test('a bare key we did not write is a holder: tryAcquire CONFLICT (nothing written), acquire waits until it goes', async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  const lease = raw.lease(30, { autoKeepAlive: false });
+  await lease.put(bareOf(c, 'bare-foreign')).value('');
+  const before = await revision();
+  await assert.rejects(c.lock.tryAcquire('bare-foreign', 5000), { code: ErrorCode.Conflict });
+  assert.equal(await revision(), before, 'nothing written');
+  const waiting = c.lock.acquire('bare-foreign', 5000);
+  await eventually(async () => (await contenders(c, 'bare-foreign')).length === 1, { what: 'us to queue' });
+  assert.equal(await pending(waiting), true);
+  const [info] = await c.lock.list('bare-foreign');
+  assert.deepEqual({ holder: info?.holderKey, waiters: info?.waiters }, { holder: bareOf(c, 'bare-foreign'), waiters: 1 });
+  await raw.delete().key(bareOf(c, 'bare-foreign'));
+  const lock = await waiting;
+  const [now] = await c.lock.list('bare-foreign');
+  assert.deepEqual({ holder: now?.holderKey, waiters: now?.waiters }, { holder: lock.ownerKey, waiters: 0 });
+  await lock.unlock();
+  await lease.revoke();
+});
+
+test('renew to another TTL moves the bare key to the new lease along with ours', async () => {
+  const c = await testCoordinator();
+  const lock = await c.lock.acquire('bare-renew', 3000);
+  await lock.renew(20_000);
+  const raw = await rawClient();
+  const [bare, ours] = await Promise.all([raw.kv.range({ key: Buffer.from(bareOf(c, 'bare-renew')) }), raw.kv.range({ key: Buffer.from(lock.ownerKey) })]);
+  assert.equal(bare.kvs[0]?.lease, ours.kvs[0]?.lease);
+  const left = await raw.leaseClient.leaseTimeToLive({ ID: bare.kvs[0]!.lease });
+  assert.ok(Number(left.TTL) > 15, `bare key's lease TTL ${left.TTL}`);
+  await lock.unlock();
+});
