@@ -15,7 +15,8 @@ import { listLocks } from './listing.js';
 import { linkSignals } from './signals.js';
 import { FRESH_MS, SpareLeases } from './spare-leases.js';
 import { validateLockKey, validateTtl } from './validate.js';
-import { aheadOf, claimBareKey, waitForTurn, type Contender } from './wait.js';
+import { waitForLock } from './claim.js';
+import type { Contender } from './wait.js';
 
 export class EtcdDistributedLock implements DistributedLock {
   private readonly spares: SpareLeases;
@@ -134,9 +135,10 @@ export class EtcdDistributedLock implements DistributedLock {
       let bareRev = myRev; // taken outright: both keys were created by this txn
       if (!res.succeeded) {
         const contender = (s: AbortSignal | undefined): Contender => ({ client: this.client, key, prefix, myKey, myRev, signal: s ?? this.client.closing });
-        // Fresh key: it is the newest, so the second newest is just ahead. Resent: find our place.
-        const ahead = prev ? await aheadOf(contender(signal)) : res.responses[1]?.response_range.kvs[1]?.key.toString();
-        const holder = res.responses[2]?.response_range.kvs[0];
+        // Fresh key: it is the newest, so the second newest is just ahead, else the bare key's holder
+        // blocks us. Resent: the first claim finds our place.
+        const [ahead, holder] = [res.responses[1]?.response_range.kvs[1], res.responses[2]?.response_range.kvs[0]];
+        const blocker = prev ? undefined : (ahead ?? holder) && { key: (ahead ?? holder)!.key.toString(), rev: BigInt((ahead ?? holder)!.create_revision) };
         if (holder?.lease === lease.id) {
           bareRev = BigInt(holder.create_revision); // a resend had taken the lock outright
         } else {
@@ -145,8 +147,7 @@ export class EtcdDistributedLock implements DistributedLock {
           this.keepWatchStream();
           const linked = linkSignals(signal, this.client.closing, lease.signal);
           try {
-            if (ahead !== undefined) await waitForTurn(contender(linked.signal), ahead);
-            bareRev = await claimBareKey(contender(linked.signal), bare, lease.id);
+            bareRev = await waitForLock(contender(linked.signal), blocker, bare, lease.id);
           } finally {
             linked.dispose();
             lease.stopKeepAlive();

@@ -5,7 +5,7 @@
 import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
-import { absent, newestTwo } from './keys.js';
+import { newestTwo } from './keys.js';
 
 export interface Contender {
   client: EtcdClient;
@@ -44,55 +44,31 @@ export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | 
   return res.kvs[1]?.key.toString();
 }
 
-/** `key` if it exists now (linearizable), else undefined. */
-async function stillThere(c: Contender, key: string): Promise<string | undefined> {
-  const res = await c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range({ key: Buffer.from(key), keys_only: true }, o), {
-    signal: c.signal,
-    idempotent: true,
-    level: 'debug',
-  });
-  return res.kvs.length > 0 ? key : undefined;
-}
-
-/**
- * Once first in the queue: takes gochat's TryAcquire key (`bare`) for our lease, waiting while a
- * gochat TryAcquire holds it. Returns its create revision. NOT_FOUND if our queue key vanished.
- */
-export async function claimBareKey(c: Contender, bare: Buffer, leaseId: string): Promise<bigint> {
-  const mine = Buffer.from(c.myKey);
-  for (;;) {
-    // Only while our queue key is still the one we created: never a bare key without a queue entry.
-    const res = await c.client.call(
-      'lock.claim',
-      c.key,
-      (o) =>
-        c.client.etcd.kv.txn(
-          {
-            compare: [absent(bare), { key: mine, target: 'Create', result: 'Equal', create_revision: c.myRev.toString() }],
-            success: [{ request_put: { key: bare, value: Buffer.alloc(0), lease: leaseId } }],
-            failure: [{ request_range: { key: bare, keys_only: true } }, { request_range: { key: mine, keys_only: true } }],
-          },
-          o,
-        ),
-      { signal: c.signal, idempotent: true, level: 'debug' },
-    );
-    if (res.succeeded) return BigInt(res.header.revision);
-    if (BigInt(res.responses[1]?.response_range.kvs[0]?.create_revision ?? 0) !== c.myRev) throw vanished(c);
-    const holder = res.responses[0]?.response_range.kvs[0];
-    if (holder?.lease === leaseId) return BigInt(holder.create_revision); // a resend had taken it
-    if (holder) await waitForDelete(c, bare.toString(), true);
-  }
-}
-
-function vanished(c: Contender): CoordinationError {
+/** NOT_FOUND: our queue key is gone (lease expired, or deleted by someone). */
+export function vanished(c: Contender): CoordinationError {
   return new CoordinationError(ErrorCode.NotFound, `lock ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
 }
 
+/** A key that blocks us, as created at `rev`: a key of that name created later is another key. */
+export interface Blocker {
+  key: string;
+  rev: bigint;
+}
+
+/** Resolves once `b` is gone (the contender ahead of us, or gochat's bare key). */
+export async function waitGone(c: Contender, b: Blocker): Promise<void> {
+  await waitForDelete(c, b.key, (atLeast) => existing(c, b, atLeast));
+}
+
 /**
- * Waits until `predecessor` is gone; returns the contender now ahead of us (if any). With `plain`,
- * `predecessor` is a key outside the queue (gochat's bare key): wait for its delete alone.
+ * Waits until `predecessor` is gone; returns what blocks us then, as `check` tells (by default the
+ * contender now ahead of us, if any).
  */
-async function waitForDelete(c: Contender, predecessor: string, plain = false): Promise<string | undefined> {
+async function waitForDelete(
+  c: Contender,
+  predecessor: string,
+  check: (atLeast: bigint) => Promise<string | undefined> = (atLeast) => aheadOf(c, atLeast),
+): Promise<string | undefined> {
   const watcher = c.client.ns.watch().key(c.client.relative(predecessor)).only('delete').watcher();
   let deletes = 0;
   let revision = 0n; // newest revision the watch has shown us: its start, then the delete
@@ -107,13 +83,29 @@ async function waitForDelete(c: Contender, predecessor: string, plain = false): 
     await nextEvent(watcher, 'connected', c);
     for (;;) {
       const seen = deletes;
-      const ahead = plain ? await stillThere(c, predecessor) : await aheadOf(c, revision);
+      const ahead = await check(revision);
       if (ahead !== predecessor) return ahead;
       if (deletes === seen) await nextEvent(watcher, 'delete', c);
     }
   } finally {
     watcher.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * `b.key` if it still exists as created at `b.rev`, else undefined (a spare lease re-enqueued under
+ * the same key name is a new contender). Read like aheadOf: member-local if it has seen `atLeast`.
+ */
+async function existing(c: Contender, b: Blocker, atLeast: bigint): Promise<string | undefined> {
+  const read = (serializable: boolean) =>
+    c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range({ key: Buffer.from(b.key), keys_only: true, serializable }, o), {
+      signal: c.signal,
+      idempotent: true,
+      level: 'debug',
+    });
+  let res = await read(true);
+  if (BigInt(res.header.revision) < atLeast) res = await read(false);
+  return res.kvs[0] !== undefined && BigInt(res.kvs[0].create_revision) === b.rev ? b.key : undefined;
 }
 
 /** Resolves on `event`; rejects on the watcher's 'error' or when the contender's signal aborts. */

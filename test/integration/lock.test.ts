@@ -437,3 +437,16 @@ test('renew to another TTL moves the bare key to the new lease along with ours',
   assert.ok(Number(left.TTL) > 15, `bare key's lease TTL ${left.TTL}`);
   await lock.unlock();
 });
+
+test('a holder that unlocks and re-enqueues at once (same spare lease, same key name) queues behind the waiter', async () => {
+  const [a, b] = [await testCoordinator(), await testCoordinator()];
+  const first = await a.lock.acquire('aba', 5000);
+  const waiting = b.lock.acquire('aba', 5000);
+  await eventually(async () => (await contenders(a, 'aba')).length === 2, { what: 'b to queue' });
+  await first.unlock();
+  const again = a.lock.acquire('aba', 5000); // reuses the spare lease: the same key name, a new key
+  const second = await waiting; // would wait forever if a key of the same name counted as the old one
+  assert.equal(await pending(again), true);
+  await second.unlock();
+  await (await again).unlock();
+});
