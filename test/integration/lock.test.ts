@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, isCoordinationError, type Coordinator, type Lock } from '../../src/index.js';
-import { eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { TcpProxy } from '../helpers/proxy.js';
 
 /** Full etcd prefix of lock `key` for coordinator `c` (Go's `NewMutex(s, "<ns>/locks/<key>")` + '/'). */
 const prefixOf = (c: Coordinator, key: string): string => `${c.namespace}/locks/${key}/`;
@@ -438,15 +439,27 @@ test('renew to another TTL moves the bare key to the new lease along with ours',
   await lock.unlock();
 });
 
-test('a holder that unlocks and re-enqueues at once (same spare lease, same key name) queues behind the waiter', async () => {
-  const [a, b] = [await testCoordinator(), await testCoordinator()];
-  const first = await a.lock.acquire('aba', 5000);
-  const waiting = b.lock.acquire('aba', 5000);
-  await eventually(async () => (await contenders(a, 'aba')).length === 2, { what: 'b to queue' });
-  await first.unlock();
-  const again = a.lock.acquire('aba', 5000); // reuses the spare lease: the same key name, a new key
-  const second = await waiting; // would wait forever if a key of the same name counted as the old one
-  assert.equal(await pending(again), true);
-  await second.unlock();
-  await (await again).unlock();
+test('a contender key deleted and created again under the same name (same lease) is a new contender, behind the waiter', async () => {
+  // Our spare leases make this common: a holder unlocks and re-enqueues under the same key name.
+  // The waiter hears of the delete 150 ms late, when the name exists again, created anew.
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  try {
+    const c = await testCoordinator({ endpoints: [proxy.url] });
+    const raw = await rawClient();
+    const lease = raw.lease(30, { autoKeepAlive: false });
+    const other = `${prefixOf(c, 'aba')}${BigInt(await lease.grant()).toString(16)}`;
+    await lease.put(other).value('');
+    const waiting = c.lock.acquire('aba', 5000, { signal: AbortSignal.timeout(5000) });
+    await eventually(async () => (await contenders(c, 'aba')).length === 2, { what: 'us to queue' });
+    await proxy.setMode('delay', 150);
+    await raw.delete().key(other);
+    await lease.put(other).value('');
+    const lock = await waiting; // TIMEOUT_ERROR if the new key were taken for the old one
+    assert.deepEqual(await contenders(c, 'aba'), [lock.ownerKey, other]);
+    await proxy.setMode('pass');
+    await lock.unlock();
+    await lease.revoke();
+  } finally {
+    await proxy.stop();
+  }
 });
