@@ -30,7 +30,7 @@ export interface CoordinatorOptions {
   retry?: Partial<RetryConfig>;
   /** A logger with pino's `(fields, message)` methods. @default pino JSON on stdout */
   logger?: Logger;
-  /** Level of the default pino logger (ignored with `logger`). @default 'info' or $COORD_LOG_LEVEL */
+  /** Level of the default pino logger (ignored with `logger`). $COORD_LOG_LEVEL, else 'warn' (quiet like a library; 'info' logs every completed operation) */
   logLevel?: LogLevel;
   /** TLS / mTLS towards etcd. @default none (plain http) */
   tls?: TlsOptions;
