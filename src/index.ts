@@ -31,6 +31,8 @@ export type {
   ConfigEvent,
   ConfigReadOptions,
   ConfigSchema,
+  StandardSchemaResult,
+  StandardSchemaV1,
   ConfigVersion,
   ConfigWatch,
   ConfigWatchOptions,

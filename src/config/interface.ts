@@ -1,9 +1,30 @@
 // The config center's public surface (seed §2.2): typed reads, CAS writes, gap-free watches,
 // hot-reload views, MVCC history. Keys live at `<namespace>/config/<key>`, values as JSON.
-import type * as core from 'zod/v4/core';
 
-/** A zod schema (classic `z.*` or `zod/mini`). */
-export type ConfigSchema<T> = core.$ZodType<T>;
+/**
+ * A Standard Schema v1 validator (https://standardschema.dev): zod 4 (classic or mini), valibot,
+ * arktype… or any object with `'~standard': { version: 1, vendor, validate }`. Declared here so that
+ * no public type needs a particular validation library.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+/** What a Standard Schema's `validate` returns: the output value, or issues. */
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined }> };
+
+/**
+ * The schema a config value is checked against: any Standard Schema whose output is `T`.
+ * Validation must be synchronous (a validator that returns a Promise is rejected with VALIDATION_ERROR).
+ */
+export type ConfigSchema<T> = StandardSchemaV1<unknown, T>;
 
 export interface ConfigReadOptions {
   signal?: AbortSignal;
