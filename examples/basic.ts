@@ -2,6 +2,7 @@
 // coordinator. Run: npm run demo -- basic
 import { z } from 'zod';
 import { createCoordinator, type Coordinator } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 
@@ -73,7 +74,7 @@ async function registryExample(coord: Coordinator): Promise<void> {
   ac.abort();
 }
 
-const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo', timeout: 5000 });
+const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo', timeout: 5000, logger: demoLogger });
 try {
   await lockExample(coord);
   await configExample(coord);

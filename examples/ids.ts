@@ -1,12 +1,13 @@
 // Gateways take a unique instance ID in [1, 1023]; it names their Kafka downstream topic.
 // Run: npm run demo -- ids
 import { createCoordinator, isConflict, type Coordinator, type InstanceId } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 const topicOf = (id: InstanceId): string => `gochat.msg.downstream.${id.id}`;
 
 async function startGateway(name: string, preferred?: number): Promise<{ coord: Coordinator; gid: InstanceId }> {
-  const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo' });
+  const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo', logger: demoLogger });
   const gid = await coord.ids.allocate('gateway', { min: 1, max: 1023, ttlMs: 10_000, ...(preferred !== undefined && { preferred }) });
   // Losing the ID means another gateway may get it: stop consuming its topic at once.
   gid.signal.addEventListener('abort', () => console.log(`${name}: lost ID ${gid.id} (${(gid.signal.reason as Error).message}), stopping`));

@@ -2,11 +2,12 @@
 // self-healing after the lease is revoked behind our back, unregister. Run: npm run demo -- registry
 import { Etcd3 } from 'etcd3';
 import { createCoordinator, type ServiceEvent } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 const namespace = `demo-registry-${process.pid}`;
-const chat = await createCoordinator({ endpoints, namespace }); // the service
-const gateway = await createCoordinator({ endpoints, namespace }); // a client of it
+const chat = await createCoordinator({ endpoints, namespace, logger: demoLogger }); // the service
+const gateway = await createCoordinator({ endpoints, namespace, logger: demoLogger }); // a client of it
 
 try {
   // A gateway watches chat-service: every change, in revision order, none missed.
