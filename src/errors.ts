@@ -23,7 +23,7 @@ import {
   GRPCUnknownError,
 } from 'etcd3';
 
-/** Error codes (seed §4.1), plus `AUTH_ERROR` and `CANCELLED` which the seed's list has no place for. */
+/** Error codes (seed §4.1), plus `AUTH_ERROR`, `CANCELLED` and `INTERNAL_ERROR` which the seed's list has no place for. */
 export const ErrorCode = {
   /** etcd could not be reached, or the connection broke. Transient. */
   Connection: 'CONNECTION_ERROR',
@@ -41,6 +41,11 @@ export const ErrorCode = {
   Auth: 'AUTH_ERROR',
   /** The caller's AbortSignal fired (cause: `signal.reason`), or the coordinator was closed. */
   Cancelled: 'CANCELLED',
+  /**
+   * A bug, not an etcd failure: a TypeError, RangeError or failed assertion thrown by our code or a
+   * callback of yours (`cause` is the original). Never retried.
+   */
+  Internal: 'INTERNAL_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -144,9 +149,25 @@ const BY_MESSAGE: Array<[RegExp, ErrorCode]> = [
   [/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|No connection established|connection|socket|closed/i, ErrorCode.Connection],
 ];
 
+/**
+ * A programming error (ours or a caller's callback): JS engine errors and failed assertions. These
+ * carry no gRPC status and must never be matched by message text (a TypeError about `closed` is
+ * not a closed connection).
+ */
+export function isProgrammingError(err: unknown): boolean {
+  return (
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof ReferenceError ||
+    err instanceof SyntaxError ||
+    (err instanceof Error && (err.name === 'AssertionError' || (err as { code?: unknown }).code === 'ERR_ASSERTION'))
+  );
+}
+
 /** Finds the code for an etcd3/gRPC error: status code first, then etcd3's class, message text last. */
 export function classify(err: unknown): ErrorCode {
   if (err instanceof CoordinationError) return err.code;
+  if (isProgrammingError(err)) return ErrorCode.Internal;
   if (err instanceof Error) {
     const message = err.message ?? '';
     // A few etcd conditions share a status with others; the message tells them apart.

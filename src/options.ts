@@ -77,7 +77,12 @@ const loggerShape = z.custom<Logger>(
 const optionsSchema = z
   .object({
     endpoints: z
-      .array(z.string().regex(/^(https?:\/\/)?[^\s/]+:\d{1,5}\/?$/, 'must look like http://host:port'))
+      .array(
+        z
+          .string()
+          .refine((e) => !/^(https?:\/\/)?[^\s/]+:\d{1,5}\/.*$/.test(e), 'must be host:port or http(s)://host:port with no path (not even a trailing "/")')
+          .regex(/^(https?:\/\/)?[^\s/]+:\d{1,5}$/, 'must look like http://host:port'),
+      )
       .min(1, 'at least one endpoint is required'),
     username: z.string().min(1).optional(),
     password: z.string().optional(),
@@ -122,7 +127,7 @@ export function resolveOptions(options: CoordinatorOptions): ResolvedOptions {
   if (retry.maxDelay < retry.initialDelay) throw validationError('invalid coordinator option retry: maxDelay < initialDelay');
   const namespace = (o.namespace ?? DEFAULT_OPTIONS.namespace).replace(/^\/+|\/+$/g, '');
   return {
-    endpoints: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e.replace(/\/$/, '') : `${o.tls ? 'https' : 'http'}://${e}`)),
+    endpoints: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${o.tls ? 'https' : 'http'}://${e}`)),
     ...(o.username !== undefined && { username: o.username }),
     ...(o.password !== undefined && { password: o.password }),
     timeout: o.timeout ?? DEFAULT_OPTIONS.timeout,

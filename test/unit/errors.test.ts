@@ -82,3 +82,21 @@ test('abortError: TIMEOUT_ERROR for timeouts, CANCELLED otherwise, reason as cau
   const coded = new CoordinationError(ErrorCode.NotFound, 'lost');
   assert.equal(abortError(AbortSignal.abort(coded), 'x'), coded);
 });
+
+test('a bug is INTERNAL_ERROR, not an etcd outage: TypeError, RangeError, failed assertion — even when the text says "closed"', () => {
+  const bugs: unknown[] = [new TypeError("Cannot read properties of undefined (reading 'closed')"), new RangeError('socket connection'), new ReferenceError('x')];
+  try {
+    assert.ok(false, 'connection closed');
+  } catch (err) {
+    bugs.push(err);
+  }
+  for (const bug of bugs) {
+    assert.equal(classify(bug), ErrorCode.Internal, String(bug));
+    const wrapped = toCoordinationError(bug, 'op');
+    assert.equal(wrapped.code, ErrorCode.Internal);
+    assert.equal(wrapped.cause, bug);
+    assert.equal(isTransient(wrapped), false);
+  }
+  // A network failure with the same words is still one.
+  assert.equal(classify(new Error('connection closed')), ErrorCode.Connection);
+});
