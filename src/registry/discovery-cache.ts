@@ -3,6 +3,7 @@
 // The watch (client/watch-stream.ts) is gap-free across reconnects and reconciles after a
 // compaction; if it ever fails for good we re-list, reconcile, and watch again.
 import type { EtcdClient } from '../client/etcd-client.js';
+import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
@@ -126,14 +127,15 @@ export class DiscoveryCache {
   /** Reads every instance; after the first time, emits the differences as events (like a resync). */
   private async load(first: boolean): Promise<bigint> {
     const key = Buffer.from(this.client.key(this.prefix));
-    const res = await this.client.call('registry.list', this.prefix, (o) => this.client.etcd.kv.range({ key, range_end: prefixEnd(key) }, o), {
-      idempotent: true,
-      level: 'debug',
-      signal: this.stop.signal,
-    });
-    const head = BigInt(res.header.revision);
+    // One snapshot in pages, like registry.list(): a service list over gRPC's 4 MiB must still load.
+    const { kvs, revision: head } = await this.client.call(
+      'registry.list',
+      this.prefix,
+      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      { idempotent: true, level: 'debug', signal: this.stop.signal },
+    );
     const now = new Set<string>();
-    for (const kv of res.kvs) {
+    for (const kv of kvs) {
       const rel = this.client.relative(kv.key.toString());
       now.add(rel);
       const mod = BigInt(kv.mod_revision);

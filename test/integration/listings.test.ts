@@ -66,3 +66,16 @@ test('lock.list() sees a Go Mutex contender and rejects a prefix with NUL', asyn
   await assert.rejects(c.lock.list('a\0'), { code: ErrorCode.Validation });
   await lease.revoke();
 });
+
+test('discover() loads a service list over gRPC\'s 4 MiB in pages, like registry.list()', async () => {
+  const c = await testCoordinator();
+  const etcd = await rawClient();
+  const blob = 'x'.repeat(400_000);
+  const ids = Array.from({ length: 12 }, (_, i) => `big-${String(i).padStart(2, '0')}`); // 12 × 400 kB ≈ 4.8 MB
+  for (const id of ids) {
+    await etcd.put(`${c.namespace}/services/big/${id}`).value(JSON.stringify({ id, name: 'big', address: 'h', port: 1, metadata: { blob }, ttl: 5_000_000_000 }));
+  }
+  const found = await c.registry.discover('big');
+  assert.deepEqual(found.map((s) => s.id).sort(), ids);
+  assert.equal(found[0]!.metadata['blob']!.length, blob.length);
+});
