@@ -29,7 +29,7 @@ const coordinators: Array<Awaited<ReturnType<typeof createCoordinator>>> = [];
 async function startInstance(id: string): Promise<GrpcServiceManager> {
   const coordinator = await createCoordinator({ endpoints, namespace, logger: demoLogger });
   coordinators.push(coordinator);
-  const manager = createGrpcServiceManager(coordinator.registry, echoServer(id), { name: 'echo', id, ttl: 10_000, drainDelayMs: 500, signals: [] });
+  const manager = createGrpcServiceManager(coordinator.registry, echoServer(id), { name: 'echo', id, ttlMs: 10_000, drainDelayMs: 500, signals: [] });
   await manager.start();
   console.log(`[server] ${id} serving on 127.0.0.1:${manager.port} and registered as echo/${id}`);
   return manager;

@@ -23,9 +23,9 @@ try {
     address: '127.0.0.1',
     port: 8080,
     metadata: { version: '1.0.0', region: 'us-west' },
-    ttl: 5000, // the instance vanishes 5 s after its process dies
+    ttlMs: 5000, // the instance vanishes 5 s after its process dies
   });
-  await chat.registry.register({ id: 'chat-service-002', name: 'chat-service', address: '127.0.0.1', port: 8081, metadata: { version: '1.0.0' }, ttl: 5000 });
+  await chat.registry.register({ id: 'chat-service-002', name: 'chat-service', address: '127.0.0.1', port: 8081, metadata: { version: '1.0.0' }, ttlMs: 5000 });
   console.log(`registered chat-service-001 and -002 (state: ${registration.state})`);
   await pause(100);
 

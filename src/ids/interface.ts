@@ -44,8 +44,8 @@ export interface InstanceIdEntry {
   id: number;
   /** Who holds it: `host:pid` of the holder ('' if the key was not written by this library). */
   owner: string;
-  /** Remaining lease TTL in ms as etcd reports it now (Infinity for a key without lease). */
-  ttlMs: number;
+  /** Remaining lease time in ms as etcd reports it now (Infinity for a key without lease). */
+  remainingMs: number;
 }
 
 export interface InstanceIdAllocator {

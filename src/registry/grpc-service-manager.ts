@@ -25,7 +25,7 @@ export interface GrpcServiceOptions {
   /** Registered metadata (`protocol: grpc` is added). Never logged. @default {} */
   metadata?: Record<string, string>;
   /** Registration TTL in ms. @default 30000 (seed §5.2) */
-  ttl?: number;
+  ttlMs?: number;
   /** @default ServerCredentials.createInsecure() */
   credentials?: ServerCredentials;
   /** Wait between unregistering and shutting down, so clients stop picking us first. @default 500 */
@@ -84,7 +84,7 @@ class GrpcServiceManagerImpl implements GrpcServiceManager {
       address: o.advertiseAddress ?? host,
       port: o.port || 1,
       metadata: { ...o.metadata, protocol: 'grpc' },
-      ttl: o.ttl ?? 30_000,
+      ttlMs: o.ttlMs ?? 30_000,
     });
     if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw validationError('grpc.start: port must be in 0..65535');
     const bindHost = host.includes(':') ? `[${host}]` : host;

@@ -11,11 +11,17 @@ export interface ServiceInfo {
   address: string;
   /** TCP port, 1..65535. */
   port: number;
-  /** Free-form string pairs (version, region, protocol …). Never logged. */
+  /** Free-form string pairs (version, region, protocol …). Never logged. `{}` when none. */
   metadata: Record<string, string>;
-  /** Lease TTL in ms: the instance disappears this long after its process dies (etcd rounds up to whole seconds). */
-  ttl: number;
+  /**
+   * Lease TTL in ms (integer, 1000 ms to a year): the instance disappears this long after its
+   * process dies (etcd rounds up to whole seconds). Stored as Go's `ttl` in nanoseconds.
+   */
+  ttlMs: number;
 }
+
+/** What register() takes: a ServiceInfo whose `metadata` may be left out (registered as `{}`). */
+export type ServiceInput = Omit<ServiceInfo, 'metadata'> & { metadata?: Record<string, string> };
 
 export interface ServiceEvent {
   type: 'PUT' | 'DELETE';
@@ -29,8 +35,8 @@ export interface ServiceEvent {
 
 /** One instance as `list()` reads it from etcd. */
 export interface ServiceListing extends ServiceInfo {
-  /** Remaining TTL of the instance's lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
-  ttlLeft: number | undefined;
+  /** Remaining time of the instance's lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
+  remainingMs: number | undefined;
   /** Mod revision of the instance's key. */
   revision: bigint;
 }
@@ -58,7 +64,7 @@ export interface ServiceRegistry {
    * put back. VALIDATION_ERROR for bad input (nothing written); CONFLICT if this coordinator
    * already registered the same `id`.
    */
-  register(service: ServiceInfo, opts?: { signal?: AbortSignal }): Promise<Registration>;
+  register(service: ServiceInput, opts?: { signal?: AbortSignal }): Promise<Registration>;
   /** Unregisters an instance this coordinator registered; NOT_FOUND for any other ID. */
   unregister(serviceId: string, opts?: { signal?: AbortSignal }): Promise<void>;
   /**

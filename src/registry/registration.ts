@@ -30,7 +30,7 @@ export class RegistrationImpl implements Registration {
   static async create(client: EtcdClient, cache: DiscoveryCache, service: Readonly<ServiceInfo>, signal: AbortSignal | undefined, onEnd: () => void): Promise<RegistrationImpl> {
     const registration = new RegistrationImpl(client, cache, service, onEnd);
     try {
-      const lease = await KeptLease.grant(client, service.ttl, { keepAlive: true, ...(signal && { signal }) });
+      const lease = await KeptLease.grant(client, service.ttlMs, { keepAlive: true, ...(signal && { signal }) });
       registration.adopt(lease);
       await registration.put(lease, signal);
       await cache.caughtUp(registration.putRevision);
@@ -114,10 +114,10 @@ export class RegistrationImpl implements Registration {
       let lease = this.lease;
       // Each attempt gets a third of the TTL, not the coordinator's timeout: a request stuck on a
       // stopped member must not outlast the old lease that still holds our key in etcd.
-      const attempt = AbortSignal.any([this.stop, AbortSignal.timeout(Math.max(500, Math.ceil(this.service.ttl / 3)))]);
+      const attempt = AbortSignal.any([this.stop, AbortSignal.timeout(Math.max(500, Math.ceil(this.service.ttlMs / 3)))]);
       try {
         if (!lease || lease.isLost) {
-          lease = await KeptLease.grant(this.client, this.service.ttl, { keepAlive: true, signal: attempt });
+          lease = await KeptLease.grant(this.client, this.service.ttlMs, { keepAlive: true, signal: attempt });
           // Unregistered while granting: give the new lease back at once.
           if (this.stop.aborted) return void (await lease.revoke().catch(() => undefined));
           this.adopt(lease);

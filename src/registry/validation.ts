@@ -17,7 +17,6 @@ const serviceSchema = z.object({
   address: z.string({ error: 'address must be a string' }).refine((s) => s.trim() !== '', 'address must not be empty'),
   port: z.number({ error: 'port must be a number' }).int('port must be an integer').min(1, 'port must be in 1..65535').max(65535, 'port must be in 1..65535'),
   metadata: z.record(z.string(), z.string({ error: 'metadata values must be strings' }), { error: 'metadata must be an object of strings' }).optional(),
-  ttl: z.unknown(),
 });
 
 function firstIssue(err: z.ZodError): string {
@@ -31,8 +30,10 @@ export function validService(service: unknown): Readonly<ServiceInfo> {
   const parsed = serviceSchema.safeParse(service);
   if (!parsed.success) throw validationError(`invalid service: ${firstIssue(parsed.error)}`, parsed.error);
   const s = parsed.data;
-  checkTtlMs(s.ttl, 'invalid service: ttl');
-  return Object.freeze({ id: s.id, name: s.name, address: s.address, port: s.port, metadata: Object.freeze({ ...(s.metadata ?? {}) }), ttl: s.ttl as number });
+  const ttlMs = (service as { ttlMs?: unknown }).ttlMs;
+  if (ttlMs === undefined && 'ttl' in (service as object)) throw validationError('invalid service: ttlMs is required (the TTL field is `ttlMs`, in milliseconds; `ttl` was renamed)');
+  checkTtlMs(ttlMs, 'invalid service: ttlMs');
+  return Object.freeze({ id: s.id, name: s.name, address: s.address, port: s.port, metadata: Object.freeze({ ...(s.metadata ?? {}) }), ttlMs: ttlMs as number });
 }
 
 const nameSchemas = new Map<string, ReturnType<typeof segment>>();

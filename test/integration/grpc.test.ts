@@ -9,7 +9,7 @@ import { etcdEndpoints, eventually, rawClient, testCoordinator, uniqueNamespace 
 import { echoClient, echoServer } from '../fixtures/registry-echo.js';
 
 async function startInstance(c: Coordinator, name: string, id: string, drainDelayMs = 500): Promise<GrpcServiceManager> {
-  const m = createGrpcServiceManager(c.registry, echoServer(id), { name, id, ttl: 10_000, drainDelayMs, signals: [] });
+  const m = createGrpcServiceManager(c.registry, echoServer(id), { name, id, ttlMs: 10_000, drainDelayMs, signals: [] });
   await m.start();
   after(() => m.stop());
   return m;
@@ -68,7 +68,7 @@ test('empty-list protection: unregistering every instance keeps the last list (c
   const c = await testCoordinator();
   after(registerGrpcResolver(c.registry, { scheme: 'etcd-keep' }));
   after(registerGrpcResolver(c.registry, { scheme: 'etcd-drop', keepLastNonEmpty: false }));
-  const m = createGrpcServiceManager(c.registry, echoServer('only'), { name: 'echo', id: 'only', ttl: 10_000, signals: [] });
+  const m = createGrpcServiceManager(c.registry, echoServer('only'), { name: 'echo', id: 'only', ttlMs: 10_000, signals: [] });
   const registration = await m.start();
   after(() => m.stop());
   const keep = echoClient('etcd-keep:///echo');

@@ -194,7 +194,7 @@ test('an ID taken by another client with the same txn (as a Go service would) co
   assert.equal(held.id, 2);
   const list = await c.ids.list('mixed');
   assert.deepEqual(list.map((e) => [e.id, e.owner]), [[1, ''], [2, list[1]!.owner]]);
-  assert.ok(list[0]!.ttlMs > 0 && list[0]!.ttlMs <= 30_000);
+  assert.ok(list[0]!.remainingMs > 0 && list[0]!.remainingMs <= 30_000);
   await raw.leaseClient.leaseRevoke({ ID: lease.ID });
 });
 
@@ -208,7 +208,7 @@ test('list() shows each taken ID with its holder and remaining TTL', async () =>
   assert.deepEqual(list.map((e) => e.id), [b.id, a.id]);
   for (const e of list) {
     assert.match(e.owner, new RegExp(`:${process.pid}$`));
-    assert.ok(e.ttlMs > 0 && e.ttlMs <= 5000, `ttl ${e.ttlMs}`);
+    assert.ok(e.remainingMs > 0 && e.remainingMs <= 5000, `remainingMs ${e.remainingMs}`);
   }
   assert.deepEqual(await c.ids.list('empty'), []);
 });

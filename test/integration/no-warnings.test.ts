@@ -15,7 +15,7 @@ test('1,000 registrations, 200 held locks and 50 watches in one coordinator: no 
     for (let i = 0; i < 1000; i += 50) {
       regs.push(
         ...(await Promise.all(
-          Array.from({ length: 50 }, (_, j) => c.registry.register({ id: `i${i + j}`, name: `svc${(i + j) % 10}`, address: '127.0.0.1', port: 1000 + i + j, metadata: {}, ttl: 30_000 })),
+          Array.from({ length: 50 }, (_, j) => c.registry.register({ id: `i${i + j}`, name: `svc${(i + j) % 10}`, address: '127.0.0.1', port: 1000 + i + j, metadata: {}, ttlMs: 30_000 })),
         )),
       );
     }
@@ -30,7 +30,7 @@ test('1,000 registrations, 200 held locks and 50 watches in one coordinator: no 
     const ac = new AbortController();
     const iterators = Array.from({ length: 25 }, (_, i) => c.registry.watch(`svc${i % 10}`, { signal: AbortSignal.any([ac.signal]) })[Symbol.asyncIterator]());
     const firsts = iterators.map((it) => it.next());
-    await c.registry.register({ id: 'late', name: 'svc0', address: '127.0.0.1', port: 1, metadata: {}, ttl: 30_000 });
+    await c.registry.register({ id: 'late', name: 'svc0', address: '127.0.0.1', port: 1, metadata: {}, ttlMs: 30_000 });
     await Promise.race([Promise.all(firsts.slice(0, 1)), new Promise((r) => setTimeout(r, 5000))]);
     await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
     assert.equal(regs.length, 1000);

@@ -11,7 +11,7 @@ const svc = (over: Partial<ServiceInfo> = {}): ServiceInfo => ({
   address: '127.0.0.1',
   port: 8080,
   metadata: { version: '1.0.0', region: 'us-west' },
-  ttl: 5000,
+  ttlMs: 5000,
   ...over,
 });
 
@@ -55,7 +55,7 @@ test('a Go-written entry (ttl in ns, null metadata) is discovered as-is', async 
   const raw = await rawClient();
   await raw.put(`${namespace}/services/chat/go-1`).value('{"id":"go-1","name":"chat","address":"10.0.0.7","port":9090,"metadata":null,"ttl":30000000000}');
   const a = await testCoordinator({ namespace });
-  assert.deepEqual(await a.registry.discover('chat'), [{ id: 'go-1', name: 'chat', address: '10.0.0.7', port: 9090, metadata: {}, ttl: 30_000 }]);
+  assert.deepEqual(await a.registry.discover('chat'), [{ id: 'go-1', name: 'chat', address: '10.0.0.7', port: 9090, metadata: {}, ttlMs: 30_000 }]);
 });
 
 test('unregister → DELETE event carrying the last known instance; unregister again → NOT_FOUND', async () => {
@@ -101,7 +101,7 @@ test('a SIGKILLed registered process disappears from discover within TTL + 1 s',
 test('a lease revoked behind our back → re-registered within 2 s', async () => {
   const namespace = uniqueNamespace('reg');
   const a = await testCoordinator({ namespace });
-  const reg = await a.registry.register(svc({ ttl: 10_000 }));
+  const reg = await a.registry.register(svc({ ttlMs: 10_000 }));
   const raw = await rawClient();
   const key = `${namespace}/services/chat/chat-1`;
   const before = await raw.get(key).exec();
@@ -124,7 +124,7 @@ test("the keep-alive is not tied to register()'s signal: aborting it later keeps
   const namespace = uniqueNamespace('reg');
   const a = await testCoordinator({ namespace });
   const ac = new AbortController();
-  const reg = await a.registry.register(svc({ ttl: 2000 }), { signal: ac.signal });
+  const reg = await a.registry.register(svc({ ttlMs: 2000 }), { signal: ac.signal });
   ac.abort();
   const raw = await rawClient();
   const key = `${namespace}/services/chat/chat-1`;

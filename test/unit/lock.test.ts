@@ -50,7 +50,8 @@ test('a sub-second TTL (seconds meant) is VALIDATION_ERROR saying TTLs are milli
   assert.throws(() => validateTtl(30), (err: Error & { code: string }) => err.code === ErrorCode.Validation && /TTLs are milliseconds/.test(err.message));
   assert.throws(() => checkTtlMs(30, 'x'), /TTLs are milliseconds/);
   assert.throws(() => resolveAllocate({ ttlMs: 30 }, 'ids.allocate p'), /ttlMs must be an integer number of milliseconds .*TTLs are milliseconds/);
-  assert.throws(() => validService({ id: 'a', name: 'b', address: 'h', port: 1, ttl: 30 }), /ttl must be an integer number of milliseconds .*TTLs are milliseconds/);
+  assert.throws(() => validService({ id: 'a', name: 'b', address: 'h', port: 1, ttlMs: 30 }), /ttlMs must be an integer number of milliseconds .*TTLs are milliseconds/);
+  assert.throws(() => validService({ id: 'a', name: 'b', address: 'h', port: 1, ttl: 30_000 }), /ttlMs is required .*`ttl` was renamed/);
 });
 
 test('linkSignals aborts with the first reason and detaches from its sources on dispose', () => {
