@@ -5,6 +5,14 @@ import { validationError } from './errors.js';
 import type { Logger, LogLevel } from './logger.js';
 import { DEFAULT_RETRY, type RetryConfig } from './retry.js';
 
+/**
+ * The options of every call that waits (the one rule): aborting `signal` rejects the call promptly
+ * with CANCELLED — TIMEOUT_ERROR for `AbortSignal.timeout()` — and leaves nothing half-done behind.
+ */
+export interface SignalOptions {
+  signal?: AbortSignal;
+}
+
 /** TLS material for etcd's client port. PEM contents (Buffer or string), not file paths. */
 export interface TlsOptions {
   /** CA certificate(s) that signed etcd's server certificate. */

@@ -1,5 +1,6 @@
 // The config center's public surface (seed §2.2): typed reads, CAS writes, gap-free watches,
 // hot-reload views, MVCC history. Keys live at `<namespace>/config/<key>`, values as JSON.
+import type { SignalOptions } from '../options.js';
 
 /**
  * A Standard Schema v1 validator (https://standardschema.dev): zod 4 (classic or mini), valibot,
@@ -26,17 +27,15 @@ export type StandardSchemaResult<Output> =
  */
 export type ConfigSchema<T> = StandardSchemaV1<unknown, T>;
 
-export interface ConfigReadOptions {
-  signal?: AbortSignal;
-}
+/** Options of config reads: the library-wide SignalOptions (kept under its old name). */
+export type ConfigReadOptions = SignalOptions;
 
-export interface ConfigWriteOptions {
+export interface ConfigWriteOptions extends SignalOptions {
   /**
    * Write only if the key's mod revision is still this one (`0n` = only if the key does not
    * exist); otherwise CONFLICT. Take it from `ConfigEvent.revision`, `history()` or `set()`.
    */
   ifRevision?: bigint;
-  signal?: AbortSignal;
 }
 
 export interface ConfigWatchOptions {
@@ -144,7 +143,7 @@ export interface ConfigCenter {
   /** A hot-reloaded view of one key (see LiveConfig). */
   live<T>(key: string, opts?: LiveOptions<T>): Promise<LiveConfig<T>>;
   /** Earlier versions of the key from etcd's MVCC history, newest first (back to the last compaction). */
-  history(key: string, opts?: { limit?: number; signal?: AbortSignal }): Promise<ConfigVersion[]>;
+  history(key: string, opts?: { limit?: number } & SignalOptions): Promise<ConfigVersion[]>;
   /** Writes the value the key had at `toRevision` back as a new revision. NOT_FOUND if compacted or absent then. */
   rollback(key: string, toRevision: bigint, opts?: ConfigWriteOptions): Promise<{ revision: bigint }>;
 }

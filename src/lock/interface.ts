@@ -2,11 +2,10 @@
 // cancellable, aware of losing the lock, and wire-compatible with etcd's Go concurrency.Mutex.
 import type { ICompare } from 'etcd3';
 
-/** Options of every blocking lock call. */
-export interface LockCallOptions {
-  /** Aborting rejects the call promptly (CANCELLED, or TIMEOUT_ERROR for `AbortSignal.timeout()`). */
-  signal?: AbortSignal;
-}
+import type { SignalOptions } from '../options.js';
+
+/** Options of every blocking lock call: the library-wide SignalOptions (kept under its old name). */
+export type LockCallOptions = SignalOptions;
 
 export interface DistributedLock {
   /**

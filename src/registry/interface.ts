@@ -1,5 +1,6 @@
 // Service registry and discovery (seed §2.3): public types. What is stored in etcd follows gochat's
 // Go registry byte for byte (see codec.ts), so Go and Node services discover each other.
+import type { SignalOptions } from '../options.js';
 
 /** One instance of a service. Durations are milliseconds here; etcd holds Go's nanoseconds. */
 export interface ServiceInfo {
@@ -53,7 +54,7 @@ export interface Registration extends AsyncDisposable {
    */
   readonly state: RegistrationState;
   /** Deletes the key and revokes its lease; idempotent. */
-  unregister(opts?: { signal?: AbortSignal }): Promise<void>;
+  unregister(opts?: SignalOptions): Promise<void>;
 }
 
 export interface ServiceRegistry {
@@ -64,25 +65,25 @@ export interface ServiceRegistry {
    * put back. VALIDATION_ERROR for bad input (nothing written); CONFLICT if this coordinator
    * already registered the same `id`.
    */
-  register(service: ServiceInput, opts?: { signal?: AbortSignal }): Promise<Registration>;
+  register(service: ServiceInput, opts?: SignalOptions): Promise<Registration>;
   /** Unregisters an instance this coordinator registered; NOT_FOUND for any other ID. */
-  unregister(serviceId: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  unregister(serviceId: string, opts?: SignalOptions): Promise<void>;
   /**
    * The instances of `serviceName`. The first call lists them and starts a watch; later calls
    * answer from memory (no etcd request), also while etcd is unreachable (last known list).
    * An empty list when none is registered.
    */
-  discover(serviceName: string, opts?: { signal?: AbortSignal }): Promise<ServiceInfo[]>;
+  discover(serviceName: string, opts?: SignalOptions): Promise<ServiceInfo[]>;
   /**
    * Changes of `serviceName`'s instances after the call, in revision order, with no duplicates
    * or gaps (also across reconnects). Ends when `signal` aborts, the loop breaks or the
    * coordinator closes.
    */
-  watch(serviceName: string, opts?: { signal?: AbortSignal }): AsyncIterable<ServiceEvent>;
+  watch(serviceName: string, opts?: SignalOptions): AsyncIterable<ServiceEvent>;
   /**
    * The instances of `serviceName` — of every service when omitted — as etcd holds them now (one
    * read, not the discovery cache; Go services' entries included), each with its lease's remaining
    * TTL, sorted by name then id. For operators' tools such as `coordctl services ls`.
    */
-  list(serviceName?: string, opts?: { signal?: AbortSignal }): Promise<ServiceListing[]>;
+  list(serviceName?: string, opts?: SignalOptions): Promise<ServiceListing[]>;
 }

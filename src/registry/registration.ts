@@ -5,6 +5,8 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { ErrorCode, toCoordinationError } from '../errors.js';
+import { revokeById } from '../lease-revoke.js';
+import type { SignalOptions } from '../options.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
 import { encodeService, serviceKey } from './codec.js';
@@ -25,6 +27,8 @@ export class RegistrationImpl implements Registration {
   private readonly unown: () => void;
   private unregistering: Promise<void> | undefined;
   private everRegistered = false;
+  private wasRegistered = false; // state when unregister() began, for its log line
+  private revokeTried = false;
 
   /** Grants the lease and writes the key; live (and in this coordinator's discover()) once it resolves. */
   static async create(client: EtcdClient, cache: DiscoveryCache, service: Readonly<ServiceInfo>, signal: AbortSignal | undefined, onEnd: () => void): Promise<RegistrationImpl> {
@@ -153,36 +157,39 @@ export class RegistrationImpl implements Registration {
     if (to === 'registered') this.everRegistered = true;
   }
 
-  /** Stops healing, then revokes the lease, which deletes the key in the same step. Idempotent. */
-  unregister(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    this.unregistering ??= (async () => {
+  /**
+   * Stops healing, then revokes the lease, which deletes the key in the same step. Idempotent once
+   * it succeeded; after a failure (etcd unreachable, `signal` aborted) it can be called again.
+   */
+  unregister(opts: SignalOptions = {}): Promise<void> {
+    this.unregistering ??= this.leave(opts.signal).catch((err: unknown) => {
+      this.unregistering = undefined; // let the caller try again; the key goes with its lease's TTL otherwise
+      throw toCoordinationError(err, `registry.unregister ${this.key}`);
+    });
+    return this.unregistering;
+  }
+
+  private async leave(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.stopped.signal.aborted) {
       this.stopped.abort();
       this.unwatch();
       this.unown();
       this.onEnd();
-      const wasRegistered = this.stateNow === 'registered';
+      this.wasRegistered = this.stateNow === 'registered';
       this.stateNow = 'unregistered';
       await this.repairing?.catch(() => undefined);
-      const lease = this.lease;
-      if (!lease) return;
-      if (!lease.isLost) await lease.revoke(opts.signal);
-      else {
-        // Lost locally (unconfirmable) may still live in etcd with our key: revoke by ID; absent is fine.
-        await this.client
-          .call('lease.revoke', lease.hexId, (o) => this.client.etcd.leaseClient.leaseRevoke({ ID: lease.id }, o), {
-            idempotent: true,
-            level: 'debug',
-            duringClose: true,
-            ...(opts.signal && { signal: opts.signal }),
-          })
-          .catch((err: unknown) => {
-            if (toCoordinationError(err, 'revoke').code !== ErrorCode.NotFound) throw err;
-          });
-      }
-      const from = wasRegistered ? 'registered' : 'lost';
-      if (this.everRegistered) this.client.logger.info({ operation: 'registry.unregister', key: this.key, from, to: 'unregistered' }, 'instance unregistered');
-    })();
-    return this.unregistering;
+    }
+    const lease = this.lease;
+    if (!lease) return;
+    // A lease lost locally may still hold our key in etcd, and a retry cannot go through KeptLease
+    // (it counts its first revoke as done): both revoke by ID; absent is fine.
+    if (lease.isLost || this.revokeTried) await revokeById(this.client, lease, signal);
+    else {
+      this.revokeTried = true;
+      await lease.revoke(signal);
+    }
+    const from = this.wasRegistered ? 'registered' : 'lost';
+    if (this.everRegistered) this.client.logger.info({ operation: 'registry.unregister', key: this.key, from, to: 'unregistered' }, 'instance unregistered');
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -121,3 +121,16 @@ test('the service manager unregisters on SIGTERM, then shuts down and exits', as
   await eventually(async () => (await raw.get(key).exec()).kvs.length === 0, { timeoutMs: 3000, what: 'unregistered (long before its 30 s TTL)' });
   assert.equal(await exited, 'SIGTERM');
 });
+
+test('stop({ signal }) aborted: no drain wait, the server is forced down, the instance unregistered', async () => {
+  const c = await testCoordinator();
+  const m = createGrpcServiceManager(c.registry, echoServer('quick'), { name: 'echo-stop', id: 'quick', ttlMs: 10_000, drainDelayMs: 30_000, signals: [] });
+  await m.start();
+  const started = Date.now();
+  const ac = new AbortController();
+  const stopping = m.stop({ signal: ac.signal });
+  setTimeout(() => ac.abort(), 200);
+  await stopping;
+  assert.ok(Date.now() - started < 10_000, `stop took ${Date.now() - started} ms despite the abort`);
+  assert.deepEqual(await c.registry.list('echo-stop'), []);
+});

@@ -254,3 +254,15 @@ test('bad pool names and ranges reject with VALIDATION_ERROR and write nothing',
   await assert.rejects(c.ids.list('a/b'), { code: ErrorCode.Validation });
   assert.equal(await revision(), before, 'nothing written');
 });
+
+test('release() takes { signal } and can be retried after a failure: the second call frees the ID', async () => {
+  const c = await testCoordinator();
+  const id = await c.ids.allocate('retry', { min: 1, max: 1 });
+  await assert.rejects(id.release({ signal: AbortSignal.abort() }), { code: ErrorCode.Cancelled });
+  assert.deepEqual((await c.ids.list('retry')).map((e) => e.id), [1], 'still taken after the failed release');
+  await id.release();
+  assert.deepEqual(await c.ids.list('retry'), []);
+  const again = await c.ids.allocate('retry', { min: 1, max: 1 });
+  assert.equal(again.id, 1);
+  await again.release();
+});

@@ -187,3 +187,15 @@ test('registering the same id twice in one coordinator → CONFLICT', async () =
   await a.registry.register(svc());
   await assert.rejects(a.registry.register(svc({ port: 9999 })), { code: ErrorCode.Conflict });
 });
+
+test('unregister() can be retried after a failure (aborted signal): the second call removes the key', async () => {
+  const c = await testCoordinator();
+  const reg = await c.registry.register(svc({ id: 'retry-1' }));
+  const raw = await rawClient();
+  const key = `${c.namespace}/services/chat/retry-1`;
+  await assert.rejects(reg.unregister({ signal: AbortSignal.abort() }), { code: ErrorCode.Cancelled });
+  assert.equal(reg.state, 'unregistered');
+  assert.ok(await raw.get(key).string(), 'the failed unregister left the key (its lease still lives)');
+  await reg.unregister();
+  assert.equal(await raw.get(key).string(), null);
+});
