@@ -114,6 +114,12 @@ export interface LiveConfig<T> extends AsyncDisposable {
   readonly revision: bigint;
   /** True while `value` comes from the snapshot file (or default) because etcd was unreachable. */
   readonly stale: boolean;
+  /**
+   * Aborts when the view stops following etcd for good (its watch failed with a non-transient
+   * error, or etcd refused the recovery read): `value` then stays as it is. The reason is a
+   * CoordinationError. It does not abort on close().
+   */
+  readonly signal: AbortSignal;
   on(event: 'change', fn: (value: T, previous: T) => void): this;
   on(event: 'invalid', fn: (err: Error) => void): this;
   off(event: 'change', fn: (value: T, previous: T) => void): this;

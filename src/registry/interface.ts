@@ -53,6 +53,13 @@ export interface Registration extends AsyncDisposable {
    * re-registered (lease lost, etcd unreachable); `unregistered` after unregister()/close().
    */
   readonly state: RegistrationState;
+  /**
+   * Aborts the first time the instance drops out of etcd (its lease was lost or its key deleted
+   * behind our back), with a CoordinationError (NOT_FOUND) as reason: for a moment clients could
+   * not discover it. The registration keeps healing itself (`state` shows where it is); the
+   * signal does not re-arm. It does not abort on unregister() or close().
+   */
+  readonly signal: AbortSignal;
   /** Deletes the key and revokes its lease; idempotent. */
   unregister(opts?: SignalOptions): Promise<void>;
 }

@@ -4,7 +4,7 @@
 // re-registered with backoff; when the key alone is deleted it is put back under the same lease.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
-import { ErrorCode, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import { revokeById } from '../lease-revoke.js';
 import type { SignalOptions } from '../options.js';
 import { errorText } from '../logger.js';
@@ -21,6 +21,7 @@ export class RegistrationImpl implements Registration {
   private repairing: Promise<void> | undefined;
   private again = false; // another repair was asked for while one ran
   private readonly stopped = new AbortController();
+  private readonly lossController = new AbortController();
   private readonly stop: AbortSignal; // unregistered, or the coordinator closing (which unregisters us)
   private readonly value: string;
   private readonly unwatch: () => void;
@@ -68,6 +69,10 @@ export class RegistrationImpl implements Registration {
 
   get state(): RegistrationState {
     return this.stateNow;
+  }
+
+  get signal(): AbortSignal {
+    return this.lossController.signal;
   }
 
   /** Keeps the lease; when it is lost, re-registers (unless we are stopping). */
@@ -152,7 +157,12 @@ export class RegistrationImpl implements Registration {
     if (from === to || from === 'unregistered') return;
     this.stateNow = to;
     const fields = { operation: 'registry.register', key: this.key, from: this.everRegistered ? from : 'new', to };
-    if (to === 'lost') this.client.logger.warn(fields, 'registration lost; re-registering');
+    if (to === 'lost') {
+      this.client.logger.warn(fields, 'registration lost; re-registering');
+      if (this.everRegistered && !this.lossController.signal.aborted) {
+        this.lossController.abort(new CoordinationError(ErrorCode.NotFound, `registration ${this.key} lost (lease lost or key deleted); re-registering`));
+      }
+    }
     else this.client.logger.info(fields, this.everRegistered ? 'instance re-registered' : 'instance registered');
     if (to === 'registered') this.everRegistered = true;
   }

@@ -118,6 +118,16 @@ test('a lease revoked behind our back → re-registered within 2 s', async () =>
   assert.ok(Date.now() - revoked <= 2000);
   assert.deepEqual(JSON.parse(kv.value.toString()).id, 'chat-1');
   await eventually(() => reg.state === 'registered', { what: 'state registered' });
+  // The loss was announced on the registration's signal (once), while it healed itself.
+  assert.ok(reg.signal.aborted, 'signal aborted on the loss');
+  assert.equal((reg.signal.reason as { code: string }).code, ErrorCode.NotFound);
+});
+
+test('Registration.signal does not abort on unregister()', async () => {
+  const c = await testCoordinator();
+  const reg = await c.registry.register(svc({ id: 'calm' }));
+  await reg.unregister();
+  assert.equal(reg.signal.aborted, false);
 });
 
 test("the keep-alive is not tied to register()'s signal: aborting it later keeps the instance past its TTL", async () => {
