@@ -40,7 +40,7 @@ export type {
   LiveConfig,
   LiveOptions,
 } from './config/interface.js';
-export type { ServiceInfo, ServiceInput, ServiceEvent, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
+export type { EventType, ServiceInfo, ServiceInput, ServiceEvent, ServiceWatch, ServiceWatchOptions, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
 export { registerGrpcResolver, DEFAULT_GRPC_RESOLVER_OPTIONS } from './registry/grpc-resolver.js';
 export type { GrpcResolverOptions } from './registry/grpc-resolver.js';
 export { createGrpcServiceManager } from './registry/grpc-service-manager.js';

@@ -1,6 +1,7 @@
 // The config center's public surface (seed §2.2): typed reads, CAS writes, gap-free watches,
 // hot-reload views, MVCC history. Keys live at `<namespace>/config/<key>`, values as JSON.
 import type { SignalOptions } from '../options.js';
+import type { EventType } from '../registry/interface.js';
 
 /**
  * A Standard Schema v1 validator (https://standardschema.dev): zod 4 (classic or mini), valibot,
@@ -57,7 +58,7 @@ export interface LiveOptions<T> {
 }
 
 export interface ConfigEvent {
-  type: 'PUT' | 'DELETE';
+  type: EventType;
   /** The config key (without namespace and `config/`). */
   key: string;
   /** Decoded value (PUT only): JSON, or the raw text if it is not JSON. */

@@ -53,6 +53,11 @@ export class DiscoveryCache {
     void this.run(loaded, failed);
   }
 
+  /** Revision of the last change (or list) applied: a subscriber added now hears every change after it. */
+  get revision(): bigint {
+    return this.applied;
+  }
+
   /** The instances as of the last event seen (a fresh array of frozen objects). */
   list(): ServiceInfo[] {
     this.snapshot ??= Object.freeze([...this.entries.values()].map((e) => e.info));
@@ -169,7 +174,7 @@ export class DiscoveryCache {
     const service = info ?? previous?.info;
     if (!service || !notify) return; // a bad entry came or went: nothing a subscriber knew of
     const type = info ? 'PUT' : 'DELETE';
-    const out: ServiceEvent = { type, service: service as ServiceInfo, revision: event.revision, timestamp: new Date() };
+    const out: ServiceEvent = { type, service: service as ServiceInfo, revision: event.revision, timestamp: new Date(), reconciled: event.reconciled };
     for (const s of this.subscribers) s.event(out, event.key);
   }
 

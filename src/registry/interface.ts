@@ -24,14 +24,38 @@ export interface ServiceInfo {
 /** What register() takes: a ServiceInfo whose `metadata` may be left out (registered as `{}`). */
 export type ServiceInput = Omit<ServiceInfo, 'metadata'> & { metadata?: Record<string, string> };
 
+/** The kind of a change (seed's EventType): a key written, or deleted (also by lease expiry). */
+export type EventType = 'PUT' | 'DELETE';
+
 export interface ServiceEvent {
-  type: 'PUT' | 'DELETE';
+  type: EventType;
   /** For `DELETE`, the instance as it was last known (not just its key). */
   service: ServiceInfo;
   /** etcd revision of the change; strictly increasing within one watch. */
   revision: bigint;
   /** When this process learned of the change. */
   timestamp: Date;
+  /**
+   * True when the event was derived by re-reading the current state (after a compaction, or when
+   * the discovery watch had to re-list) rather than seen as it happened, like `ConfigEvent.reconciled`.
+   */
+  reconciled: boolean;
+}
+
+export interface ServiceWatchOptions extends SignalOptions {
+  /**
+   * First revision to deliver, replayed from etcd's history: pass the last `ServiceEvent.revision`
+   * seen + 1 to resume with nothing missed. @default the changes after the call
+   */
+  fromRevision?: bigint;
+}
+
+/** An async-iterable watch of one service's instances (the same kind of handle as ConfigWatch). */
+export interface ServiceWatch extends AsyncIterable<ServiceEvent>, AsyncDisposable {
+  /** Resolves with the revision the watch is synced from: every later change will be delivered. */
+  readonly ready: Promise<bigint>;
+  /** Ends the iteration. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** One instance as `list()` reads it from etcd. */
@@ -82,11 +106,11 @@ export interface ServiceRegistry {
    */
   discover(serviceName: string, opts?: SignalOptions): Promise<ServiceInfo[]>;
   /**
-   * Changes of `serviceName`'s instances after the call, in revision order, with no duplicates
-   * or gaps (also across reconnects). Ends when `signal` aborts, the loop breaks or the
-   * coordinator closes.
+   * Changes of `serviceName`'s instances after the call (or from `fromRevision`), in revision
+   * order, with no duplicates or gaps (also across reconnects). Subscribes at once; ends when
+   * `close()` is called, `signal` aborts, the loop breaks or the coordinator closes. Iterate it once.
    */
-  watch(serviceName: string, opts?: SignalOptions): AsyncIterable<ServiceEvent>;
+  watch(serviceName: string, opts?: ServiceWatchOptions): ServiceWatch;
   /**
    * The instances of `serviceName` — of every service when omitted — as etcd holds them now (one
    * read, not the discovery cache; Go services' entries included), each with its lease's remaining

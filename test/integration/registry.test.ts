@@ -209,3 +209,42 @@ test('unregister() can be retried after a failure (aborted signal): the second c
   await reg.unregister();
   assert.equal(await raw.get(key).string(), null);
 });
+
+test('registry.watch is a handle like config.watch: ready, close(), reconciled on events', async () => {
+  const c = await testCoordinator();
+  const watch = c.registry.watch('chat');
+  const from = await watch.ready;
+  assert.equal(typeof from, 'bigint');
+  const reg = await c.registry.register(svc({ id: 'w-1' }));
+  const it = watch[Symbol.asyncIterator]();
+  const first = await it.next();
+  assert.equal(first.done, false);
+  const ev = first.value as ServiceEvent;
+  assert.deepEqual([ev.type, ev.service.id, ev.reconciled], ['PUT', 'w-1', false]);
+  assert.ok(ev.revision > from);
+  await watch.close();
+  assert.deepEqual(await it.next(), { done: true, value: undefined });
+  await reg.unregister();
+});
+
+test('registry.watch({ fromRevision }) resumes from etcd history; a DELETE carries the instance as it was', async () => {
+  const c = await testCoordinator();
+  const reg = await c.registry.register(svc({ id: 'r-1', metadata: { zone: 'b' } }));
+  const [put] = await c.registry.list('chat');
+  await reg.unregister();
+  const watch = c.registry.watch('chat', { fromRevision: put!.revision });
+  await watch.ready;
+  const seen: ServiceEvent[] = [];
+  for await (const ev of watch) {
+    seen.push(ev);
+    if (seen.length === 2) break;
+  }
+  assert.deepEqual(seen.map((e) => [e.type, e.service.id, e.service.metadata['zone'], e.reconciled]), [['PUT', 'r-1', 'b', false], ['DELETE', 'r-1', 'b', false]]);
+  // Resume after the PUT only: the DELETE's instance comes from the revision before it.
+  const resumed = c.registry.watch('chat', { fromRevision: put!.revision + 1n });
+  for await (const ev of resumed) {
+    assert.deepEqual([ev.type, ev.service.id, ev.service.address, ev.service.metadata['zone']], ['DELETE', 'r-1', '127.0.0.1', 'b']);
+    break;
+  }
+  assert.throws(() => c.registry.watch('chat', { fromRevision: 0n }), { code: ErrorCode.Validation });
+});
