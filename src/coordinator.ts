@@ -2,7 +2,7 @@
 // components built on them. close() releases everything the components own.
 import { setMaxListeners } from 'node:events';
 import { EtcdClient } from './client/etcd-client.js';
-import { CoordinationError, ErrorCode, isCoordinationError, toCoordinationError } from './errors.js';
+import { CoordinationError, ErrorCode, isCoordinationError, isTransient, toCoordinationError } from './errors.js';
 import { errorText } from './logger.js';
 import { resolveOptions, type CoordinatorOptions } from './options.js';
 import { backoffDelays, sleep } from './retry.js';
@@ -90,7 +90,9 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
         return new CoordinatorImpl(client);
       } catch (err) {
         lastError = toCoordinationError(err, 'connect');
-        if (lastError.code === ErrorCode.Auth || lastError.code === ErrorCode.Validation) throw lastError;
+        // Only network trouble is worth another ping; anything else (credentials etcd refuses or
+        // does not expect, a bug) is said at once instead of after the whole timeout.
+        if (!isTransient(lastError)) throw lastError;
         if (isCoordinationError(lastError, ErrorCode.Timeout) && budget.aborted) break;
         await sleep(delays.next().value, budget).catch(() => undefined);
       }
