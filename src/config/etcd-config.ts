@@ -107,7 +107,9 @@ export class EtcdConfigCenter implements ConfigCenter {
       key: CONFIG_DIR + keyOrPrefix,
       prefix: opts.prefix === true,
       ...(opts.fromRevision !== undefined && { fromRevision: opts.fromRevision }),
-      ...(opts.signal && { signal: opts.signal }),
+      // A dependent signal: the stream listens on it, not on the caller's, which an app may share
+      // across many watches (no MaxListenersExceededWarning on its signal).
+      ...(opts.signal && { signal: AbortSignal.any([opts.signal]) }),
       operation: 'config.watch',
     });
     const toEvent = (ev: WatchEvent): ConfigEvent => ({

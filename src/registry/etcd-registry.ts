@@ -108,7 +108,9 @@ export class EtcdRegistry implements ServiceRegistry {
    * One watch handle on the cache: subscribes at once (events after this call), buffers events
    * until read, ends on close(), abort, return() (break) or the coordinator's close.
    */
-  private subscribe(name: string, signal: AbortSignal | undefined): ServiceWatch {
+  private subscribe(name: string, callerSignal: AbortSignal | undefined): ServiceWatch {
+    // Listen on a dependent signal, not the caller's: an app may share one across many watches.
+    const signal = callerSignal && AbortSignal.any([callerSignal]);
     const queue: ServiceEvent[] = [];
     let wake: (() => void) | undefined;
     let done = false;
@@ -176,7 +178,7 @@ export class EtcdRegistry implements ServiceRegistry {
  */
 function replayWatch(client: EtcdClient, name: string, fromRevision: bigint, signal: AbortSignal | undefined): ServiceWatch {
   const prefix = servicePrefix(name);
-  const stream = openWatch(client, { key: prefix, prefix: true, fromRevision, operation: 'registry.watch', ...(signal && { signal }) });
+  const stream = openWatch(client, { key: prefix, prefix: true, fromRevision, operation: 'registry.watch', ...(signal && { signal: AbortSignal.any([signal]) }) });
   const last = new Map<string, ServiceInfo>();
   const before = async (key: string, revision: bigint): Promise<ServiceInfo> => {
     const full = Buffer.from(client.key(key));
