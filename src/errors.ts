@@ -164,6 +164,16 @@ export function isProgrammingError(err: unknown): boolean {
   );
 }
 
+/** etcd said the lease does not exist (expired or revoked): a NOT_FOUND with this specific cause. */
+export function isLeaseNotFound(err: unknown): boolean {
+  return err instanceof Error && /requested lease not found|lease not found/i.test(err.message);
+}
+
+/** etcd compacted the revision a read or watch asked for: a NOT_FOUND with this specific cause. */
+export function isCompacted(err: unknown): boolean {
+  return err instanceof Error && /required revision has been compacted|compacted/i.test(err.message);
+}
+
 /** Finds the code for an etcd3/gRPC error: status code first, then etcd3's class, message text last. */
 export function classify(err: unknown): ErrorCode {
   if (err instanceof CoordinationError) return err.code;

@@ -18,6 +18,8 @@ import {
   isTransient,
   isValidationError,
   abortError,
+  isCompacted,
+  isLeaseNotFound,
 } from '../../src/errors.js';
 
 test('CoordinationError carries code, name, cause', () => {
@@ -99,4 +101,11 @@ test('a bug is INTERNAL_ERROR, not an etcd outage: TypeError, RangeError, failed
   }
   // A network failure with the same words is still one.
   assert.equal(classify(new Error('connection closed')), ErrorCode.Connection);
+});
+
+test('message tests for specific etcd conditions live in errors.ts: lease not found, compacted', () => {
+  assert.ok(isLeaseNotFound(new Error('5 NOT_FOUND: etcdserver: requested lease not found')));
+  assert.ok(!isLeaseNotFound(new Error('etcdserver: key not found')));
+  assert.ok(isCompacted(new Error('11 OUT_OF_RANGE: etcdserver: mvcc: required revision has been compacted')));
+  assert.ok(!isCompacted(undefined));
 });
