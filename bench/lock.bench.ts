@@ -33,7 +33,7 @@ async function uncontendedRound(): Promise<{ ours: number; etcd3: number; raw: n
       await lock.unlock();
     }, SECONDS * 1000);
     const lock = await c.lock.acquire('u', TTL_MS);
-    const ttlAfterAcquire = await lock.ttl();
+    const ttlAfterAcquire = await lock.remainingMs();
     await lock.unlock();
     return { ours, etcd3, raw, pipelined, ttlAfterAcquire };
   } finally {

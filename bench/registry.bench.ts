@@ -14,7 +14,7 @@ const TTL = 10_000;
 const KEEPALIVE_WINDOW_S = Number(process.env['REGISTRY_BENCH_KEEPALIVE_SECONDS'] ?? 10);
 
 const coordinator = (namespace: string): Promise<Coordinator> => createCoordinator({ endpoints: endpoints(), namespace, logger: silentLogger });
-const instance = (name: string, i: number): ServiceInfo => ({ id: `i-${i}`, name, address: '10.0.0.1', port: 10_000 + i, metadata: { version: '1.0.0', zone: `z${i % 3}` }, ttl: TTL });
+const instance = (name: string, i: number): ServiceInfo => ({ id: `i-${i}`, name, address: '10.0.0.1', port: 10_000 + i, metadata: { version: '1.0.0', zone: `z${i % 3}` }, ttlMs: TTL });
 const us = (ms: number): number => ms * 1000;
 const ns = (): bigint => process.hrtime.bigint();
 

@@ -2,6 +2,7 @@
 // coordinator. Run: npm run demo -- basic
 import { z } from 'zod';
 import { createCoordinator, type Coordinator } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 
@@ -9,7 +10,7 @@ async function lockExample(coord: Coordinator): Promise<void> {
   console.log('=== distributed lock ===');
   const lock = await coord.lock.acquire('my-lock', 30_000);
   console.log(`lock acquired (fencing token ${lock.fencingToken}, etcd key ${lock.ownerKey})`);
-  console.log(`  remaining TTL from etcd: ${await lock.ttl()} ms`);
+  console.log(`  remaining TTL from etcd: ${await lock.remainingMs()} ms`);
   // A second contender cannot get it while we hold it…
   await coord.lock.tryAcquire('my-lock', 30_000).catch((err: { code: string }) => console.log(`  tryAcquire by another contender → ${err.code}`));
   console.log('  executing critical section...');
@@ -60,7 +61,7 @@ async function registryExample(coord: Coordinator): Promise<void> {
     address: '127.0.0.1',
     port: 8080,
     metadata: { version: '1.0.0', region: 'us-west' },
-    ttl: 30_000,
+    ttlMs: 30_000,
   });
   console.log(`service registered (${registration.state})`);
   const services = await coord.registry.discover('chat-service');
@@ -73,7 +74,7 @@ async function registryExample(coord: Coordinator): Promise<void> {
   ac.abort();
 }
 
-const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo', timeout: 5000 });
+const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo', timeout: 5000, logger: demoLogger });
 try {
   await lockExample(coord);
   await configExample(coord);

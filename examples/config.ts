@@ -3,12 +3,13 @@
 // history lets us roll a change back. Run: npm run demo -- config
 import { z } from 'zod';
 import { createCoordinator, isConflict, type ConfigEvent } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 const Limits = z.object({ rps: z.number().int().positive(), burst: z.number().int().positive() });
 
-await using admin = await createCoordinator({ endpoints, namespace: 'gochat-demo' });
-await using service = await createCoordinator({ endpoints, namespace: 'gochat-demo' });
+await using admin = await createCoordinator({ endpoints, namespace: 'gochat-demo', logger: demoLogger });
+await using service = await createCoordinator({ endpoints, namespace: 'gochat-demo', logger: demoLogger });
 await admin.config.delete('chat/limits');
 
 // 1. Initial value; stored as JSON at /gochat-demo/config/chat/limits (gochat's Go layout under the namespace).

@@ -1,9 +1,10 @@
 // Connect to etcd, show the namespace, close. Run: npm run demo -- connect
 import { createCoordinator, isConnectionError } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 
-const coordinator = await createCoordinator({ endpoints, namespace: 'gochat', timeout: 5000 });
+const coordinator = await createCoordinator({ endpoints, namespace: 'gochat', timeout: 5000, logger: demoLogger });
 console.log(`connected to ${endpoints.join(',')} with namespace "${coordinator.namespace}"`);
 await coordinator.close();
 console.log('closed (idempotent; leaves no timers or sockets)');

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { createCoordinator, createGrpcServiceManager, registerGrpcResolver, type GrpcServiceManager } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 const namespace = `demo-grpc-${process.pid}`;
@@ -26,16 +27,16 @@ function echoServer(instance: string): grpc.Server {
 // ── servers: each its own coordinator, as separate processes would have ──
 const coordinators: Array<Awaited<ReturnType<typeof createCoordinator>>> = [];
 async function startInstance(id: string): Promise<GrpcServiceManager> {
-  const coordinator = await createCoordinator({ endpoints, namespace });
+  const coordinator = await createCoordinator({ endpoints, namespace, logger: demoLogger });
   coordinators.push(coordinator);
-  const manager = createGrpcServiceManager(coordinator.registry, echoServer(id), { name: 'echo', id, ttl: 10_000, drainDelayMs: 500, signals: [] });
+  const manager = createGrpcServiceManager(coordinator.registry, echoServer(id), { name: 'echo', id, ttlMs: 10_000, drainDelayMs: 500, signals: [] });
   await manager.start();
   console.log(`[server] ${id} serving on 127.0.0.1:${manager.port} and registered as echo/${id}`);
   return manager;
 }
 
 // ── client: dials etcd:///echo through the registry ──
-const clientSide = await createCoordinator({ endpoints, namespace });
+const clientSide = await createCoordinator({ endpoints, namespace, logger: demoLogger });
 registerGrpcResolver(clientSide.registry); // scheme etcd, round_robin, keeps the last non-empty list
 const servers = new Map<string, GrpcServiceManager>();
 for (const id of ['echo-1', 'echo-2', 'echo-3']) servers.set(id, await startInstance(id));

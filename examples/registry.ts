@@ -2,11 +2,12 @@
 // self-healing after the lease is revoked behind our back, unregister. Run: npm run demo -- registry
 import { Etcd3 } from 'etcd3';
 import { createCoordinator, type ServiceEvent } from '../src/index.js';
+import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');
 const namespace = `demo-registry-${process.pid}`;
-const chat = await createCoordinator({ endpoints, namespace }); // the service
-const gateway = await createCoordinator({ endpoints, namespace }); // a client of it
+const chat = await createCoordinator({ endpoints, namespace, logger: demoLogger }); // the service
+const gateway = await createCoordinator({ endpoints, namespace, logger: demoLogger }); // a client of it
 
 try {
   // A gateway watches chat-service: every change, in revision order, none missed.
@@ -22,9 +23,9 @@ try {
     address: '127.0.0.1',
     port: 8080,
     metadata: { version: '1.0.0', region: 'us-west' },
-    ttl: 5000, // the instance vanishes 5 s after its process dies
+    ttlMs: 5000, // the instance vanishes 5 s after its process dies
   });
-  await chat.registry.register({ id: 'chat-service-002', name: 'chat-service', address: '127.0.0.1', port: 8081, metadata: { version: '1.0.0' }, ttl: 5000 });
+  await chat.registry.register({ id: 'chat-service-002', name: 'chat-service', address: '127.0.0.1', port: 8081, metadata: { version: '1.0.0' }, ttlMs: 5000 });
   console.log(`registered chat-service-001 and -002 (state: ${registration.state})`);
   await pause(100);
 

@@ -4,7 +4,7 @@
 //   npm run demo                 every example in the order below
 //   npm run demo -- basic grpc   only these
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './lib/deps.mjs';
@@ -12,10 +12,19 @@ import { ensureEtcd, startCluster } from './lib/etcd.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
-// The order a newcomer should read them in; examples not (yet) present are skipped.
-const ORDER = ['connect', 'basic', 'lock', 'config', 'registry', 'grpc', 'ids'];
+// The order a newcomer should read them in; other examples present run after these.
+const ORDER = ['connect', 'basic', 'config', 'registry', 'grpc', 'ids'];
+const present = readdirSync(join(root, 'examples'))
+  .filter((f) => f.endsWith('.ts') && f !== 'log.ts') // log.ts is the examples' shared logger, not an example
+  .map((f) => f.slice(0, -3));
+const all = [...ORDER.filter((n) => present.includes(n)), ...present.filter((n) => !ORDER.includes(n)).sort()];
 const wanted = process.argv.slice(2);
-const examples = (wanted.length ? wanted : ORDER).filter((name) => existsSync(join(root, 'examples', `${name}.ts`)));
+const unknown = wanted.filter((name) => !all.includes(name));
+if (unknown.length) {
+  console.error(`[demo] no such example: ${unknown.join(', ')}\n[demo] examples: ${all.join(', ')}`);
+  process.exit(2);
+}
+const examples = wanted.length ? wanted : all;
 
 ensureDeps(root);
 ensureEtcd({ quiet: false });

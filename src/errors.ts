@@ -23,7 +23,7 @@ import {
   GRPCUnknownError,
 } from 'etcd3';
 
-/** Error codes (seed §4.1), plus `AUTH_ERROR` and `CANCELLED` which the seed's list has no place for. */
+/** Error codes (seed §4.1), plus `AUTH_ERROR`, `CANCELLED` and `INTERNAL_ERROR` which the seed's list has no place for. */
 export const ErrorCode = {
   /** etcd could not be reached, or the connection broke. Transient. */
   Connection: 'CONNECTION_ERROR',
@@ -41,6 +41,11 @@ export const ErrorCode = {
   Auth: 'AUTH_ERROR',
   /** The caller's AbortSignal fired (cause: `signal.reason`), or the coordinator was closed. */
   Cancelled: 'CANCELLED',
+  /**
+   * A bug, not an etcd failure: a TypeError, RangeError or failed assertion thrown by our code or a
+   * callback of yours (`cause` is the original). Never retried.
+   */
+  Internal: 'INTERNAL_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -144,16 +149,42 @@ const BY_MESSAGE: Array<[RegExp, ErrorCode]> = [
   [/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|No connection established|connection|socket|closed/i, ErrorCode.Connection],
 ];
 
+/**
+ * A programming error (ours or a caller's callback): JS engine errors and failed assertions. These
+ * carry no gRPC status and must never be matched by message text (a TypeError about `closed` is
+ * not a closed connection).
+ */
+export function isProgrammingError(err: unknown): boolean {
+  return (
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof ReferenceError ||
+    err instanceof SyntaxError ||
+    (err instanceof Error && (err.name === 'AssertionError' || (err as { code?: unknown }).code === 'ERR_ASSERTION'))
+  );
+}
+
+/** etcd said the lease does not exist (expired or revoked): a NOT_FOUND with this specific cause. */
+export function isLeaseNotFound(err: unknown): boolean {
+  return err instanceof Error && /requested lease not found|lease not found/i.test(err.message);
+}
+
+/** etcd compacted the revision a read or watch asked for: a NOT_FOUND with this specific cause. */
+export function isCompacted(err: unknown): boolean {
+  return err instanceof Error && /required revision has been compacted|compacted/i.test(err.message);
+}
+
 /** Finds the code for an etcd3/gRPC error: status code first, then etcd3's class, message text last. */
 export function classify(err: unknown): ErrorCode {
   if (err instanceof CoordinationError) return err.code;
+  if (isProgrammingError(err)) return ErrorCode.Internal;
   if (err instanceof Error) {
     const message = err.message ?? '';
     // A few etcd conditions share a status with others; the message tells them apart.
     if (/required revision has been compacted/i.test(message)) return ErrorCode.NotFound;
     if (/etcdserver: (no leader|leader changed|too many requests)/i.test(message)) return ErrorCode.Unavailable;
     if (/etcdserver: request timed out/i.test(message)) return ErrorCode.Timeout;
-    if (/etcdserver: (user name is empty|authentication failed|invalid auth token|permission denied)/i.test(message)) return ErrorCode.Auth;
+    if (/etcdserver: (user name is empty|authentication failed|invalid auth token|permission denied|authentication is not enabled)/i.test(message)) return ErrorCode.Auth;
     const status = (err as { code?: unknown }).code;
     if (typeof status === 'number' && BY_STATUS[status] !== undefined) return BY_STATUS[status];
     for (const [cls, code] of BY_CLASS) if (err instanceof cls) return code;

@@ -1,7 +1,7 @@
 // Public exports only.
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
-export type { CoordinatorOptions, TlsOptions } from './options.js';
+export type { CoordinatorOptions, SignalOptions, TlsOptions } from './options.js';
 export type { DistributedLock, Lock, LockCallOptions, LockInfo } from './lock/interface.js';
 export { MAX_LOCK_TTL_MS } from './lock/validate.js';
 export { DEFAULT_OPTIONS } from './options.js';
@@ -31,6 +31,8 @@ export type {
   ConfigEvent,
   ConfigReadOptions,
   ConfigSchema,
+  StandardSchemaResult,
+  StandardSchemaV1,
   ConfigVersion,
   ConfigWatch,
   ConfigWatchOptions,
@@ -38,7 +40,7 @@ export type {
   LiveConfig,
   LiveOptions,
 } from './config/interface.js';
-export type { ServiceInfo, ServiceEvent, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
+export type { EventType, ServiceInfo, ServiceInput, ServiceEvent, ServiceWatch, ServiceWatchOptions, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
 export { registerGrpcResolver, DEFAULT_GRPC_RESOLVER_OPTIONS } from './registry/grpc-resolver.js';
 export type { GrpcResolverOptions } from './registry/grpc-resolver.js';
 export { createGrpcServiceManager } from './registry/grpc-service-manager.js';

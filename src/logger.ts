@@ -46,7 +46,7 @@ const REDACT = [
 
 /** The default logger: JSON lines on stdout via pino, level from the option or COORD_LOG_LEVEL. */
 export function createDefaultLogger(level?: LogLevel): Logger {
-  const resolved = level ?? (process.env['COORD_LOG_LEVEL'] as LogLevel | undefined) ?? 'info';
+  const resolved = level ?? (process.env['COORD_LOG_LEVEL'] as LogLevel | undefined) ?? 'warn';
   return pino({ name: 'coordination', level: resolved, redact: { paths: REDACT, censor: '[redacted]' } });
 }
 

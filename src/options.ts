@@ -6,6 +6,14 @@ import { resolveLayout, type Component, type KeyPrefixes } from './layout.js';
 import type { Logger, LogLevel } from './logger.js';
 import { DEFAULT_RETRY, type RetryConfig } from './retry.js';
 
+/**
+ * The options of every call that waits (the one rule): aborting `signal` rejects the call promptly
+ * with CANCELLED — TIMEOUT_ERROR for `AbortSignal.timeout()` — and leaves nothing half-done behind.
+ */
+export interface SignalOptions {
+  signal?: AbortSignal;
+}
+
 /** TLS material for etcd's client port. PEM contents (Buffer or string), not file paths. */
 export interface TlsOptions {
   /** CA certificate(s) that signed etcd's server certificate. */
@@ -39,7 +47,7 @@ export interface CoordinatorOptions {
   retry?: Partial<RetryConfig>;
   /** A logger with pino's `(fields, message)` methods. @default pino JSON on stdout */
   logger?: Logger;
-  /** Level of the default pino logger (ignored with `logger`). @default 'info' or $COORD_LOG_LEVEL */
+  /** Level of the default pino logger (ignored with `logger`). $COORD_LOG_LEVEL, else 'warn' (quiet like a library; 'info' logs every completed operation) */
   logLevel?: LogLevel;
   /** TLS / mTLS towards etcd. @default none (plain http) */
   tls?: TlsOptions;
@@ -88,7 +96,12 @@ const loggerShape = z.custom<Logger>(
 const optionsSchema = z
   .object({
     endpoints: z
-      .array(z.string().regex(/^(https?:\/\/)?[^\s/]+:\d{1,5}\/?$/, 'must look like http://host:port'))
+      .array(
+        z
+          .string()
+          .refine((e) => !/^(https?:\/\/)?[^\s/]+:\d{1,5}\/.*$/.test(e), 'must be host:port or http(s)://host:port with no path (not even a trailing "/")')
+          .regex(/^(https?:\/\/)?[^\s/]+:\d{1,5}$/, 'must look like http://host:port'),
+      )
       .min(1, 'at least one endpoint is required'),
     username: z.string().min(1).optional(),
     password: z.string().optional(),
@@ -144,7 +157,7 @@ export function resolveOptions(options: CoordinatorOptions): ResolvedOptions {
   if (retry.maxDelay < retry.initialDelay) throw validationError('invalid coordinator option retry: maxDelay < initialDelay');
   const layout = resolveLayout(o.namespace ?? DEFAULT_OPTIONS.namespace, o.prefixes);
   return {
-    endpoints: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e.replace(/\/$/, '') : `${o.tls ? 'https' : 'http'}://${e}`)),
+    endpoints: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${o.tls ? 'https' : 'http'}://${e}`)),
     ...(o.username !== undefined && { username: o.username }),
     ...(o.password !== undefined && { password: o.password }),
     timeout: o.timeout ?? DEFAULT_OPTIONS.timeout,

@@ -12,12 +12,12 @@ export function registerIdCommands(program: Command, ctx: CliContext): void {
     .action(async (pool: string, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       const entries = await ctx.withCoordinator(cmd, (c) => c.ids.list(pool, { signal: ctx.signal }));
-      // JSON has no Infinity: a key without lease shows ttlMs null.
-      if (out.json) out.data(entries.map((e) => ({ ...e, ttlMs: Number.isFinite(e.ttlMs) ? e.ttlMs : null })));
+      // JSON has no Infinity: a key without lease shows remainingMs null.
+      if (out.json) out.data(entries.map((e) => ({ ...e, remainingMs: Number.isFinite(e.remainingMs) ? e.remainingMs : null })));
       else
         out.table(
           [{ header: 'ID', right: true }, { header: 'OWNER' }, { header: 'TTL LEFT', right: true }],
-          entries.map((e) => [String(e.id), e.owner || '-', duration(e.ttlMs)]),
+          entries.map((e) => [String(e.id), e.owner || '-', duration(e.remainingMs)]),
           `(no IDs taken in pool ${pool})`,
         );
     });

@@ -17,7 +17,7 @@ export function registerLockCommands(program: Command, ctx: CliContext): void {
       else
         out.table(
           [{ header: 'LOCK' }, { header: 'HOLDER KEY' }, { header: 'TOKEN', right: true }, { header: 'TTL LEFT', right: true }, { header: 'WAITERS', right: true }],
-          entries.map((l) => [l.name, l.holderKey, String(l.fencingToken), duration(l.ttlLeft), String(l.waiters)]),
+          entries.map((l) => [l.name, l.holderKey, String(l.fencingToken), duration(l.remainingMs), String(l.waiters)]),
           `(no locks${prefix ? ` starting with '${prefix}'` : ''})`,
         );
     });

@@ -26,7 +26,7 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
       else
         out.table(
           [{ header: 'NAME' }, { header: 'ID' }, { header: 'ADDRESS' }, { header: 'TTL LEFT', right: true }, { header: 'METADATA' }],
-          instances.map((s) => [s.name, s.id, `${s.address}:${s.port}`, duration(s.ttlLeft), cell(metadataText(s.metadata))]),
+          instances.map((s) => [s.name, s.id, `${s.address}:${s.port}`, duration(s.remainingMs), cell(metadataText(s.metadata))]),
           name === undefined ? '(no services registered)' : `(no instances of ${name})`,
         );
       if (name !== undefined && instances.length === 0) ctx.exit(ExitCode.NotFound);

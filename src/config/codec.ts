@@ -1,8 +1,8 @@
 // How config keys and values are checked, stored and read back. Everything here runs before a
 // request is sent, so bad input never reaches etcd. Error messages name keys, never values.
-import * as core from 'zod/v4/core';
 import { validationError } from '../errors.js';
 import { isCleanPath } from '../layout.js';
+import type { ConfigSchema } from './interface.js';
 
 /** Largest encoded value we write (etcd's default request limit is 1.5 MiB). */
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -73,17 +73,25 @@ export function decodeValue(raw: Buffer | Uint8Array): unknown {
   }
 }
 
-/** A zod schema (classic or mini), checked before anything is read or written. */
-export function checkSchema(schema: unknown): core.$ZodType {
-  if (!(schema instanceof core.$ZodType)) throw validationError('config schema must be a zod schema');
+/** A Standard Schema (zod 4, valibot, arktype…), checked before anything is read or written. */
+export function checkSchema<T>(schema: ConfigSchema<T>): ConfigSchema<T> {
+  const std = (schema as Partial<ConfigSchema<T>> | null | undefined)?.['~standard'];
+  if (typeof std !== 'object' || std === null || std.version !== 1 || typeof std.validate !== 'function') {
+    throw validationError('config schema must be a Standard Schema v1 validator (an object with ~standard.validate, e.g. a zod 4 schema)');
+  }
   return schema;
 }
 
 /** Parses `value` with `schema`; VALIDATION_ERROR naming the key and the failing path (never the value). */
-export function parseWith<T>(schema: core.$ZodType<T>, key: string, value: unknown): T {
-  const result = core.safeParse(schema, value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue?.path.length ? ` at ${issue.path.map(String).join('.')}` : '';
-  throw validationError(`config value for ${key} does not match the schema${path}: ${issue?.message ?? 'invalid'}`, result.error);
+export function parseWith<T>(schema: ConfigSchema<T>, key: string, value: unknown): T {
+  const result = schema['~standard'].validate(value);
+  if (result instanceof Promise) {
+    result.catch(() => undefined); // we do not wait for it; its outcome must not become an unhandled rejection
+    throw validationError(`config schema for ${key} validates asynchronously; config schemas must validate synchronously`);
+  }
+  if (!result.issues) return result.value;
+  const issue = result.issues[0];
+  const segments = (issue?.path ?? []).map((p) => String(typeof p === 'object' && p !== null ? p.key : p));
+  const path = segments.length ? ` at ${segments.join('.')}` : '';
+  throw validationError(`config value for ${key} does not match the schema${path}: ${issue?.message ?? 'invalid'}`, result.issues);
 }

@@ -5,7 +5,7 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode, validationError } from '../errors.js';
+import { CoordinationError, ErrorCode, isCompacted, validationError } from '../errors.js';
 import { checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
 import type {
   ConfigCenter,
@@ -107,7 +107,9 @@ export class EtcdConfigCenter implements ConfigCenter {
       key: this.client.dirs.config + keyOrPrefix,
       prefix: opts.prefix === true,
       ...(opts.fromRevision !== undefined && { fromRevision: opts.fromRevision }),
-      ...(opts.signal && { signal: opts.signal }),
+      // A dependent signal: the stream listens on it, not on the caller's, which an app may share
+      // across many watches (no MaxListenersExceededWarning on its signal).
+      ...(opts.signal && { signal: AbortSignal.any([opts.signal]) }),
       operation: 'config.watch',
     });
     const toEvent = (ev: WatchEvent): ConfigEvent => ({
@@ -156,7 +158,7 @@ export class EtcdConfigCenter implements ConfigCenter {
       try {
         kv = await this.read('config.history', key, at, opts.signal);
       } catch (err) {
-        if (at !== undefined && err instanceof CoordinationError && /compacted/.test(err.message)) break;
+        if (at !== undefined && err instanceof CoordinationError && isCompacted(err)) break;
         throw err;
       }
       if (!kv) break; // deleted before `at`: the current incarnation of the key starts here

@@ -1,21 +1,42 @@
 // The config center's public surface (seed §2.2): typed reads, CAS writes, gap-free watches,
 // hot-reload views, MVCC history. Keys live at `<namespace>/config/<key>`, values as JSON.
-import type * as core from 'zod/v4/core';
+import type { SignalOptions } from '../options.js';
+import type { EventType } from '../registry/interface.js';
 
-/** A zod schema (classic `z.*` or `zod/mini`). */
-export type ConfigSchema<T> = core.$ZodType<T>;
-
-export interface ConfigReadOptions {
-  signal?: AbortSignal;
+/**
+ * A Standard Schema v1 validator (https://standardschema.dev): zod 4 (classic or mini), valibot,
+ * arktype… or any object with `'~standard': { version: 1, vendor, validate }`. Declared here so that
+ * no public type needs a particular validation library.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
 }
 
-export interface ConfigWriteOptions {
+/** What a Standard Schema's `validate` returns: the output value, or issues. */
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined }> };
+
+/**
+ * The schema a config value is checked against: any Standard Schema whose output is `T`.
+ * Validation must be synchronous (a validator that returns a Promise is rejected with VALIDATION_ERROR).
+ */
+export type ConfigSchema<T> = StandardSchemaV1<unknown, T>;
+
+/** Options of config reads: the library-wide SignalOptions (kept under its old name). */
+export type ConfigReadOptions = SignalOptions;
+
+export interface ConfigWriteOptions extends SignalOptions {
   /**
    * Write only if the key's mod revision is still this one (`0n` = only if the key does not
    * exist); otherwise CONFLICT. Take it from `ConfigEvent.revision`, `history()` or `set()`.
    */
   ifRevision?: bigint;
-  signal?: AbortSignal;
 }
 
 export interface ConfigWatchOptions {
@@ -37,7 +58,7 @@ export interface LiveOptions<T> {
 }
 
 export interface ConfigEvent {
-  type: 'PUT' | 'DELETE';
+  type: EventType;
   /** The config key (without namespace and `config/`). */
   key: string;
   /** Decoded value (PUT only): JSON, or the raw text if it is not JSON. */
@@ -94,6 +115,12 @@ export interface LiveConfig<T> extends AsyncDisposable {
   readonly revision: bigint;
   /** True while `value` comes from the snapshot file (or default) because etcd was unreachable. */
   readonly stale: boolean;
+  /**
+   * Aborts when the view stops following etcd for good (its watch failed with a non-transient
+   * error, or etcd refused the recovery read): `value` then stays as it is. The reason is a
+   * CoordinationError. It does not abort on close().
+   */
+  readonly signal: AbortSignal;
   on(event: 'change', fn: (value: T, previous: T) => void): this;
   on(event: 'invalid', fn: (err: Error) => void): this;
   off(event: 'change', fn: (value: T, previous: T) => void): this;
@@ -123,7 +150,7 @@ export interface ConfigCenter {
   /** A hot-reloaded view of one key (see LiveConfig). */
   live<T>(key: string, opts?: LiveOptions<T>): Promise<LiveConfig<T>>;
   /** Earlier versions of the key from etcd's MVCC history, newest first (back to the last compaction). */
-  history(key: string, opts?: { limit?: number; signal?: AbortSignal }): Promise<ConfigVersion[]>;
+  history(key: string, opts?: { limit?: number } & SignalOptions): Promise<ConfigVersion[]>;
   /** Writes the value the key had at `toRevision` back as a new revision. NOT_FOUND if compacted or absent then. */
   rollback(key: string, toRevision: bigint, opts?: ConfigWriteOptions): Promise<{ revision: bigint }>;
 }

@@ -19,6 +19,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
   private isStale: boolean;
   private stream: WatchStream | undefined;
   private readonly stop = new AbortController();
+  private readonly lossController = new AbortController();
   private readonly unown: () => void;
   private closing: Promise<void> | undefined;
 
@@ -38,6 +39,9 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
 
   get value(): T {
     return this.current;
+  }
+  get signal(): AbortSignal {
+    return this.lossController.signal;
   }
   get revision(): bigint {
     return this.rev;
@@ -101,7 +105,9 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
           else this.deleted(ev.revision);
         }
       } catch (err) {
-        this.client.logger.error({ operation: 'config.live', key: this.key, code: (err as CoordinationError).code, error: errorText(err) }, 'live view stopped following');
+        const error = toCoordinationError(err, `config.live ${this.key}`);
+        this.client.logger.error({ operation: 'config.live', key: this.key, code: error.code, error: errorText(error) }, 'live view stopped following');
+        this.lost(error);
       }
     })();
   }
@@ -125,11 +131,17 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
         const error = toCoordinationError(err, `config.live ${this.key}`);
         if (!isTransient(error)) {
           this.client.logger.error({ operation: 'config.live', key: this.key, code: error.code, error: errorText(error) }, 'live view cannot reach etcd; stays stale');
+          this.lost(error);
           return;
         }
         await sleep(delays.next().value, this.stop.signal).catch(() => undefined);
       }
     }
+  }
+
+  /** The view no longer follows etcd: tell `signal` (not after close(), which is not a loss). */
+  private lost(error: CoordinationError): void {
+    if (!this.stop.signal.aborted && !this.lossController.signal.aborted) this.lossController.abort(error);
   }
 
   /** A new stored value: take it if it passes the schema, else keep the last good one. */

@@ -61,7 +61,7 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     return kvs
       .flatMap(({ id, kv }) => {
         const ttlMs = kv.lease === '0' ? Infinity : ttls.get(kv.lease);
-        return ttlMs === undefined || ttlMs <= 0 ? [] : [{ id, owner: ownerText(kv.value), ttlMs }];
+        return ttlMs === undefined || ttlMs <= 0 ? [] : [{ id, owner: ownerText(kv.value), remainingMs: ttlMs }];
       })
       .sort((a, b) => a.id - b.id);
   }

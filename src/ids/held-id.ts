@@ -3,13 +3,17 @@
 // a periodic check finds its key deleted or overwritten behind our back.
 import type { EtcdClient } from '../client/etcd-client.js';
 import type { KeptLease } from '../client/lease.js';
-import { CoordinationError, ErrorCode } from '../errors.js';
+import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { revokeById } from '../lease-revoke.js';
+import type { SignalOptions } from '../options.js';
 import type { InstanceId } from './interface.js';
 
 export class HeldId implements InstanceId {
   readonly signal: AbortSignal;
   private readonly lost = new AbortController();
   private releasing: Promise<void> | undefined;
+  private revokeTried = false;
+  private released = false; // release() was called: no more checks, loss no longer reported
   private checkTimer: NodeJS.Timeout | undefined;
   private readonly unown: () => void;
 
@@ -31,15 +35,26 @@ export class HeldId implements InstanceId {
     this.scheduleCheck();
   }
 
-  release(): Promise<void> {
-    this.releasing ??= (async () => {
-      this.unown();
-      clearTimeout(this.checkTimer);
-      // Revoking the lease deletes the key in the same step: the ID is free for others at once.
-      await this.lease.revoke();
-      this.client.logger.info({ operation: 'ids.release', key: this.key, from: 'held', to: 'released' }, 'instance id released');
-    })();
+  release(opts: SignalOptions = {}): Promise<void> {
+    this.releasing ??= this.leave(opts.signal).catch((err: unknown) => {
+      this.releasing = undefined; // let the caller try again; the ID frees at its TTL otherwise
+      throw toCoordinationError(err, `ids.release ${this.key}`);
+    });
     return this.releasing;
+  }
+
+  private async leave(signal: AbortSignal | undefined): Promise<void> {
+    this.released = true;
+    this.unown();
+    clearTimeout(this.checkTimer);
+    // Revoking the lease deletes the key in the same step: the ID is free for others at once.
+    // A retry after a failed revoke goes by ID (KeptLease counts its own revoke as done).
+    if (this.revokeTried) await revokeById(this.client, this.lease, signal);
+    else {
+      this.revokeTried = true;
+      await this.lease.revoke(signal);
+    }
+    this.client.logger.info({ operation: 'ids.release', key: this.key, from: 'held', to: 'released' }, 'instance id released');
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -52,7 +67,7 @@ export class HeldId implements InstanceId {
    * watch: etcd3 cannot cancel a watcher on a dead connection, which would outlive close().
    */
   private scheduleCheck(): void {
-    if (this.releasing || this.signal.aborted) return;
+    if (this.released || this.signal.aborted) return;
     this.checkTimer = setTimeout(() => void this.check().finally(() => this.scheduleCheck()), (this.lease.ttlSeconds * 1000) / 2);
     this.checkTimer.unref();
   }
@@ -70,7 +85,7 @@ export class HeldId implements InstanceId {
     } catch {
       return; // unreachable etcd is the lease's business: it declares the loss within the TTL
     }
-    if (this.releasing || this.signal.aborted) return;
+    if (this.released || this.signal.aborted) return;
     if (!kv) this.keyGone('its key was deleted');
     else if (kv.lease !== this.lease.id || BigInt(kv.create_revision) !== this.createRevision) this.keyGone('its key was overwritten');
   }
@@ -82,7 +97,7 @@ export class HeldId implements InstanceId {
   }
 
   private markLost(reason: unknown): void {
-    if (this.releasing || this.signal.aborted) return;
+    if (this.released || this.signal.aborted) return;
     clearTimeout(this.checkTimer);
     const why = reason instanceof Error ? reason.message : String(reason);
     this.client.logger.warn({ operation: 'ids.lost', key: this.key, from: 'held', to: 'lost' }, 'instance id lost');

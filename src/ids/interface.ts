@@ -1,8 +1,9 @@
 // Instance-ID allocator: a small integer unique among the live instances of a pool, held by a lease
 // and freed on release, on close, or by lease expiry when the process dies.
+import type { SignalOptions } from '../options.js';
 
 /** Options of `ids.allocate()`. Durations are milliseconds. */
-export interface AllocateOptions {
+export interface AllocateOptions extends SignalOptions {
   /** Smallest ID of the pool (integer). @default 1 */
   min?: number;
   /** Largest ID of the pool (integer, at most 1,000,000 IDs per range). @default 1023 */
@@ -14,8 +15,6 @@ export interface AllocateOptions {
   ttlMs?: number;
   /** Try this ID first (e.g. the one this instance had before a restart); any free ID if it is taken. */
   preferred?: number;
-  /** Aborts the allocation: CANCELLED (TIMEOUT_ERROR for `AbortSignal.timeout()`), nothing left held. */
-  signal?: AbortSignal;
 }
 
 export const DEFAULT_ALLOCATE_OPTIONS: Readonly<{ min: number; max: number; ttlMs: number }> = Object.freeze({
@@ -35,8 +34,11 @@ export interface InstanceId extends AsyncDisposable {
    * Does not fire on release() or close().
    */
   readonly signal: AbortSignal;
-  /** Revokes the lease, which deletes the key. Idempotent. If etcd is unreachable the ID frees at its TTL. */
-  release(): Promise<void>;
+  /**
+   * Revokes the lease, which deletes the key. Idempotent once it succeeded; after a failure
+   * (etcd unreachable, `signal` aborted) it can be called again, and the ID frees at its TTL anyway.
+   */
+  release(opts?: SignalOptions): Promise<void>;
 }
 
 /** One taken ID as `list()` reports it. */
@@ -44,8 +46,8 @@ export interface InstanceIdEntry {
   id: number;
   /** Who holds it: `host:pid` of the holder ('' if the key was not written by this library). */
   owner: string;
-  /** Remaining lease TTL in ms as etcd reports it now (Infinity for a key without lease). */
-  ttlMs: number;
+  /** Remaining lease time in ms as etcd reports it now (Infinity for a key without lease). */
+  remainingMs: number;
 }
 
 export interface InstanceIdAllocator {
@@ -56,5 +58,5 @@ export interface InstanceIdAllocator {
    */
   allocate(pool: string, options?: AllocateOptions): Promise<InstanceId>;
   /** The taken IDs of `pool`, ascending, with holder and remaining TTL. */
-  list(pool: string, options?: { signal?: AbortSignal }): Promise<InstanceIdEntry[]>;
+  list(pool: string, options?: SignalOptions): Promise<InstanceIdEntry[]>;
 }

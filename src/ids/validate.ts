@@ -1,14 +1,13 @@
 // Input checks for the ID allocator: all run before anything is sent to etcd, and messages name the
 // field and the bound, never anything the caller might consider private.
 import { validationError } from '../errors.js';
+import { checkTtlMs } from '../ttl.js';
 import { DEFAULT_ALLOCATE_OPTIONS, type AllocateOptions } from './interface.js';
 
 /** Most IDs one range may span: the allocator lists every taken ID of a pool. */
 export const MAX_RANGE_SIZE = 1_000_000;
 /** Longest pool name, in bytes (it is part of every key of the pool). */
 export const MAX_POOL_NAME_BYTES = 128;
-/** Longest lease TTL we accept: a day (a dead holder's ID would stay taken that long). */
-export const MAX_TTL_MS = 86_400_000;
 
 export interface ResolvedAllocate {
   min: number;
@@ -36,8 +35,7 @@ export function resolveAllocate(options: AllocateOptions, what: string): Resolve
   if (min < 0) throw validationError(`${what}: min must be ≥ 0`);
   if (min > max) throw validationError(`${what}: min (${min}) > max (${max})`);
   if (max - min + 1 > MAX_RANGE_SIZE) throw validationError(`${what}: range ${min}..${max} spans more than ${MAX_RANGE_SIZE} IDs`);
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) throw validationError(`${what}: ttlMs must be a positive finite number`);
-  if (ttlMs > MAX_TTL_MS) throw validationError(`${what}: ttlMs must be at most ${MAX_TTL_MS}`);
+  checkTtlMs(ttlMs, `${what}: ttlMs`);
   const preferred = options.preferred;
   if (preferred !== undefined && (!Number.isSafeInteger(preferred) || preferred < min || preferred > max)) {
     throw validationError(`${what}: preferred must be an integer in ${min}..${max}`);

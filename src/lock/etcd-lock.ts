@@ -6,7 +6,7 @@
 import type { ITxnRequest, Watcher } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
-import { CoordinationError, ErrorCode, abortError, toCoordinationError, validationError } from '../errors.js';
+import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
 import { HeldLock } from './held-lock.js';
 import type { DistributedLock, Lock, LockCallOptions, LockInfo } from './interface.js';
 import { prefixEnd } from '../client/prefix-end.js';
@@ -76,7 +76,7 @@ export class EtcdDistributedLock implements DistributedLock {
       } catch (err) {
         const error = toCoordinationError(err, what);
         // A spare that died unnoticed (process paused past its TTL): nothing was written; once more.
-        if (attempt === 1 && error.code === ErrorCode.NotFound && /lease not found/i.test(error.message)) {
+        if (attempt === 1 && error.code === ErrorCode.NotFound && isLeaseNotFound(error)) {
           lease.markLost('not found by etcd');
           lease = await KeptLease.grant(this.client, ttlMs, { signal });
           continue;
@@ -121,7 +121,7 @@ export class EtcdDistributedLock implements DistributedLock {
       });
     } catch (err) {
       // Unknown outcome: our key may exist, so this lease must never serve again.
-      if (!/lease not found/i.test(String((err as Error)?.message))) this.spares.revoke(lease);
+      if (!isLeaseNotFound(err)) this.spares.revoke(lease);
       throw err;
     }
     if (!wait && !res.succeeded) {

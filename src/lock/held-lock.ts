@@ -116,8 +116,13 @@ export class HeldLock implements Lock {
     this.spares.give(old, oldTtlMs);
   }
 
-  async ttl(opts: LockCallOptions = {}): Promise<number> {
-    this.assertHeld('ttl');
+  /** @deprecated use remainingMs() (the one name for remaining lease time). */
+  ttl(opts: LockCallOptions = {}): Promise<number> {
+    return this.remainingMs(opts);
+  }
+
+  async remainingMs(opts: LockCallOptions = {}): Promise<number> {
+    this.assertHeld('remainingMs');
     const res = await this.client.call(
       'lock.ttl',
       this.key,
@@ -148,7 +153,7 @@ export class HeldLock implements Lock {
       if (typeof v !== 'string' && !Buffer.isBuffer(v)) throw validationError(`putIfHeld: value of ${k} must be a string or Buffer`);
       return { request_put: { key: Buffer.from(this.client.key(k)), value: Buffer.from(v) } };
     });
-    if (this.released) throw new CoordinationError(ErrorCode.Conflict, `lock ${this.key} was released`);
+    this.assertHeld('putIfHeld'); // released or already lost: the same code as renew() and remainingMs()
     const res = await this.client.call(
       'lock.putIfHeld',
       this.key,

@@ -2,11 +2,10 @@
 // cancellable, aware of losing the lock, and wire-compatible with etcd's Go concurrency.Mutex.
 import type { ICompare } from 'etcd3';
 
-/** Options of every blocking lock call. */
-export interface LockCallOptions {
-  /** Aborting rejects the call promptly (CANCELLED, or TIMEOUT_ERROR for `AbortSignal.timeout()`). */
-  signal?: AbortSignal;
-}
+import type { SignalOptions } from '../options.js';
+
+/** Options of every blocking lock call: the library-wide SignalOptions (kept under its old name). */
+export type LockCallOptions = SignalOptions;
 
 export interface DistributedLock {
   /**
@@ -42,8 +41,8 @@ export interface LockInfo {
   holderKey: string;
   /** The holder's fencing token (create revision of its key). */
   fencingToken: bigint;
-  /** Remaining TTL of the holder's lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
-  ttlLeft: number | undefined;
+  /** Remaining time of the holder's lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
+  remainingMs: number | undefined;
   /** Contenders queued behind the holder. */
   waiters: number;
 }
@@ -56,9 +55,10 @@ export interface Lock extends AsyncDisposable {
   /** Create revision of our key: strictly increasing per lock key; hand it to fenced resources. */
   readonly fencingToken: bigint;
   /**
-   * Aborts when the lock is lost: its lease expired or was revoked, our key was deleted, or the
-   * lease could not be confirmed alive for a whole TTL. The reason is a CoordinationError
-   * (NOT_FOUND). It does not abort on unlock().
+   * Aborts when the lock is lost. The reason is a CoordinationError: NOT_FOUND when its lease
+   * expired or was revoked, our key was deleted, or the lease could not be confirmed alive for a
+   * whole TTL; CONFLICT when our key was replaced (same name, another create revision). It does
+   * not abort on unlock() or close().
    */
   readonly signal: AbortSignal;
   /** Releases the lock (deletes our key). Idempotent. */
@@ -66,11 +66,13 @@ export interface Lock extends AsyncDisposable {
   /**
    * Makes the lock valid for `ttlMs` from now. Same whole-second TTL: one keep-alive; another TTL:
    * our key moves to a new lease in one guarded transaction (same key, same fencing token, same
-   * queue position). NOT_FOUND if the lock was already lost or released, CONFLICT if our key was
-   * replaced.
+   * queue position). NOT_FOUND if the lock was released (the same code from remainingMs() and
+   * putIfHeld()) or lost, CONFLICT if our key was replaced.
    */
   renew(ttlMs: number, opts?: LockCallOptions): Promise<void>;
-  /** Remaining validity in ms as etcd reports it (whole seconds). NOT_FOUND if the lock is lost. */
+  /** Remaining validity in ms as etcd reports it (whole seconds). NOT_FOUND if the lock was released; the loss reason if lost. */
+  remainingMs(opts?: LockCallOptions): Promise<number>;
+  /** @deprecated the same as remainingMs(). */
   ttl(opts?: LockCallOptions): Promise<number>;
   /**
    * An etcd3 transaction comparison that holds only while this lock is held:
@@ -79,7 +81,9 @@ export interface Lock extends AsyncDisposable {
   ownershipCondition(): ICompare;
   /**
    * Writes `entries` (keys relative to the coordinator's namespace) in one transaction that
-   * succeeds only while this lock is still held; CONFLICT (nothing written) if it is not.
+   * succeeds only while this lock is still held; CONFLICT (nothing written) if the guard fails.
+   * Like renew() and remainingMs(): NOT_FOUND if the lock was released, the loss reason if it is
+   * already known lost.
    * Resolves with the revision of the write.
    */
   putIfHeld(entries: Record<string, string | Buffer>, opts?: LockCallOptions): Promise<bigint>;

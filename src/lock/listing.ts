@@ -44,7 +44,7 @@ export async function listLocks(client: EtcdClient, prefix: unknown, signal?: Ab
       name,
       holderKey: holder.key.toString(),
       fencingToken: BigInt(holder.create_revision),
-      ttlLeft: ttls.get(holder.lease),
+      remainingMs: ttls.get(holder.lease),
       waiters,
     }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

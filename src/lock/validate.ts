@@ -1,9 +1,10 @@
 // Input checks for the lock API: bad input is a VALIDATION_ERROR thrown before anything is written.
 import { validationError } from '../errors.js';
 import { isCleanPath } from '../layout.js';
+import { checkTtlMs, MAX_TTL_MS } from '../ttl.js';
 
-/** A year: longer TTLs are almost certainly a unit mistake (seconds vs ms). */
-export const MAX_LOCK_TTL_MS = 365 * 24 * 3600 * 1000;
+/** The longest lock TTL: the library-wide TTL bound (a year), kept under its old name. */
+export const MAX_LOCK_TTL_MS = MAX_TTL_MS;
 const MAX_KEY_BYTES = 1024;
 
 export function validateLockKey(key: unknown): asserts key is string {
@@ -17,7 +18,5 @@ export function validateLockKey(key: unknown): asserts key is string {
 }
 
 export function validateTtl(ttlMs: unknown): asserts ttlMs is number {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > MAX_LOCK_TTL_MS) {
-    throw validationError(`lock ttlMs must be a number in (0, ${MAX_LOCK_TTL_MS}], got ${String(ttlMs)}`);
-  }
+  checkTtlMs(ttlMs, 'lock ttlMs');
 }

@@ -33,7 +33,7 @@ export function encodeService(info: ServiceInfo): string {
     .join(',');
   return (
     `{"id":${goString(info.id)},"name":${goString(info.name)},"address":${goString(info.address)},` +
-    `"port":${info.port},"metadata":{${metadata}},"ttl":${Math.round(info.ttl * NS_PER_MS)}}`
+    `"port":${info.port},"metadata":{${metadata}},"ttl":${Math.round(info.ttlMs * NS_PER_MS)}}`
   );
 }
 
@@ -61,6 +61,6 @@ export function decodeService(value: Buffer | string, key: string): ServiceInfo 
     address: typeof o['address'] === 'string' ? o['address'] : '',
     port: typeof o['port'] === 'number' ? o['port'] : 0,
     metadata,
-    ttl: typeof o['ttl'] === 'number' ? o['ttl'] / NS_PER_MS : 0,
+    ttlMs: typeof o['ttl'] === 'number' ? o['ttl'] / NS_PER_MS : 0,
   };
 }

@@ -3,6 +3,7 @@
 // The watch (client/watch-stream.ts) is gap-free across reconnects and reconciles after a
 // compaction; if it ever fails for good we re-list, reconcile, and watch again.
 import type { EtcdClient } from '../client/etcd-client.js';
+import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
@@ -50,6 +51,11 @@ export class DiscoveryCache {
     this.ready = new Promise<void>((resolve, reject) => ((loaded = resolve), (failed = reject)));
     this.ready.catch(() => undefined);
     void this.run(loaded, failed);
+  }
+
+  /** Revision of the last change (or list) applied: a subscriber added now hears every change after it. */
+  get revision(): bigint {
+    return this.applied;
   }
 
   /** The instances as of the last event seen (a fresh array of frozen objects). */
@@ -126,14 +132,15 @@ export class DiscoveryCache {
   /** Reads every instance; after the first time, emits the differences as events (like a resync). */
   private async load(first: boolean): Promise<bigint> {
     const key = Buffer.from(this.client.key(this.prefix));
-    const res = await this.client.call('registry.list', this.prefix, (o) => this.client.etcd.kv.range({ key, range_end: prefixEnd(key) }, o), {
-      idempotent: true,
-      level: 'debug',
-      signal: this.stop.signal,
-    });
-    const head = BigInt(res.header.revision);
+    // One snapshot in pages, like registry.list(): a service list over gRPC's 4 MiB must still load.
+    const { kvs, revision: head } = await this.client.call(
+      'registry.list',
+      this.prefix,
+      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      { idempotent: true, level: 'debug', signal: this.stop.signal },
+    );
     const now = new Set<string>();
-    for (const kv of res.kvs) {
+    for (const kv of kvs) {
       const rel = this.client.relative(kv.key.toString());
       now.add(rel);
       const mod = BigInt(kv.mod_revision);
@@ -167,7 +174,7 @@ export class DiscoveryCache {
     const service = info ?? previous?.info;
     if (!service || !notify) return; // a bad entry came or went: nothing a subscriber knew of
     const type = info ? 'PUT' : 'DELETE';
-    const out: ServiceEvent = { type, service: service as ServiceInfo, revision: event.revision, timestamp: new Date() };
+    const out: ServiceEvent = { type, service: service as ServiceInfo, revision: event.revision, timestamp: new Date(), reconciled: event.reconciled };
     for (const s of this.subscribers) s.event(out, event.key);
   }
 

@@ -2,10 +2,12 @@
 // it asked about. Everything it holds is released by the coordinator's close().
 import type { EtcdClient } from '../client/etcd-client.js';
 import { race } from '../client/etcd-client.js';
-import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { openWatch } from '../client/watch-stream.js';
+import { CoordinationError, ErrorCode, abortError, toCoordinationError, validationError } from '../errors.js';
+import { decodeService, servicePrefix } from './codec.js';
 import type { Logger } from '../logger.js';
 import { DiscoveryCache } from './discovery-cache.js';
-import type { Registration, ServiceEvent, ServiceInfo, ServiceListing, ServiceRegistry } from './interface.js';
+import type { Registration, ServiceEvent, ServiceInfo, ServiceInput, ServiceListing, ServiceRegistry, ServiceWatch, ServiceWatchOptions } from './interface.js';
 import { listServices } from './listing.js';
 import { RegistrationImpl } from './registration.js';
 import { validName, validService } from './validation.js';
@@ -22,7 +24,7 @@ export class EtcdRegistry implements ServiceRegistry {
     return this.client.logger;
   }
 
-  async register(service: ServiceInfo, opts: { signal?: AbortSignal } = {}): Promise<Registration> {
+  async register(service: ServiceInput, opts: { signal?: AbortSignal } = {}): Promise<Registration> {
     const info = validService(service);
     this.client.assertOpen('registry.register');
     if (this.registrations.has(info.id)) {
@@ -71,9 +73,14 @@ export class EtcdRegistry implements ServiceRegistry {
     }
   }
 
-  watch(serviceName: string, opts: { signal?: AbortSignal } = {}): AsyncIterable<ServiceEvent> {
+  watch(serviceName: string, opts: ServiceWatchOptions = {}): ServiceWatch {
     const name = validName(serviceName);
-    return { [Symbol.asyncIterator]: () => this.subscribe(name, opts.signal) };
+    if (opts.fromRevision !== undefined && (typeof opts.fromRevision !== 'bigint' || opts.fromRevision < 1n)) {
+      throw validationError('registry.watch: fromRevision must be a bigint >= 1n');
+    }
+    // From a revision: a watch of its own replaying etcd's history. Otherwise: the discovery
+    // cache's one watch per service, shared by every watcher and discover() of that name.
+    return opts.fromRevision === undefined ? this.subscribe(name, opts.signal) : replayWatch(this.client, name, opts.fromRevision, opts.signal);
   }
 
   /** The cache for `name`, created on first use and listed once; a failed first list is forgotten. */
@@ -98,15 +105,18 @@ export class EtcdRegistry implements ServiceRegistry {
   }
 
   /**
-   * One watch iterator: subscribes to the cache at once (events after this call), buffers events
-   * until read, ends on abort, return() (break) or the coordinator's close.
+   * One watch handle on the cache: subscribes at once (events after this call), buffers events
+   * until read, ends on close(), abort, return() (break) or the coordinator's close.
    */
-  private subscribe(name: string, signal: AbortSignal | undefined): AsyncIterator<ServiceEvent> {
+  private subscribe(name: string, callerSignal: AbortSignal | undefined): ServiceWatch {
+    // Listen on a dependent signal, not the caller's: an app may share one across many watches.
+    const signal = callerSignal && AbortSignal.any([callerSignal]);
     const queue: ServiceEvent[] = [];
     let wake: (() => void) | undefined;
     let done = false;
     let failure: CoordinationError | undefined;
     let unsubscribe = (): void => undefined;
+    let ready: Promise<bigint>;
     const finish = (error?: CoordinationError): void => {
       if (done) return;
       done = true;
@@ -117,27 +127,35 @@ export class EtcdRegistry implements ServiceRegistry {
     };
     const onAbort = (): void => finish();
     // Subscribe now, not at the first next(): a caller may discover() in between and miss nothing.
-    if (signal?.aborted) finish();
-    else {
+    if (signal?.aborted) {
+      finish();
+      ready = Promise.reject(abortError(signal, `registry.watch ${name}`));
+    } else {
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        unsubscribe = this.cacheFor(name).subscribe({
+        const cache = this.cacheFor(name);
+        const at = cache.loaded ? cache.revision : undefined; // before its first list, events start after the list
+        unsubscribe = cache.subscribe({
           event: (event) => {
             queue.push(event);
             wake?.();
           },
           end: (error) => finish(error),
         });
+        ready = cache.ready.then(() => at ?? cache.revision);
       } catch (err) {
-        finish(toCoordinationError(err, `registry.watch ${name}`));
+        const error = toCoordinationError(err, `registry.watch ${name}`);
+        finish(error);
+        ready = Promise.reject(error);
       }
     }
-    return {
+    ready.catch(() => undefined);
+    const iterator: AsyncIterator<ServiceEvent> = {
       next: async (): Promise<IteratorResult<ServiceEvent>> => {
         for (;;) {
           const event = queue.shift();
           if (event) return { done: false, value: event };
-          if (failure && !(signal?.aborted)) throw failure;
+          if (failure && !signal?.aborted) throw failure;
           if (done) return { done: true, value: undefined };
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
@@ -148,5 +166,46 @@ export class EtcdRegistry implements ServiceRegistry {
         return { done: true, value: undefined };
       },
     };
+    const close = async (): Promise<void> => finish();
+    return { ready, close, [Symbol.asyncDispose]: close, [Symbol.asyncIterator]: () => iterator };
   }
+}
+
+/**
+ * registry.watch() from a revision: its own gap-free stream from etcd's history. A DELETE names
+ * the instance as last seen on this stream, else as it was just before the delete (an MVCC read);
+ * only if that revision is compacted too does it carry no more than the key's name and id.
+ */
+function replayWatch(client: EtcdClient, name: string, fromRevision: bigint, signal: AbortSignal | undefined): ServiceWatch {
+  const prefix = servicePrefix(client.dirs.registry, name);
+  const stream = openWatch(client, { key: prefix, prefix: true, fromRevision, operation: 'registry.watch', ...(signal && { signal: AbortSignal.any([signal]) }) });
+  const last = new Map<string, ServiceInfo>();
+  const before = async (key: string, revision: bigint): Promise<ServiceInfo> => {
+    const full = Buffer.from(client.key(key));
+    const res = await client
+      .call('registry.watch', key, (o) => client.etcd.kv.range({ key: full, revision: String(revision - 1n) }, o), { idempotent: true, level: 'debug' })
+      .catch(() => undefined);
+    const kv = res?.kvs[0];
+    return (kv && decodeService(kv.value, key)) ?? decodeService('{}', key)!;
+  };
+  async function* events(): AsyncGenerator<ServiceEvent> {
+    try {
+      for await (const ev of stream) {
+        let service: ServiceInfo | undefined;
+        if (ev.type === 'PUT') {
+          service = decodeService(ev.value ?? Buffer.alloc(0), ev.key);
+          if (!service) continue; // not an instance (bad JSON): discovery skips it too
+          last.set(ev.key, service);
+        } else {
+          service = last.get(ev.key) ?? (await before(ev.key, ev.revision));
+          last.delete(ev.key);
+        }
+        yield { type: ev.type, service: Object.freeze({ ...service, metadata: Object.freeze(service.metadata) }) as ServiceInfo, revision: ev.revision, timestamp: new Date(), reconciled: ev.reconciled };
+      }
+    } finally {
+      await stream.close();
+    }
+  }
+  const close = (): Promise<void> => stream.close();
+  return { ready: stream.ready, close, [Symbol.asyncDispose]: close, [Symbol.asyncIterator]: events };
 }

@@ -1,6 +1,7 @@
 // A grpc-js name resolver for `etcd:///<service-name>`, fed by the registry's discovery cache:
 // the channel gets the current instances at once and every change as it happens, round_robin by
-// default. Supported: @grpc/grpc-js 1.14.x (package.json pins `~1.14`): since 1.10 the listener
+// default. Supported: @grpc/grpc-js 1.14.x, a peer dependency (`~1.14.0`) so that the scheme lands in the
+// app's own grpc-js, the copy its channels use. Since 1.10 the listener
 // receives Endpoint[] instead of addresses, and in 1.14 it became one function taking
 // StatusOr<Endpoint[]> (build/src/resolver.d.ts); older or newer majors need another adapter.
 import { experimental, status, Metadata, type ChannelOptions } from '@grpc/grpc-js';

@@ -7,6 +7,7 @@ import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
 import { errorText, silentLogger, type Logger } from '../logger.js';
 import { sleep } from '../retry.js';
+import type { SignalOptions } from '../options.js';
 import { EtcdRegistry } from './etcd-registry.js';
 import type { Registration, ServiceInfo, ServiceRegistry } from './interface.js';
 import { validService } from './validation.js';
@@ -25,7 +26,7 @@ export interface GrpcServiceOptions {
   /** Registered metadata (`protocol: grpc` is added). Never logged. @default {} */
   metadata?: Record<string, string>;
   /** Registration TTL in ms. @default 30000 (seed §5.2) */
-  ttl?: number;
+  ttlMs?: number;
   /** @default ServerCredentials.createInsecure() */
   credentials?: ServerCredentials;
   /** Wait between unregistering and shutting down, so clients stop picking us first. @default 500 */
@@ -42,9 +43,13 @@ export interface GrpcServiceManager extends AsyncDisposable {
   /** The bound port (after start()). */
   readonly port: number | undefined;
   /** Binds the server, then registers it. The server serves once this resolves. */
-  start(opts?: { signal?: AbortSignal }): Promise<Registration>;
-  /** Unregisters, waits `drainDelayMs`, shuts the server down gracefully. Idempotent. */
-  stop(): Promise<void>;
+  start(opts?: SignalOptions): Promise<Registration>;
+  /**
+   * Unregisters, waits `drainDelayMs`, shuts the server down gracefully. Idempotent. Aborting
+   * `signal` cuts the graceful part short: the drain is skipped and open calls are cancelled at
+   * once (forceShutdown); it still resolves once the server is down.
+   */
+  stop(opts?: SignalOptions): Promise<void>;
 }
 
 export function createGrpcServiceManager(registry: ServiceRegistry, server: Server, options: GrpcServiceOptions): GrpcServiceManager {
@@ -73,7 +78,7 @@ class GrpcServiceManagerImpl implements GrpcServiceManager {
     this.logger = registry instanceof EtcdRegistry ? registry.logger : silentLogger;
   }
 
-  async start(opts: { signal?: AbortSignal } = {}): Promise<Registration> {
+  async start(opts: SignalOptions = {}): Promise<Registration> {
     const o = this.options;
     if (this.registration || this.stopping) throw new CoordinationError(ErrorCode.Conflict, 'grpc.start: already started');
     const host = o.host ?? '127.0.0.1';
@@ -84,7 +89,7 @@ class GrpcServiceManagerImpl implements GrpcServiceManager {
       address: o.advertiseAddress ?? host,
       port: o.port || 1,
       metadata: { ...o.metadata, protocol: 'grpc' },
-      ttl: o.ttl ?? 30_000,
+      ttlMs: o.ttlMs ?? 30_000,
     });
     if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw validationError('grpc.start: port must be in 0..65535');
     const bindHost = host.includes(':') ? `[${host}]` : host;
@@ -105,26 +110,33 @@ class GrpcServiceManagerImpl implements GrpcServiceManager {
     return this.registration;
   }
 
-  stop(): Promise<void> {
+  stop(opts: SignalOptions = {}): Promise<void> {
+    const signal = opts.signal;
     this.stopping ??= (async () => {
       for (const s of this.options.signals ?? ['SIGTERM', 'SIGINT']) process.removeListener(s, this.onSignal);
       const started = performance.now();
       // 1. Leave the registry: clients' resolvers drop us from their lists.
-      await this.registration?.unregister().catch((err: unknown) => {
+      await this.registration?.unregister(signal ? { signal } : {}).catch((err: unknown) => {
         this.logger.warn({ operation: 'grpc.stop', key: this.options.name, error: errorText(err) }, 'unregister failed; the lease will expire');
       });
-      // 2. Give them a moment to see the DELETE before we refuse new streams.
-      if (this.registration) await sleep(this.options.drainDelayMs ?? 500);
-      // 3. Finish in-flight calls; cancel what is left after the bound.
+      // 2. Give them a moment to see the DELETE before we refuse new streams (an abort skips it).
+      if (this.registration) await sleep(this.options.drainDelayMs ?? 500, signal).catch(() => undefined);
+      // 3. Finish in-flight calls; cancel what is left after the bound, or at once on abort.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.server.forceShutdown();
-          resolve();
-        }, this.options.shutdownTimeoutMs ?? 10_000);
-        this.server.tryShutdown(() => {
+        let done = false;
+        const finish = (force: boolean): void => {
+          if (done) return;
+          done = true;
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (force) this.server.forceShutdown();
           resolve();
-        });
+        };
+        const onAbort = (): void => finish(true);
+        const timer = setTimeout(onAbort, this.options.shutdownTimeoutMs ?? 10_000);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.server.tryShutdown(() => finish(false));
+        if (signal?.aborted) onAbort();
       });
       this.logger.info({ operation: 'grpc.stop', key: this.options.name, durationMs: Math.round(performance.now() - started) }, 'gRPC service unregistered and stopped');
     })();

@@ -4,7 +4,9 @@
 // re-registered with backoff; when the key alone is deleted it is put back under the same lease.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
-import { ErrorCode, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { revokeById } from '../lease-revoke.js';
+import type { SignalOptions } from '../options.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
 import { encodeService, serviceKey } from './codec.js';
@@ -19,18 +21,21 @@ export class RegistrationImpl implements Registration {
   private repairing: Promise<void> | undefined;
   private again = false; // another repair was asked for while one ran
   private readonly stopped = new AbortController();
+  private readonly lossController = new AbortController();
   private readonly stop: AbortSignal; // unregistered, or the coordinator closing (which unregisters us)
   private readonly value: string;
   private readonly unwatch: () => void;
   private readonly unown: () => void;
   private unregistering: Promise<void> | undefined;
   private everRegistered = false;
+  private wasRegistered = false; // state when unregister() began, for its log line
+  private revokeTried = false;
 
   /** Grants the lease and writes the key; live (and in this coordinator's discover()) once it resolves. */
   static async create(client: EtcdClient, cache: DiscoveryCache, service: Readonly<ServiceInfo>, signal: AbortSignal | undefined, onEnd: () => void): Promise<RegistrationImpl> {
     const registration = new RegistrationImpl(client, cache, service, onEnd);
     try {
-      const lease = await KeptLease.grant(client, service.ttl, { keepAlive: true, ...(signal && { signal }) });
+      const lease = await KeptLease.grant(client, service.ttlMs, { keepAlive: true, ...(signal && { signal }) });
       registration.adopt(lease);
       await registration.put(lease, signal);
       await cache.caughtUp(registration.putRevision);
@@ -64,6 +69,10 @@ export class RegistrationImpl implements Registration {
 
   get state(): RegistrationState {
     return this.stateNow;
+  }
+
+  get signal(): AbortSignal {
+    return this.lossController.signal;
   }
 
   /** Keeps the lease; when it is lost, re-registers (unless we are stopping). */
@@ -114,10 +123,10 @@ export class RegistrationImpl implements Registration {
       let lease = this.lease;
       // Each attempt gets a third of the TTL, not the coordinator's timeout: a request stuck on a
       // stopped member must not outlast the old lease that still holds our key in etcd.
-      const attempt = AbortSignal.any([this.stop, AbortSignal.timeout(Math.max(500, Math.ceil(this.service.ttl / 3)))]);
+      const attempt = AbortSignal.any([this.stop, AbortSignal.timeout(Math.max(500, Math.ceil(this.service.ttlMs / 3)))]);
       try {
         if (!lease || lease.isLost) {
-          lease = await KeptLease.grant(this.client, this.service.ttl, { keepAlive: true, signal: attempt });
+          lease = await KeptLease.grant(this.client, this.service.ttlMs, { keepAlive: true, signal: attempt });
           // Unregistered while granting: give the new lease back at once.
           if (this.stop.aborted) return void (await lease.revoke().catch(() => undefined));
           this.adopt(lease);
@@ -148,41 +157,49 @@ export class RegistrationImpl implements Registration {
     if (from === to || from === 'unregistered') return;
     this.stateNow = to;
     const fields = { operation: 'registry.register', key: this.key, from: this.everRegistered ? from : 'new', to };
-    if (to === 'lost') this.client.logger.warn(fields, 'registration lost; re-registering');
+    if (to === 'lost') {
+      this.client.logger.warn(fields, 'registration lost; re-registering');
+      if (this.everRegistered && !this.lossController.signal.aborted) {
+        this.lossController.abort(new CoordinationError(ErrorCode.NotFound, `registration ${this.key} lost (lease lost or key deleted); re-registering`));
+      }
+    }
     else this.client.logger.info(fields, this.everRegistered ? 'instance re-registered' : 'instance registered');
     if (to === 'registered') this.everRegistered = true;
   }
 
-  /** Stops healing, then revokes the lease, which deletes the key in the same step. Idempotent. */
-  unregister(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    this.unregistering ??= (async () => {
+  /**
+   * Stops healing, then revokes the lease, which deletes the key in the same step. Idempotent once
+   * it succeeded; after a failure (etcd unreachable, `signal` aborted) it can be called again.
+   */
+  unregister(opts: SignalOptions = {}): Promise<void> {
+    this.unregistering ??= this.leave(opts.signal).catch((err: unknown) => {
+      this.unregistering = undefined; // let the caller try again; the key goes with its lease's TTL otherwise
+      throw toCoordinationError(err, `registry.unregister ${this.key}`);
+    });
+    return this.unregistering;
+  }
+
+  private async leave(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.stopped.signal.aborted) {
       this.stopped.abort();
       this.unwatch();
       this.unown();
       this.onEnd();
-      const wasRegistered = this.stateNow === 'registered';
+      this.wasRegistered = this.stateNow === 'registered';
       this.stateNow = 'unregistered';
       await this.repairing?.catch(() => undefined);
-      const lease = this.lease;
-      if (!lease) return;
-      if (!lease.isLost) await lease.revoke(opts.signal);
-      else {
-        // Lost locally (unconfirmable) may still live in etcd with our key: revoke by ID; absent is fine.
-        await this.client
-          .call('lease.revoke', lease.hexId, (o) => this.client.etcd.leaseClient.leaseRevoke({ ID: lease.id }, o), {
-            idempotent: true,
-            level: 'debug',
-            duringClose: true,
-            ...(opts.signal && { signal: opts.signal }),
-          })
-          .catch((err: unknown) => {
-            if (toCoordinationError(err, 'revoke').code !== ErrorCode.NotFound) throw err;
-          });
-      }
-      const from = wasRegistered ? 'registered' : 'lost';
-      if (this.everRegistered) this.client.logger.info({ operation: 'registry.unregister', key: this.key, from, to: 'unregistered' }, 'instance unregistered');
-    })();
-    return this.unregistering;
+    }
+    const lease = this.lease;
+    if (!lease) return;
+    // A lease lost locally may still hold our key in etcd, and a retry cannot go through KeptLease
+    // (it counts its first revoke as done): both revoke by ID; absent is fine.
+    if (lease.isLost || this.revokeTried) await revokeById(this.client, lease, signal);
+    else {
+      this.revokeTried = true;
+      await lease.revoke(signal);
+    }
+    const from = this.wasRegistered ? 'registered' : 'lost';
+    if (this.everRegistered) this.client.logger.info({ operation: 'registry.unregister', key: this.key, from, to: 'unregistered' }, 'instance unregistered');
   }
 
   [Symbol.asyncDispose](): Promise<void> {

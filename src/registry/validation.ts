@@ -1,10 +1,9 @@
 // Bad input is rejected before anything reaches etcd: VALIDATION_ERROR naming the field.
 import { z } from 'zod';
 import { validationError } from '../errors.js';
+import { checkTtlMs } from '../ttl.js';
 import type { ServiceInfo } from './interface.js';
 
-/** etcd's maximum lease TTL (9,000,000,000 s) in ms. */
-const MAX_TTL_MS = 9_000_000_000 * 1000;
 
 const segment = (what: string) =>
   z
@@ -19,7 +18,6 @@ const serviceSchema = z.object({
   address: z.string({ error: 'address must be a string' }).refine((s) => s.trim() !== '', 'address must not be empty'),
   port: z.number({ error: 'port must be a number' }).int('port must be an integer').min(1, 'port must be in 1..65535').max(65535, 'port must be in 1..65535'),
   metadata: z.record(z.string(), z.string({ error: 'metadata values must be strings' }), { error: 'metadata must be an object of strings' }).optional(),
-  ttl: z.number({ error: 'ttl must be a number of ms' }).positive('ttl must be > 0 ms').max(MAX_TTL_MS, 'ttl is above etcd\'s maximum'),
 });
 
 function firstIssue(err: z.ZodError): string {
@@ -33,7 +31,10 @@ export function validService(service: unknown): Readonly<ServiceInfo> {
   const parsed = serviceSchema.safeParse(service);
   if (!parsed.success) throw validationError(`invalid service: ${firstIssue(parsed.error)}`, parsed.error);
   const s = parsed.data;
-  return Object.freeze({ id: s.id, name: s.name, address: s.address, port: s.port, metadata: Object.freeze({ ...(s.metadata ?? {}) }), ttl: s.ttl });
+  const ttlMs = (service as { ttlMs?: unknown }).ttlMs;
+  if (ttlMs === undefined && 'ttl' in (service as object)) throw validationError('invalid service: ttlMs is required (the TTL field is `ttlMs`, in milliseconds; `ttl` was renamed)');
+  checkTtlMs(ttlMs, 'invalid service: ttlMs');
+  return Object.freeze({ id: s.id, name: s.name, address: s.address, port: s.port, metadata: Object.freeze({ ...(s.metadata ?? {}) }), ttlMs: ttlMs as number });
 }
 
 const nameSchemas = new Map<string, ReturnType<typeof segment>>();

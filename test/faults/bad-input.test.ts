@@ -32,7 +32,7 @@ const circular: Record<string, unknown> = { a: 1 };
 circular['self'] = circular;
 const MiB = 1024 * 1024;
 const huge = 'x'.repeat(MiB + 10);
-const svc = { id: 'i1', name: 'svc', address: '127.0.0.1', port: 8080, metadata: {}, ttl: 3000 };
+const svc = { id: 'i1', name: 'svc', address: '127.0.0.1', port: 8080, metadata: {}, ttlMs: 3000 };
 const opts = (o: Partial<CoordinatorOptions> | Record<string, unknown>) =>
   createCoordinator({ endpoints: fc.endpoints, logger: silentLogger, ...o } as CoordinatorOptions).then((x) => x.close());
 const bad = <T>(v: unknown) => v as T; // a value the types forbid, as plain JavaScript callers may pass
@@ -64,9 +64,9 @@ const cases: Case[] = [
   ['registry', 'port 1.5', () => c.registry.register({ ...svc, port: 1.5 })],
   ['registry', 'port as string', () => c.registry.register({ ...svc, port: bad('8080') })],
   ['registry', 'non-string metadata value', () => c.registry.register({ ...svc, metadata: bad({ v: 1 }) })],
-  ['registry', 'ttl 0', () => c.registry.register({ ...svc, ttl: 0 })],
-  ['registry', 'ttl NaN', () => c.registry.register({ ...svc, ttl: NaN })],
-  ['registry', 'ttl negative', () => c.registry.register({ ...svc, ttl: -3000 })],
+  ['registry', 'ttl 0', () => c.registry.register({ ...svc, ttlMs: 0 })],
+  ['registry', 'ttl NaN', () => c.registry.register({ ...svc, ttlMs: NaN })],
+  ['registry', 'ttl negative', () => c.registry.register({ ...svc, ttlMs: -3000 })],
   ['registry', 'service undefined', () => c.registry.register(bad(undefined))],
   ['registry', 'discover empty name', () => c.registry.discover('')],
   // config

@@ -99,7 +99,7 @@ describe('auth-enabled etcd', () => {
       assert.equal(await c.config.get('app/secret'), CONFIG_SECRET);
       const lock = await c.lock.acquire('job', 2000);
       await lock.unlock();
-      const reg = await c.registry.register({ id: 'a1', name: 'svc', address: '127.0.0.1', port: 4000, metadata: { token: METADATA_SECRET }, ttl: 3000 });
+      const reg = await c.registry.register({ id: 'a1', name: 'svc', address: '127.0.0.1', port: 4000, metadata: { token: METADATA_SECRET }, ttlMs: 3000 });
       assert.equal((await c.registry.discover('svc')).length, 1);
       await reg.unregister();
     } finally {

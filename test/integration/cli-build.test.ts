@@ -19,8 +19,8 @@ test('the built bin from package.json runs --version and a command against etcd'
   assert.ok(pkg.bin['coordctl'], 'package.json has a coordctl bin');
   const dir = await mkdtemp(join(tmpdir(), 'coordctl-build-'));
   after(() => rm(dir, { recursive: true, force: true }));
-  // Same compiler and config as `npm run build`; type errors elsewhere in the tree must not hide the emit.
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')]).catch(() => undefined);
+  // Same compiler and config as `npm run build` (src/ only): a type error there fails this test, as it fails `npm test`.
+  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')]);
   await copyFile(join(ROOT, 'package.json'), join(dir, 'package.json'));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   const bin = join(dir, pkg.bin['coordctl']!);

@@ -16,14 +16,14 @@ const chat = (id: string, port: number, metadata: Record<string, string> = {}) =
   address: '10.0.0.1',
   port,
   metadata,
-  ttl: 10_000,
+  ttlMs: 10_000,
 });
 
 test('services ls shows every instance: name, id, address:port, TTL left, metadata', async () => {
   const { env, coord } = await setup();
   await coord.registry.register(chat('c1', 9001, { zone: 'a', version: '1.2' }));
   await coord.registry.register(chat('c2', 9002));
-  await coord.registry.register({ id: 'g1', name: 'gateway', address: '10.0.0.9', port: 80, metadata: {}, ttl: 5000 });
+  await coord.registry.register({ id: 'g1', name: 'gateway', address: '10.0.0.9', port: 80, metadata: {}, ttlMs: 5000 });
   const r = await coordctl(['services', 'ls'], env);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
@@ -33,18 +33,18 @@ test('services ls shows every instance: name, id, address:port, TTL left, metada
   assert.match(lines[3]!, /^gateway +g1 +10\.0\.0\.9:80 +[1-5]s$/);
 });
 
-test('services ls <name> --json lists only that service, with ttl and ttlLeft in ms', async () => {
+test('services ls <name> --json lists only that service, with ttl and remainingMs in ms', async () => {
   const { env, coord } = await setup();
   await coord.registry.register(chat('c1', 9001, { zone: 'a' }));
-  await coord.registry.register({ id: 'g1', name: 'gateway', address: '10.0.0.9', port: 80, metadata: {}, ttl: 5000 });
+  await coord.registry.register({ id: 'g1', name: 'gateway', address: '10.0.0.9', port: 80, metadata: {}, ttlMs: 5000 });
   const r = await coordctl(['--json', 'services', 'ls', 'chat'], env);
   assert.equal(r.code, 0, r.stderr);
-  const list = JSON.parse(r.stdout) as Array<{ id: string; name: string; port: number; metadata: object; ttl: number; ttlLeft: number }>;
+  const list = JSON.parse(r.stdout) as Array<{ id: string; name: string; port: number; metadata: object; ttlMs: number; remainingMs: number }>;
   assert.deepEqual(
-    list.map(({ id, name, port, metadata, ttl }) => ({ id, name, port, metadata, ttl })),
-    [{ id: 'c1', name: 'chat', port: 9001, metadata: { zone: 'a' }, ttl: 10_000 }],
+    list.map(({ id, name, port, metadata, ttlMs }) => ({ id, name, port, metadata, ttlMs })),
+    [{ id: 'c1', name: 'chat', port: 9001, metadata: { zone: 'a' }, ttlMs: 10_000 }],
   );
-  assert.ok(list[0]!.ttlLeft > 0 && list[0]!.ttlLeft <= 10_000, `ttlLeft ${list[0]!.ttlLeft}`);
+  assert.ok(list[0]!.remainingMs > 0 && list[0]!.remainingMs <= 10_000, `remainingMs ${list[0]!.remainingMs}`);
 });
 
 test('services ls shows an instance written by a Go service (ttl in ns, nil metadata)', async () => {
@@ -54,9 +54,9 @@ test('services ls shows an instance written by a Go service (ttl in ns, nil meta
   await lease.put(`${namespace}/services/chat/go-1`).value('{"id":"go-1","name":"chat","address":"10.1.1.1","port":7000,"metadata":null,"ttl":30000000000}');
   const r = await coordctl(['--json', 'services', 'ls', 'chat'], env);
   assert.equal(r.code, 0, r.stderr);
-  const [go] = JSON.parse(r.stdout) as Array<{ id: string; address: string; port: number; metadata: object; ttl: number; ttlLeft: number }>;
-  assert.deepEqual([go!.id, go!.address, go!.port, go!.metadata, go!.ttl], ['go-1', '10.1.1.1', 7000, {}, 30_000]);
-  assert.ok(go!.ttlLeft > 0 && go!.ttlLeft <= 30_000);
+  const [go] = JSON.parse(r.stdout) as Array<{ id: string; address: string; port: number; metadata: object; ttlMs: number; remainingMs: number }>;
+  assert.deepEqual([go!.id, go!.address, go!.port, go!.metadata, go!.ttlMs], ['go-1', '10.1.1.1', 7000, {}, 30_000]);
+  assert.ok(go!.remainingMs > 0 && go!.remainingMs <= 30_000);
   await lease.revoke();
 });
 
@@ -116,13 +116,13 @@ test('locks ls shows holder key, fencing token, TTL left and the number of waite
   await eventually(async () => (await etcd.getAll().prefix(`${namespace}/locks/room/42/`).keys()).length === 2, { what: 'the waiter queued' });
   const r = await coordctl(['--json', 'locks', 'ls'], env);
   assert.equal(r.code, 0, r.stderr);
-  const locks = JSON.parse(r.stdout) as Array<{ name: string; holderKey: string; fencingToken: number; ttlLeft: number; waiters: number }>;
+  const locks = JSON.parse(r.stdout) as Array<{ name: string; holderKey: string; fencingToken: number; remainingMs: number; waiters: number }>;
   assert.equal(locks.length, 1);
   assert.equal(locks[0]!.name, 'room/42');
   assert.equal(locks[0]!.holderKey, held.ownerKey);
   assert.equal(BigInt(locks[0]!.fencingToken), held.fencingToken);
   assert.equal(locks[0]!.waiters, 1);
-  assert.ok(locks[0]!.ttlLeft > 20_000 && locks[0]!.ttlLeft <= 30_000, `ttlLeft ${locks[0]!.ttlLeft}`);
+  assert.ok(locks[0]!.remainingMs > 20_000 && locks[0]!.remainingMs <= 30_000, `remainingMs ${locks[0]!.remainingMs}`);
   const table = await coordctl(['locks', 'ls', 'room/'], env);
   assert.match(table.stdout, /^LOCK +HOLDER KEY +TOKEN +TTL LEFT +WAITERS\nroom\/42 +\S+ +\d+ +\d+s +1\n$/);
   waiting.abort();
@@ -156,9 +156,9 @@ test('ids ls shows the taken IDs of a pool with holder and TTL left; bad pool na
   const b = await coord.ids.allocate('gateway', { ttlMs: 10_000 });
   const r = await coordctl(['--json', 'ids', 'ls', 'gateway'], env);
   assert.equal(r.code, 0, r.stderr);
-  const list = JSON.parse(r.stdout) as Array<{ id: number; owner: string; ttlMs: number }>;
+  const list = JSON.parse(r.stdout) as Array<{ id: number; owner: string; remainingMs: number }>;
   assert.deepEqual(list.map((e) => e.id), [a.id, b.id].sort((x, y) => x - y));
-  assert.ok(list.every((e) => e.ttlMs > 0 && e.ttlMs <= 10_000 && e.owner.endsWith(`:${process.pid}`)));
+  assert.ok(list.every((e) => e.remainingMs > 0 && e.remainingMs <= 10_000 && e.owner.endsWith(`:${process.pid}`)));
   const table = await coordctl(['ids', 'ls', 'gateway'], env);
   assert.match(table.stdout, /^ +ID +OWNER +TTL LEFT\n/);
   assert.equal((await coordctl(['ids', 'ls', 'a/b'], env)).code, 1);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { startCluster } from '../../scripts/lib/etcd.mjs';
-import { createCoordinator, ErrorCode, silentLogger, type Coordinator } from '../../src/index.js';
+import { createCoordinator, ErrorCode, silentLogger, type ConfigSchema, type Coordinator } from '../../src/index.js';
 import { eventually, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
 import { captureLogger } from '../helpers/logs.js';
 
@@ -171,4 +171,28 @@ test('without snapshotFile an unreachable etcd still rejects createCoordinator w
   } finally {
     await cluster.stop();
   }
+});
+
+test('live() with a hand-written Standard Schema (no zod); its signal is not aborted by an invalid push or close()', async () => {
+  const { config } = await testCoordinator();
+  const positive: ConfigSchema<number> = {
+    '~standard': {
+      version: 1,
+      vendor: 'hand-written',
+      validate: (v: unknown) => (typeof v === 'number' && v > 0 ? { value: v } : { issues: [{ message: 'must be > 0' }] }),
+    },
+  };
+  await config.set('n', 5);
+  const view = await config.live('n', { schema: positive });
+  const n: number = view.value;
+  assert.equal(n, 5);
+  const invalid: Error[] = [];
+  view.on('invalid', (err) => invalid.push(err));
+  await config.set('n', -1);
+  await eventually(() => invalid.length === 1, { what: 'invalid event' });
+  assert.match(invalid[0]!.message, /must be > 0/);
+  assert.equal(view.value, 5);
+  assert.equal(await config.getObject('n', positive).catch((e: { code: string }) => e.code), ErrorCode.Validation);
+  await view.close();
+  assert.equal(view.signal.aborted, false, 'an invalid value or close() is not a loss');
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { connectivityState } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { createCoordinator, ErrorCode, silentLogger } from '../../src/index.js';
+import { createCoordinator, ErrorCode, silentLogger, type CoordinationError } from '../../src/index.js';
 import { EtcdClient } from '../../src/client/etcd-client.js';
 import { resolveOptions } from '../../src/options.js';
 import { etcdEndpoints, eventually, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
@@ -156,4 +156,17 @@ test('close() after an outage leaves no connection open (a subchannel that faile
     await c.close();
     await proxy.stop();
   }
+});
+
+test('credentials sent to an etcd without auth: AUTH_ERROR at once saying so, not "cannot reach" after the timeout', async () => {
+  const started = Date.now();
+  await assert.rejects(
+    createCoordinator({ endpoints: await etcdEndpoints(), username: 'root', password: 'pw', timeout: 5000, logger: silentLogger }),
+    (err: CoordinationError) => err.code === ErrorCode.Auth && /authentication is not enabled/.test(err.message),
+  );
+  assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+});
+
+test('an endpoint with a trailing "/" is VALIDATION_ERROR at once', async () => {
+  await assert.rejects(createCoordinator({ endpoints: ['127.0.0.1:2379/'], logger: silentLogger }), { code: ErrorCode.Validation });
 });

@@ -128,7 +128,7 @@ for (const variant of ['no namespace', 'namespace'] as const) {
         const list = await c.registry.discover(name);
         return list.length === 1 && list;
       });
-      assert.deepEqual(found, [{ id: 'go-1', name, address: '10.0.0.7', port: 9090, metadata: { lang: 'go' }, ttl: 10_000 }]);
+      assert.deepEqual(found, [{ id: 'go-1', name, address: '10.0.0.7', port: 9090, metadata: { lang: 'go' }, ttlMs: 10_000 }]);
       assert.equal(await go.finish(), 0, go.stderr());
       await eventually(async () => (await c.registry.discover(name)).length === 0, { what: 'the Go instance to go' });
     });
@@ -136,7 +136,7 @@ for (const variant of ['no namespace', 'namespace'] as const) {
     test("we register: gochat's Discover decodes our instance into its ServiceInfo", { timeout: 60_000 }, async () => {
       const c = await coordinator();
       const name = unique('chat');
-      const reg = await c.registry.register({ id: 'node-1', name, address: '10.0.0.8', port: 7000, metadata: { lang: 'ts' }, ttl: 15_000 });
+      const reg = await c.registry.register({ id: 'node-1', name, address: '10.0.0.8', port: 7000, metadata: { lang: 'ts' }, ttlMs: 15_000 });
       const out = await gochatOnce(['-mode', 'discover', '-name', name], ns);
       assert.deepEqual(out['services'], [{ id: 'node-1', name, address: '10.0.0.8', port: 7000, metadata: { lang: 'ts' }, ttl: 15_000_000_000 }]);
       await reg.unregister();

@@ -9,7 +9,7 @@ import { etcdEndpoints, eventually, rawClient, testCoordinator, uniqueNamespace 
 import { echoClient, echoServer } from '../fixtures/registry-echo.js';
 
 async function startInstance(c: Coordinator, name: string, id: string, drainDelayMs = 500): Promise<GrpcServiceManager> {
-  const m = createGrpcServiceManager(c.registry, echoServer(id), { name, id, ttl: 10_000, drainDelayMs, signals: [] });
+  const m = createGrpcServiceManager(c.registry, echoServer(id), { name, id, ttlMs: 10_000, drainDelayMs, signals: [] });
   await m.start();
   after(() => m.stop());
   return m;
@@ -68,7 +68,7 @@ test('empty-list protection: unregistering every instance keeps the last list (c
   const c = await testCoordinator();
   after(registerGrpcResolver(c.registry, { scheme: 'etcd-keep' }));
   after(registerGrpcResolver(c.registry, { scheme: 'etcd-drop', keepLastNonEmpty: false }));
-  const m = createGrpcServiceManager(c.registry, echoServer('only'), { name: 'echo', id: 'only', ttl: 10_000, signals: [] });
+  const m = createGrpcServiceManager(c.registry, echoServer('only'), { name: 'echo', id: 'only', ttlMs: 10_000, signals: [] });
   const registration = await m.start();
   after(() => m.stop());
   const keep = echoClient('etcd-keep:///echo');
@@ -120,4 +120,17 @@ test('the service manager unregisters on SIGTERM, then shuts down and exits', as
   child.kill('SIGTERM');
   await eventually(async () => (await raw.get(key).exec()).kvs.length === 0, { timeoutMs: 3000, what: 'unregistered (long before its 30 s TTL)' });
   assert.equal(await exited, 'SIGTERM');
+});
+
+test('stop({ signal }) aborted: no drain wait, the server is forced down, the instance unregistered', async () => {
+  const c = await testCoordinator();
+  const m = createGrpcServiceManager(c.registry, echoServer('quick'), { name: 'echo-stop', id: 'quick', ttlMs: 10_000, drainDelayMs: 30_000, signals: [] });
+  await m.start();
+  const started = Date.now();
+  const ac = new AbortController();
+  const stopping = m.stop({ signal: ac.signal });
+  setTimeout(() => ac.abort(), 200);
+  await stopping;
+  assert.ok(Date.now() - started < 10_000, `stop took ${Date.now() - started} ms despite the abort`);
+  assert.deepEqual(await c.registry.list('echo-stop'), []);
 });

@@ -194,7 +194,7 @@ test('an ID taken by another client with the same txn (as a Go service would) co
   assert.equal(held.id, 2);
   const list = await c.ids.list('mixed');
   assert.deepEqual(list.map((e) => [e.id, e.owner]), [[1, ''], [2, list[1]!.owner]]);
-  assert.ok(list[0]!.ttlMs > 0 && list[0]!.ttlMs <= 30_000);
+  assert.ok(list[0]!.remainingMs > 0 && list[0]!.remainingMs <= 30_000);
   await raw.leaseClient.leaseRevoke({ ID: lease.ID });
 });
 
@@ -208,7 +208,7 @@ test('list() shows each taken ID with its holder and remaining TTL', async () =>
   assert.deepEqual(list.map((e) => e.id), [b.id, a.id]);
   for (const e of list) {
     assert.match(e.owner, new RegExp(`:${process.pid}$`));
-    assert.ok(e.ttlMs > 0 && e.ttlMs <= 5000, `ttl ${e.ttlMs}`);
+    assert.ok(e.remainingMs > 0 && e.remainingMs <= 5000, `remainingMs ${e.remainingMs}`);
   }
   assert.deepEqual(await c.ids.list('empty'), []);
 });
@@ -253,4 +253,16 @@ test('bad pool names and ranges reject with VALIDATION_ERROR and write nothing',
   }
   await assert.rejects(c.ids.list('a/b'), { code: ErrorCode.Validation });
   assert.equal(await revision(), before, 'nothing written');
+});
+
+test('release() takes { signal } and can be retried after a failure: the second call frees the ID', async () => {
+  const c = await testCoordinator();
+  const id = await c.ids.allocate('retry', { min: 1, max: 1 });
+  await assert.rejects(id.release({ signal: AbortSignal.abort() }), { code: ErrorCode.Cancelled });
+  assert.deepEqual((await c.ids.list('retry')).map((e) => e.id), [1], 'still taken after the failed release');
+  await id.release();
+  assert.deepEqual(await c.ids.list('retry'), []);
+  const again = await c.ids.allocate('retry', { min: 1, max: 1 });
+  assert.equal(again.id, 1);
+  await again.release();
 });

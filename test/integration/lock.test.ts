@@ -158,7 +158,7 @@ test('a lock not renewed expires after its TTL: signal fires, the next waiter ge
   const reason = await lost;
   assert.ok(isCoordinationError(reason, ErrorCode.NotFound), String(reason));
   await assert.rejects(stale.renew(1000), { code: ErrorCode.NotFound });
-  await assert.rejects(stale.ttl(), { code: ErrorCode.NotFound });
+  await assert.rejects(stale.remainingMs(), { code: ErrorCode.NotFound });
   await stale.unlock(); // harmless after loss
   assert.deepEqual(await contenders(a, 'exp'), [next.ownerKey]);
   await next.unlock();
@@ -176,21 +176,21 @@ test('deleting the lock key behind our back fires signal', async () => {
     return signal.aborted;
   }, { what: 'signal aborted' });
   assert.ok(isCoordinationError(signal.reason, ErrorCode.NotFound));
-  await assert.rejects(lock.ttl(), { code: ErrorCode.NotFound });
+  await assert.rejects(lock.remainingMs(), { code: ErrorCode.NotFound });
   await lock.unlock();
 });
 
 test('renew extends ttl(); renew with another TTL keeps key and fencing token', async () => {
   const c = await testCoordinator();
   const lock = await c.lock.acquire('renew', 3000);
-  const initial = await lock.ttl();
+  const initial = await lock.remainingMs();
   assert.ok(initial >= 2000 && initial <= 3000, `ttl ${initial}`);
-  await eventually(async () => (await lock.ttl()) <= 1000, { timeoutMs: 5000, intervalMs: 100, what: 'ttl to run down' });
+  await eventually(async () => (await lock.remainingMs()) <= 1000, { timeoutMs: 5000, intervalMs: 100, what: 'ttl to run down' });
   await lock.renew(3000);
-  const renewed = await lock.ttl();
+  const renewed = await lock.remainingMs();
   assert.ok(renewed >= 2000, `ttl after renew ${renewed}`);
   await lock.renew(20_000);
-  const longer = await lock.ttl();
+  const longer = await lock.remainingMs();
   assert.ok(longer > 15_000 && longer <= 20_000, `ttl after renew(20 s) ${longer}`);
   const raw = await rawClient();
   const kv = (await raw.kv.range({ key: Buffer.from(lock.ownerKey) })).kvs[0]!;
@@ -205,7 +205,7 @@ test('ttl() right after acquire is within 1 s of the requested TTL', async () =>
   const c = await testCoordinator();
   for (let i = 0; i < 3; i++) {
     const lock = await c.lock.acquire('fresh', 10_000);
-    const ttl = await lock.ttl();
+    const ttl = await lock.remainingMs();
     assert.ok(ttl >= 9000 && ttl <= 10_000, `ttl ${ttl}`);
     await lock.unlock();
   }
@@ -385,8 +385,12 @@ test('renew, ttl and putIfHeld reject bad input with VALIDATION_ERROR and write 
   await assert.rejects(lock.putIfHeld({ a: 5 as unknown as string }), { code: ErrorCode.Validation });
   assert.equal(await revision(), before);
   await lock.unlock();
-  await assert.rejects(lock.putIfHeld({ a: 'x' }), { code: ErrorCode.Conflict });
+  // A released lock answers the same from each: NOT_FOUND, nothing written.
+  await assert.rejects(lock.putIfHeld({ a: 'x' }), { code: ErrorCode.NotFound });
+  await assert.rejects(lock.remainingMs(), { code: ErrorCode.NotFound });
   await assert.rejects(lock.ttl(), { code: ErrorCode.NotFound });
+  await assert.rejects(lock.renew(5000), { code: ErrorCode.NotFound });
+  assert.equal(await revision(), before + 1n); // only the unlock's delete
 });
 
 // gochat's Go TryAcquire holds lock K by the bare key <ns>/locks/K alone (create-if-absent put).

@@ -7,7 +7,7 @@ import { etcdEndpoints, eventually, rawClient, testCoordinator, uniqueNamespace 
 import { captureLogger } from '../helpers/logs.js';
 import { TcpProxy } from '../helpers/proxy.js';
 
-const instance = (id: string, port: number) => ({ id, name: 'chat', address: '127.0.0.1', port, metadata: { secret: 'never-logged-metadata' }, ttl: 30_000 });
+const instance = (id: string, port: number) => ({ id, name: 'chat', address: '127.0.0.1', port, metadata: { secret: 'never-logged-metadata' }, ttlMs: 30_000 });
 
 async function proxied(namespace: string) {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
@@ -95,7 +95,7 @@ test('after a compaction while cut off, the cache re-lists and reconciles delete
 test('a registration outlives an outage longer than its TTL: registered -> lost -> registered', async () => {
   const namespace = uniqueNamespace('regf');
   const { proxy, logs, c } = await proxied(namespace);
-  const reg = await c.registry.register({ ...instance('x', 7), ttl: 2000 });
+  const reg = await c.registry.register({ ...instance('x', 7), ttlMs: 2000 });
   await proxy.setMode('refuse');
   await eventually(() => reg.state === 'lost', { timeoutMs: 5000, what: 'lost' });
   const raw = await rawClient();

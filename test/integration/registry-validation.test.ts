@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, type ServiceInfo } from '../../src/index.js';
 import { rawClient, testCoordinator } from '../helpers/etcd.js';
 
-const good: ServiceInfo = { id: 'i-1', name: 'chat', address: '127.0.0.1', port: 8080, metadata: { v: '1' }, ttl: 5000 };
+const good: ServiceInfo = { id: 'i-1', name: 'chat', address: '127.0.0.1', port: 8080, metadata: { v: '1' }, ttlMs: 5000 };
 
 const BAD: Array<[string, unknown]> = [
   ['empty id', { ...good, id: '' }],
@@ -21,10 +21,10 @@ const BAD: Array<[string, unknown]> = [
   ['metadata value a number', { ...good, metadata: { v: 1 } }],
   ['metadata value null', { ...good, metadata: { v: null } }],
   ['metadata an array', { ...good, metadata: ['x'] }],
-  ['ttl 0', { ...good, ttl: 0 }],
-  ['ttl negative', { ...good, ttl: -1000 }],
-  ['ttl NaN', { ...good, ttl: Number.NaN }],
-  ['ttl Infinity', { ...good, ttl: Number.POSITIVE_INFINITY }],
+  ['ttl 0', { ...good, ttlMs: 0 }],
+  ['ttl negative', { ...good, ttlMs: -1000 }],
+  ['ttl NaN', { ...good, ttlMs: Number.NaN }],
+  ['ttl Infinity', { ...good, ttlMs: Number.POSITIVE_INFINITY }],
   ['not an object', null],
 ];
 

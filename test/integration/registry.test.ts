@@ -11,7 +11,7 @@ const svc = (over: Partial<ServiceInfo> = {}): ServiceInfo => ({
   address: '127.0.0.1',
   port: 8080,
   metadata: { version: '1.0.0', region: 'us-west' },
-  ttl: 5000,
+  ttlMs: 5000,
   ...over,
 });
 
@@ -55,7 +55,7 @@ test('a Go-written entry (ttl in ns, null metadata) is discovered as-is', async 
   const raw = await rawClient();
   await raw.put(`${namespace}/services/chat/go-1`).value('{"id":"go-1","name":"chat","address":"10.0.0.7","port":9090,"metadata":null,"ttl":30000000000}');
   const a = await testCoordinator({ namespace });
-  assert.deepEqual(await a.registry.discover('chat'), [{ id: 'go-1', name: 'chat', address: '10.0.0.7', port: 9090, metadata: {}, ttl: 30_000 }]);
+  assert.deepEqual(await a.registry.discover('chat'), [{ id: 'go-1', name: 'chat', address: '10.0.0.7', port: 9090, metadata: {}, ttlMs: 30_000 }]);
 });
 
 test('unregister → DELETE event carrying the last known instance; unregister again → NOT_FOUND', async () => {
@@ -101,7 +101,7 @@ test('a SIGKILLed registered process disappears from discover within TTL + 1 s',
 test('a lease revoked behind our back → re-registered within 2 s', async () => {
   const namespace = uniqueNamespace('reg');
   const a = await testCoordinator({ namespace });
-  const reg = await a.registry.register(svc({ ttl: 10_000 }));
+  const reg = await a.registry.register(svc({ ttlMs: 10_000 }));
   const raw = await rawClient();
   const key = `${namespace}/services/chat/chat-1`;
   const before = await raw.get(key).exec();
@@ -118,13 +118,23 @@ test('a lease revoked behind our back → re-registered within 2 s', async () =>
   assert.ok(Date.now() - revoked <= 2000);
   assert.deepEqual(JSON.parse(kv.value.toString()).id, 'chat-1');
   await eventually(() => reg.state === 'registered', { what: 'state registered' });
+  // The loss was announced on the registration's signal (once), while it healed itself.
+  assert.ok(reg.signal.aborted, 'signal aborted on the loss');
+  assert.equal((reg.signal.reason as { code: string }).code, ErrorCode.NotFound);
+});
+
+test('Registration.signal does not abort on unregister()', async () => {
+  const c = await testCoordinator();
+  const reg = await c.registry.register(svc({ id: 'calm' }));
+  await reg.unregister();
+  assert.equal(reg.signal.aborted, false);
 });
 
 test("the keep-alive is not tied to register()'s signal: aborting it later keeps the instance past its TTL", async () => {
   const namespace = uniqueNamespace('reg');
   const a = await testCoordinator({ namespace });
   const ac = new AbortController();
-  const reg = await a.registry.register(svc({ ttl: 2000 }), { signal: ac.signal });
+  const reg = await a.registry.register(svc({ ttlMs: 2000 }), { signal: ac.signal });
   ac.abort();
   const raw = await rawClient();
   const key = `${namespace}/services/chat/chat-1`;
@@ -186,4 +196,55 @@ test('registering the same id twice in one coordinator → CONFLICT', async () =
   const a = await testCoordinator();
   await a.registry.register(svc());
   await assert.rejects(a.registry.register(svc({ port: 9999 })), { code: ErrorCode.Conflict });
+});
+
+test('unregister() can be retried after a failure (aborted signal): the second call removes the key', async () => {
+  const c = await testCoordinator();
+  const reg = await c.registry.register(svc({ id: 'retry-1' }));
+  const raw = await rawClient();
+  const key = `${c.namespace}/services/chat/retry-1`;
+  await assert.rejects(reg.unregister({ signal: AbortSignal.abort() }), { code: ErrorCode.Cancelled });
+  assert.equal(reg.state, 'unregistered');
+  assert.ok(await raw.get(key).string(), 'the failed unregister left the key (its lease still lives)');
+  await reg.unregister();
+  assert.equal(await raw.get(key).string(), null);
+});
+
+test('registry.watch is a handle like config.watch: ready, close(), reconciled on events', async () => {
+  const c = await testCoordinator();
+  const watch = c.registry.watch('chat');
+  const from = await watch.ready;
+  assert.equal(typeof from, 'bigint');
+  const reg = await c.registry.register(svc({ id: 'w-1' }));
+  const it = watch[Symbol.asyncIterator]();
+  const first = await it.next();
+  assert.equal(first.done, false);
+  const ev = first.value as ServiceEvent;
+  assert.deepEqual([ev.type, ev.service.id, ev.reconciled], ['PUT', 'w-1', false]);
+  assert.ok(ev.revision > from);
+  await watch.close();
+  assert.deepEqual(await it.next(), { done: true, value: undefined });
+  await reg.unregister();
+});
+
+test('registry.watch({ fromRevision }) resumes from etcd history; a DELETE carries the instance as it was', async () => {
+  const c = await testCoordinator();
+  const reg = await c.registry.register(svc({ id: 'r-1', metadata: { zone: 'b' } }));
+  const [put] = await c.registry.list('chat');
+  await reg.unregister();
+  const watch = c.registry.watch('chat', { fromRevision: put!.revision });
+  await watch.ready;
+  const seen: ServiceEvent[] = [];
+  for await (const ev of watch) {
+    seen.push(ev);
+    if (seen.length === 2) break;
+  }
+  assert.deepEqual(seen.map((e) => [e.type, e.service.id, e.service.metadata['zone'], e.reconciled]), [['PUT', 'r-1', 'b', false], ['DELETE', 'r-1', 'b', false]]);
+  // Resume after the PUT only: the DELETE's instance comes from the revision before it.
+  const resumed = c.registry.watch('chat', { fromRevision: put!.revision + 1n });
+  for await (const ev of resumed) {
+    assert.deepEqual([ev.type, ev.service.id, ev.service.address, ev.service.metadata['zone']], ['DELETE', 'r-1', '127.0.0.1', 'b']);
+    break;
+  }
+  assert.throws(() => c.registry.watch('chat', { fromRevision: 0n }), { code: ErrorCode.Validation });
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import * as zm from 'zod/mini';
-import { ErrorCode } from '../../src/index.js';
+import { ErrorCode, type ConfigSchema } from '../../src/index.js';
 import { checkKey, checkSchema, decodeValue, encodeValue, parseWith, MAX_VALUE_BYTES } from '../../src/config/codec.js';
 import { prefixEnd } from '../../src/client/prefix-end.js';
 
@@ -46,10 +46,41 @@ test('decodeValue parses JSON and falls back to the raw text', () => {
   assert.equal(decodeValue(Buffer.from('42')), 42);
 });
 
-test('checkSchema accepts zod classic and mini schemas only', () => {
+/** A Standard Schema written by hand, no library: a positive integer port. */
+const portSchema: ConfigSchema<number> = {
+  '~standard': {
+    version: 1,
+    vendor: 'hand-written',
+    validate: (v) =>
+      typeof v === 'number' && Number.isInteger(v) && v > 0 ? { value: v } : { issues: [{ message: 'must be a positive integer', path: [{ key: 'port' }] }] },
+  },
+};
+
+test('checkSchema accepts any Standard Schema (zod classic, zod mini, hand-written), nothing else', () => {
   assert.doesNotThrow(() => checkSchema(z.string()));
   assert.doesNotThrow(() => checkSchema(zm.string()));
-  for (const bad of [undefined, {}, { parse: () => 1 }, 'string']) assert.throws(() => checkSchema(bad), invalid);
+  assert.doesNotThrow(() => checkSchema(portSchema));
+  for (const bad of [undefined, {}, { parse: () => 1 }, 'string', { '~standard': { version: 2, validate: () => ({ value: 1 }) } }]) {
+    assert.throws(() => checkSchema(bad as unknown as ConfigSchema<unknown>), invalid);
+  }
+});
+
+test('a hand-written Standard Schema: value through, issues as VALIDATION_ERROR with the path', () => {
+  const port: number = parseWith(portSchema, 'k', 8080);
+  assert.equal(port, 8080);
+  assert.throws(() => parseWith(portSchema, 'k', -1), (err: Error & { code: string }) => err.code === ErrorCode.Validation && / at port: must be a positive integer/.test(err.message));
+});
+
+test('a schema that validates asynchronously is refused (VALIDATION_ERROR), not awaited', () => {
+  const asyncSchema: ConfigSchema<number> = { '~standard': { version: 1, vendor: 'x', validate: async (v) => ({ value: v as number }) } };
+  assert.throws(() => parseWith(asyncSchema, 'k', 1), (err: Error & { code: string }) => err.code === ErrorCode.Validation && /synchronously/.test(err.message));
+});
+
+test('zod output types flow through ConfigSchema<T> (compile-time check)', () => {
+  const schema = z.object({ port: z.number(), host: z.string().default('localhost') });
+  const parsed = parseWith(schema, 'k', { port: 1 });
+  const typed: { port: number; host: string } = parsed;
+  assert.deepEqual(typed, { port: 1, host: 'localhost' });
 });
 
 test('parseWith returns parsed data or VALIDATION_ERROR with the path, never the value', () => {

@@ -18,6 +18,8 @@ import {
   isTransient,
   isValidationError,
   abortError,
+  isCompacted,
+  isLeaseNotFound,
 } from '../../src/errors.js';
 
 test('CoordinationError carries code, name, cause', () => {
@@ -81,4 +83,29 @@ test('abortError: TIMEOUT_ERROR for timeouts, CANCELLED otherwise, reason as cau
   assert.equal(abortError(t, 'x').code, ErrorCode.Timeout);
   const coded = new CoordinationError(ErrorCode.NotFound, 'lost');
   assert.equal(abortError(AbortSignal.abort(coded), 'x'), coded);
+});
+
+test('a bug is INTERNAL_ERROR, not an etcd outage: TypeError, RangeError, failed assertion — even when the text says "closed"', () => {
+  const bugs: unknown[] = [new TypeError("Cannot read properties of undefined (reading 'closed')"), new RangeError('socket connection'), new ReferenceError('x')];
+  try {
+    assert.ok(false, 'connection closed');
+  } catch (err) {
+    bugs.push(err);
+  }
+  for (const bug of bugs) {
+    assert.equal(classify(bug), ErrorCode.Internal, String(bug));
+    const wrapped = toCoordinationError(bug, 'op');
+    assert.equal(wrapped.code, ErrorCode.Internal);
+    assert.equal(wrapped.cause, bug);
+    assert.equal(isTransient(wrapped), false);
+  }
+  // A network failure with the same words is still one.
+  assert.equal(classify(new Error('connection closed')), ErrorCode.Connection);
+});
+
+test('message tests for specific etcd conditions live in errors.ts: lease not found, compacted', () => {
+  assert.ok(isLeaseNotFound(new Error('5 NOT_FOUND: etcdserver: requested lease not found')));
+  assert.ok(!isLeaseNotFound(new Error('etcdserver: key not found')));
+  assert.ok(isCompacted(new Error('11 OUT_OF_RANGE: etcdserver: mvcc: required revision has been compacted')));
+  assert.ok(!isCompacted(undefined));
 });

@@ -57,10 +57,10 @@ test('the owner value names host and pid only, and reads back as host:pid', () =
 
 test('resolveAllocate fills defaults 1..1023, 10 s', () => {
   assert.deepEqual(resolveAllocate({}, 'x'), { min: 1, max: 1023, ttlMs: 10_000, preferred: undefined });
-  assert.deepEqual(resolveAllocate({ min: 0, max: MAX_RANGE_SIZE - 1, preferred: 0, ttlMs: 1 }, 'x'), {
+  assert.deepEqual(resolveAllocate({ min: 0, max: MAX_RANGE_SIZE - 1, preferred: 0, ttlMs: 1000 }, 'x'), {
     min: 0,
     max: MAX_RANGE_SIZE - 1,
-    ttlMs: 1,
+    ttlMs: 1000,
     preferred: 0,
   });
 });
@@ -74,7 +74,8 @@ test('resolveAllocate rejects bad ranges, TTLs and preferred IDs with VALIDATION
     { min: 1, max: MAX_RANGE_SIZE + 1 },
     { ttlMs: -1 },
     { ttlMs: Number.NaN },
-    { ttlMs: 86_400_001 },
+    { ttlMs: 365 * 24 * 3600 * 1000 + 1 },
+    { ttlMs: 999 },
     { preferred: 1024 },
     { preferred: Number.NaN },
     { min: '1' as unknown as number },

@@ -6,6 +6,9 @@ import { prefixEnd } from '../../src/client/prefix-end.js';
 import { bareKey, contenderKey, isContenderKey, lockPrefix, newestTwo } from '../../src/lock/keys.js';
 import { linkSignals } from '../../src/lock/signals.js';
 import { MAX_LOCK_TTL_MS, validateLockKey, validateTtl } from '../../src/lock/validate.js';
+import { checkTtlMs } from '../../src/ttl.js';
+import { resolveAllocate } from '../../src/ids/validate.js';
+import { validService } from '../../src/registry/validation.js';
 
 test('lock keys follow Go concurrency.Mutex: <ns>/locks/<key>/<lease hex>', () => {
   const prefix = lockPrefix('/gochat/locks/', 'orders/42');
@@ -43,11 +46,19 @@ test('key validation rejects empty, slash-ended, NUL, non-string and oversized k
   for (const ok of ['a', 'a/b', 'orders:42', 'ü']) validateLockKey(ok);
 });
 
-test('ttl validation accepts (0, 1 year] ms', () => {
-  for (const bad of [0, -1, Number.NaN, Infinity, MAX_LOCK_TTL_MS + 1, '1000', null]) {
+test('ttl validation accepts integer ms in [1000, 1 year]', () => {
+  for (const bad of [0, -1, Number.NaN, Infinity, 999, 1000.5, MAX_LOCK_TTL_MS + 1, '1000', null]) {
     assert.throws(() => validateTtl(bad), { code: ErrorCode.Validation }, String(bad));
   }
-  for (const ok of [1, 999.5, 1000, MAX_LOCK_TTL_MS]) validateTtl(ok);
+  for (const ok of [1000, 1001, MAX_LOCK_TTL_MS]) validateTtl(ok);
+});
+
+test('a sub-second TTL (seconds meant) is VALIDATION_ERROR saying TTLs are milliseconds, the same text everywhere', () => {
+  assert.throws(() => validateTtl(30), (err: Error & { code: string }) => err.code === ErrorCode.Validation && /TTLs are milliseconds/.test(err.message));
+  assert.throws(() => checkTtlMs(30, 'x'), /TTLs are milliseconds/);
+  assert.throws(() => resolveAllocate({ ttlMs: 30 }, 'ids.allocate p'), /ttlMs must be an integer number of milliseconds .*TTLs are milliseconds/);
+  assert.throws(() => validService({ id: 'a', name: 'b', address: 'h', port: 1, ttlMs: 30 }), /ttlMs must be an integer number of milliseconds .*TTLs are milliseconds/);
+  assert.throws(() => validService({ id: 'a', name: 'b', address: 'h', port: 1, ttl: 30_000 }), /ttlMs is required .*`ttl` was renamed/);
 });
 
 test('linkSignals aborts with the first reason and detaches from its sources on dispose', () => {

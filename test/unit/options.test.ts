@@ -10,7 +10,7 @@ test('defaults are filled and the namespace is normalised', () => {
   assert.equal(o.prefix, '/gochat/');
   assert.deepEqual(o.endpoints, ['http://127.0.0.1:2379']);
   assert.equal(o.retry.maxAttempts, 3);
-  assert.equal(resolveOptions({ endpoints: ['http://a:1/'] }).prefix, '/');
+  assert.equal(resolveOptions({ endpoints: ['http://a:1'] }).prefix, '/');
   assert.deepEqual(resolveOptions({ endpoints: ['a:1'], tls: { ca: 'PEM' } }).endpoints, ['https://a:1']);
   assert.equal(resolveOptions({ endpoints: ['a:1'], retry: { maxAttempts: 1 } }).retry.initialDelay, 100);
 });
@@ -36,6 +36,9 @@ const bad: Array<[string, unknown]> = [
   ['unknown component prefix', { endpoints: ['a:1'], prefixes: { queue: '/q' } }],
   ['no endpoints', { endpoints: [] }],
   ['endpoint not a URL', { endpoints: ['not a url'] }],
+  ['endpoint with a trailing "/"', { endpoints: ['127.0.0.1:2379/'] }],
+  ['URL endpoint with a trailing "/"', { endpoints: ['http://127.0.0.1:2379/'] }],
+  ['endpoint with a path', { endpoints: ['http://127.0.0.1:2379/v3'] }],
   ['endpoints not an array', { endpoints: 'a:1' }],
   ['timeout negative', { endpoints: ['a:1'], timeout: -1 }],
   ['timeout NaN', { endpoints: ['a:1'], timeout: NaN }],
@@ -57,3 +60,9 @@ for (const [name, options] of bad) {
     });
   });
 }
+
+test('an endpoint with a trailing "/" or a path says so (no wait for "cannot reach")', () => {
+  for (const e of ['127.0.0.1:2379/', 'http://127.0.0.1:2379/', 'https://h:2379/v3']) {
+    assert.throws(() => resolveOptions({ endpoints: [e] }), (err: { code?: string; message: string }) => err.code === ErrorCode.Validation && /no path/.test(err.message), e);
+  }
+});

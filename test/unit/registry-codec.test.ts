@@ -13,7 +13,7 @@ const info: ServiceInfo = {
   address: '10.0.0.1',
   port: 8080,
   metadata: { version: '1.0.0', region: 'us-west', note: 'a<b & c>d' },
-  ttl: 30_000,
+  ttlMs: 30_000,
 };
 
 test('keys follow services/<name>/<id>; the prefix ends in / so chat does not match chat2', () => {
@@ -25,12 +25,13 @@ test('encode writes Go field names in declaration order, ttl in ns, sorted metad
   const json = encodeService(info);
   assert.ok(json.startsWith('{"id":"chat-1","name":"chat","address":"10.0.0.1","port":8080,"metadata":{"note":'));
   assert.ok(json.endsWith(',"ttl":30000000000}'));
-  assert.deepEqual(JSON.parse(json), { ...info, ttl: 30_000_000_000 });
+  const { ttlMs: _ttlMs, ...rest } = info;
+  assert.deepEqual(JSON.parse(json), { ...rest, ttl: 30_000_000_000 });
 });
 
 test('decode reads a Go value as-is: ns → ms, null or missing metadata → {}', () => {
   const go = '{"id":"go-1","name":"chat","address":"10.0.0.7","port":9090,"metadata":null,"ttl":1500000000}';
-  assert.deepEqual(decodeService(go, 'services/chat/go-1'), { id: 'go-1', name: 'chat', address: '10.0.0.7', port: 9090, metadata: {}, ttl: 1500 });
+  assert.deepEqual(decodeService(go, 'services/chat/go-1'), { id: 'go-1', name: 'chat', address: '10.0.0.7', port: 9090, metadata: {}, ttlMs: 1500 });
   assert.deepEqual(decodeService('{"address":"h","port":1}', 'services/chat/x')?.metadata, {});
   assert.equal(decodeService('{"address":"h","port":1}', 'services/chat/x')?.id, 'x', 'id falls back to the key');
   assert.equal(decodeService('not json', 'services/chat/x'), undefined);

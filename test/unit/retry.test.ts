@@ -97,3 +97,16 @@ test('sleep rejects at once on an aborted signal, TIMEOUT_ERROR for AbortSignal.
   await assert.rejects(sleep(5_000, AbortSignal.timeout(10)), { code: ErrorCode.Timeout });
   await sleep(1);
 });
+
+test('withRetry never retries a bug (TypeError from the operation): one attempt, INTERNAL_ERROR with the TypeError as cause', async () => {
+  let calls = 0;
+  const bug = new TypeError("Cannot read properties of undefined (reading 'connection')");
+  await assert.rejects(
+    withRetry(async () => {
+      calls++;
+      throw bug;
+    }, { config: cfg, operation: 'op', idempotent: true }),
+    (err: CoordinationError) => err.code === ErrorCode.Internal && err.cause === bug,
+  );
+  assert.equal(calls, 1);
+});
