@@ -1,4 +1,4 @@
-// Builds bench/go/main.go (etcd's Go concurrency.Mutex) in GOPATH mode against Debian's
+// Builds bench/go/main.go (etcd's Go concurrency.Mutex and Election) in GOPATH mode against Debian's
 // golang-etcd-server-dev, once per source version; used by the lock benchmark and interop test.
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
