@@ -186,6 +186,7 @@ func runElection(eps []string, mode, prefix, value string, ttl, count, n int) {
 				won <- time.Now()
 			}()
 			waitForCandidates(cli, prefix, 2)
+			time.Sleep(10 * time.Millisecond) // let the waiter settle, as the TypeScript side does
 			start := time.Now()
 			must(leader.Resign(ctx))
 			ms = append(ms, float64((<-won).Sub(start).Microseconds())/1000)
