@@ -149,7 +149,7 @@ next candidate's \`campaign()\` resolves. ${HANDOVERS} hand-overs each. Go: etcd
 (\`bench/go/main.go\`, Debian's etcd client sources, \`-mode handover\`), same etcd, same run${go ? '' : ` — **not measured here: ${goWhy ?? 'Go build failed'}**`}.
 
 ${table(
-  ['hand-over after resign()', 'p50 (ms)', 'p90 (ms)', 'ours ÷ (p50 speed-up)'],
+  ['hand-over after resign()', 'p50 (ms)', 'p90 (ms)', 'ours faster by (p50)'],
   [
     ['ours', fmt(p50), fmt(percentile(ours, 90)), ''],
     ['etcd3 `Election`', fmt(percentile(etcd3, 50)), fmt(percentile(etcd3, 90)), `${fmt(percentile(etcd3, 50) / p50, 1)}×`],
