@@ -265,3 +265,64 @@ test('close() while campaigning rejects the campaign and leaves no candidate key
   assert.deepEqual(await candidates(a, 'closing'), [lead.key]);
   await lead.resign();
 });
+
+test('close() revokes our leadership and ends observations: no key, no lease left', async () => {
+  const c = await testCoordinator();
+  const lead = await c.election.campaign('close-all', 'a');
+  const obs = c.election.observe('close-all');
+  await obs.ready;
+  const it = obs[Symbol.asyncIterator]();
+  assert.equal((await it.next()).value?.value, 'a');
+  const raw = await rawClient();
+  const leaseId = BigInt('0x' + lead.key.split('/').pop()).toString();
+  await c.close();
+  assert.equal((await it.next()).done, true, 'the observation ended');
+  assert.deepEqual(await raw.getAll().prefix(prefixOf(c, 'close-all')).keys(), []);
+  const ttl = await raw.leaseClient.leaseTimeToLive({ ID: leaseId });
+  assert.equal(Number(ttl.TTL), -1, 'our lease is revoked');
+});
+
+test('resign after the lease was revoked behind our back: signal fired, resign resolves, nothing left', async () => {
+  const c = await testCoordinator();
+  const lead = await c.election.campaign('revoked', 'a', { ttlMs: 3000 });
+  const aborted = new Promise((resolve) => lead.signal.addEventListener('abort', resolve, { once: true }));
+  const raw = await rawClient();
+  await raw.leaseClient.leaseRevoke({ ID: BigInt('0x' + lead.key.split('/').pop()).toString() });
+  await aborted;
+  await lead.resign();
+  await assert.rejects(lead.proclaim('b'), { code: ErrorCode.Conflict });
+  assert.deepEqual(await candidates(c, 'revoked'), []);
+});
+
+test('an observer cut off while leaders change and etcd compacts ends at the true leader (reconciled, not silent)', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  try {
+    const writer = await testCoordinator();
+    const watcher = await testCoordinator({ namespace: writer.namespace, endpoints: [proxy.url], timeout: 1000 });
+    const first = await writer.election.campaign('compacted', 'a');
+    const obs = watcher.election.observe('compacted');
+    await obs.ready;
+    const seen: Array<LeaderInfo | undefined> = [];
+    const following = (async () => {
+      for await (const l of obs) seen.push(l);
+    })();
+    await eventually(() => seen.length === 1, { what: 'the first leader' });
+    await proxy.setMode('blackhole');
+    const second = writer.election.campaign('compacted', 'b');
+    await eventually(async () => (await candidates(writer, 'compacted')).length === 2);
+    await first.resign();
+    const lead = await second;
+    await lead.proclaim('b2');
+    const raw = await rawClient();
+    await raw.kv.compact({ revision: (await revision()).toString(), physical: true });
+    await proxy.setMode('rst');
+    await proxy.setMode('pass');
+    await eventually(() => seen.at(-1)?.value === 'b2', { timeoutMs: 20_000, what: 'the observer to reach the true leader' });
+    assert.equal(seen.at(-1)?.revision, lead.fencingToken, 'the true create revision, re-read after the compaction');
+    await obs.close();
+    await following;
+    await lead.resign();
+  } finally {
+    await proxy.stop();
+  }
+});
