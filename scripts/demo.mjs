@@ -13,7 +13,7 @@ import { ensureEtcd, startCluster } from './lib/etcd.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 // The order a newcomer should read them in; examples not (yet) present are skipped.
-const ORDER = ['connect', 'basic', 'lock', 'config', 'registry', 'grpc', 'ids'];
+const ORDER = ['connect', 'basic', 'lock', 'config', 'registry', 'grpc', 'ids', 'election'];
 const wanted = process.argv.slice(2);
 const examples = (wanted.length ? wanted : ORDER).filter((name) => existsSync(join(root, 'examples', `${name}.ts`)));
 
