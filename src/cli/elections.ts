@@ -26,7 +26,7 @@ export function registerElectionCommands(program: Command, ctx: CliContext): voi
             { header: 'TTL LEFT', right: true },
             { header: 'CANDIDATES', right: true },
           ],
-          entries.map((e) => [e.name, cell(e.leader.value), e.leader.key, String(e.leader.revision), duration(e.ttlLeft), String(e.candidates)]),
+          entries.map((e) => [e.name, cell(e.leader.value), e.leader.key, String(e.leader.revision), duration(e.remainingMs), String(e.candidates)]),
           `(no elections${prefix ? ` starting with '${prefix}'` : ''})`,
         );
     });

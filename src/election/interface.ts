@@ -56,7 +56,7 @@ export interface ElectionInfo {
   name: string;
   leader: LeaderInfo;
   /** Remaining TTL of the leader's lease in ms (whole seconds); undefined without a lease. */
-  ttlLeft: number | undefined;
+  remainingMs: number | undefined;
   /** Candidates waiting behind the leader. */
   candidates: number;
 }

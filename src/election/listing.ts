@@ -39,7 +39,7 @@ export async function listElections(client: EtcdClient, prefix: unknown, signal?
     .map(({ name, leader, candidates }) => ({
       name,
       leader: { name, value: leader.value.toString(), key: leader.key.toString(), revision: BigInt(leader.create_revision) },
-      ttlLeft: ttls.get(leader.lease),
+      remainingMs: ttls.get(leader.lease),
       candidates,
     }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

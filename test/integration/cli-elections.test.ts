@@ -20,12 +20,12 @@ test('elections ls shows leader value, key, fencing token, TTL left and candidat
   await eventually(async () => (await etcd.getAll().prefix(`${namespace}/elections/sched/eu/`).keys()).length === 2, { what: 'the follower queued' });
   const r = await coordctl(['--json', 'elections', 'ls'], env);
   assert.equal(r.code, 0, r.stderr);
-  const list = JSON.parse(r.stdout) as Array<{ name: string; leader: { value: string; key: string; revision: number }; ttlLeft: number; candidates: number }>;
+  const list = JSON.parse(r.stdout) as Array<{ name: string; leader: { value: string; key: string; revision: number }; remainingMs: number; candidates: number }>;
   assert.equal(list.length, 1);
   assert.equal(list[0]!.name, 'sched/eu');
   assert.deepEqual([list[0]!.leader.value, list[0]!.leader.key, BigInt(list[0]!.leader.revision)], ['host-a:9000', lead.key, lead.fencingToken]);
   assert.equal(list[0]!.candidates, 1);
-  assert.ok(list[0]!.ttlLeft > 20_000 && list[0]!.ttlLeft <= 30_000, `ttlLeft ${list[0]!.ttlLeft}`);
+  assert.ok(list[0]!.remainingMs > 20_000 && list[0]!.remainingMs <= 30_000, `remainingMs ${list[0]!.remainingMs}`);
   const table = await coordctl(['elections', 'ls', 'sched/'], env);
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.trimEnd().split('\n');

@@ -235,7 +235,7 @@ test('list shows each election with its leader, value, fencing token and candida
       ['grp/y', 'vy', y.fencingToken, 1],
     ],
   );
-  assert.ok(list[0]!.ttlLeft! > 0);
+  assert.ok(list[0]!.remainingMs! > 0);
   await x.resign();
   await y.resign();
   await (await y2).resign();
