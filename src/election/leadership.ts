@@ -16,6 +16,8 @@ export class HeldLeadership implements Leadership {
   private lost: CoordinationError | undefined;
   private resigned = false;
   private resigning: Promise<void> | undefined;
+  /** Our key was deleted while a resign was in flight: if that resign fails, it may still have applied. */
+  private deletedWhileResigning = false;
   private readonly unown: () => void;
   private readonly onLeaseLost = (): void => this.markLost(this.lease.signal.reason as CoordinationError);
 
@@ -62,6 +64,7 @@ export class HeldLeadership implements Leadership {
     if (this.resigned) return Promise.resolve();
     this.resigning ??= this.delete(opts.signal).catch((err: unknown) => {
       this.resigning = undefined; // keep our state: the caller may try again (etcd#22123)
+      if (this.deletedWhileResigning) this.markLost(this.keyGone()); // the delete landed; only its answer was lost
       throw toCoordinationError(err, `election.resign ${this.name}`);
     });
     return this.resigning;
@@ -132,7 +135,8 @@ export class HeldLeadership implements Leadership {
     const watcher = this.client.ns.watch().key(this.client.relative(this.key)).only('delete').watcher();
     this.watcher = watcher;
     watcher.on('delete', () => {
-      if (!this.resigning) this.markLost(this.keyGone());
+      if (this.resigning) this.deletedWhileResigning = true;
+      else this.markLost(this.keyGone());
     });
     watcher.on('error', (err: unknown) => {
       // The lease's local deadline still guards us; note why the watch is gone.

@@ -17,7 +17,7 @@ import { table, writeSection } from './report.js';
 const CANDIDATES = 4;
 const TTL_MS = 2000;
 const PAUSE_MS = TTL_MS + 1500;
-const FENCED_MS = 30_000;
+const FENCED_MS = 26_000;
 const CONTROL_MS = 10_000;
 const SEED = seed(9101);
 const fixture = new URL('./fixtures/election-candidate.ts', import.meta.url).pathname;
