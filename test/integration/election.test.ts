@@ -326,3 +326,34 @@ test('an observer cut off while leaders change and etcd compacts ends at the tru
     await proxy.stop();
   }
 });
+
+test('a leader cut off from etcd loses signal before anyone else can lead (local deadline, never two leaders)', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  try {
+    const cutOff = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+    const other = await testCoordinator({ namespace: cutOff.namespace });
+    const lead = await cutOff.election.campaign('partition', 'old', { ttlMs: 2000 });
+    let lostAt = 0;
+    const lost = new Promise<void>((resolve) =>
+      lead.signal.addEventListener(
+        'abort',
+        () => {
+          lostAt = performance.now();
+          resolve();
+        },
+        { once: true },
+      ),
+    );
+    const next = other.election.campaign('partition', 'new', { ttlMs: 2000 });
+    await eventually(async () => (await candidates(other, 'partition')).length === 2, { what: 'the next candidate to queue' });
+    await proxy.setMode('blackhole');
+    const lead2 = await next; // etcd expires the cut-off leader's lease
+    const ledAt = performance.now();
+    await lost;
+    assert.ok(lostAt <= ledAt, `the old leader learned of its loss ${Math.round(lostAt - ledAt)} ms after the new one led`);
+    assert.equal((lead.signal.reason as { code: string }).code, ErrorCode.NotFound);
+    await lead2.resign();
+  } finally {
+    await proxy.stop();
+  }
+});
