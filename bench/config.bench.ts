@@ -130,7 +130,7 @@ async function prefixCatchUp(): Promise<{ ours: { ms: number; heapMiB: number };
   const raw = new Etcd3({ hosts: endpoints() });
   const c = await coordinator('bench-config-many');
   try {
-    const fromOurs = await writeKeys(raw, 'bench-config-many/config/many/');
+    const fromOurs = await writeKeys(raw, '/bench-config-many/config/many/');
     const fromRaw = await writeKeys(raw, 'bench-config-many-raw/');
 
     let started = performance.now();

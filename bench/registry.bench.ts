@@ -35,7 +35,7 @@ async function discoverLatency(): Promise<{ ours: number[]; raw: number[] }> {
     const rawTimes: number[] = [];
     for (let i = 0; i < 2000; i++) {
       const t = ns();
-      const kvs = await raw.getAll().prefix('bench-reg-discover/services/fifty/').buffers();
+      const kvs = await raw.getAll().prefix('/bench-reg-discover/services/fifty/').buffers();
       if (i === 0 && Object.keys(kvs).length !== 50) throw new Error('raw: expected 50');
       if (i >= 200) rawTimes.push(Number(ns() - t) / 1e6);
     }

@@ -2,7 +2,7 @@
 // `npm run bench`: installs what is missing, starts a throwaway etcd (data on tmpfs), runs every
 // bench/*.bench.ts against it in turn; each writes its own section of docs/BENCHMARKS.md.
 //   npm run bench                all benchmarks
-//   npm run bench -- lock        only bench/lock.bench.ts
+//   npm run bench -- lock        only bench/lock.bench.ts (also: config, registry, ids, election)
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

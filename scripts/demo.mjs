@@ -13,7 +13,7 @@ import { ensureEtcd, startCluster } from './lib/etcd.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 // The order a newcomer should read them in; other examples present run after these.
-const ORDER = ['connect', 'basic', 'config', 'registry', 'grpc', 'ids'];
+const ORDER = ['connect', 'basic', 'config', 'registry', 'grpc', 'ids', 'election'];
 const present = readdirSync(join(root, 'examples'))
   .filter((f) => f.endsWith('.ts') && f !== 'log.ts') // log.ts is the examples' shared logger, not an example
   .map((f) => f.slice(0, -3));

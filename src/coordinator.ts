@@ -14,9 +14,11 @@ import { EtcdConfigCenter } from './config/etcd-config.js';
 import type { ConfigCenter } from './config/interface.js';
 import { EtcdRegistry } from './registry/etcd-registry.js';
 import type { ServiceRegistry } from './registry/interface.js';
+import { EtcdLeaderElection } from './election/etcd-election.js';
+import type { LeaderElection } from './election/interface.js';
 
 export interface Coordinator extends AsyncDisposable {
-  // ── components: one readonly field each (lock, registry, config, ids) ──
+  // ── components: one readonly field each (lock, registry, config, ids, election) ──
   /** Service registry: self-healing registrations, cached discovery, gap-free watches, gRPC resolver (README "Service registry"). */
   readonly registry: ServiceRegistry;
   /** Distributed lock: fair, fenced, lost-lock aware, shared with Go's Mutex (README "Distributed lock"). */
@@ -25,6 +27,8 @@ export interface Coordinator extends AsyncDisposable {
   readonly ids: InstanceIdAllocator;
   /** Config center: JSON values, CAS, gap-free watches, live views, history (README "Config center"). */
   readonly config: ConfigCenter;
+  /** Leader election: one leader per name, fenced, observable, shared with Go's Election (README "Leader election"). */
+  readonly election: LeaderElection;
   /** The namespace every key of this coordinator lives under ('' for none). */
   readonly namespace: string;
   /** Resolves when close() has finished. */
@@ -42,6 +46,7 @@ class CoordinatorImpl implements Coordinator {
   readonly lock: DistributedLock;
   readonly ids: InstanceIdAllocator;
   readonly config: ConfigCenter;
+  readonly election: LeaderElection;
 
   constructor(readonly client: EtcdClient) {
     this.namespace = client.namespace;
@@ -51,6 +56,7 @@ class CoordinatorImpl implements Coordinator {
     this.lock = new EtcdDistributedLock(client);
     this.ids = new EtcdIdAllocator(client);
     this.config = new EtcdConfigCenter(client);
+    this.election = new EtcdLeaderElection(client);
   }
 
   close(): Promise<void> {

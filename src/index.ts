@@ -4,6 +4,15 @@ export type { Coordinator } from './coordinator.js';
 export type { CoordinatorOptions, SignalOptions, TlsOptions } from './options.js';
 export type { DistributedLock, Lock, LockCallOptions, LockInfo } from './lock/interface.js';
 export { MAX_LOCK_TTL_MS } from './lock/validate.js';
+export type {
+  CampaignOptions,
+  ElectionCallOptions,
+  ElectionInfo,
+  LeaderElection,
+  LeaderInfo,
+  LeaderObservation,
+  Leadership,
+} from './election/interface.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export {
   CoordinationError,

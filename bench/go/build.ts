@@ -1,6 +1,6 @@
 // Builds Go programs in GOPATH mode against Debian's golang-etcd-server-dev, once per source version:
-// bench/go/main.go (etcd's Go concurrency.Mutex, for the lock benchmark and interop test) and the
-// gochat stand-in of the interop tests (test/fixtures/gochat-go/main.go).
+// bench/go/main.go (etcd's Go concurrency.Mutex and Election, for the benchmarks and interop tests)
+// and the gochat stand-in of the interop tests (test/fixtures/gochat-go/main.go).
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';

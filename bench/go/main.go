@@ -9,6 +9,13 @@
 //	-mode contended   -prefix P -seconds S -n N       N sessions (own clients) on one mutex, hold 0
 //	-mode hold        -prefix P                        Lock, print {"locked":...}, Unlock when stdin closes
 //	-mode acquire     -prefix P                        Lock (waiting as long as needed), print, Unlock
+//
+// concurrency.Election modes (prefix = <namespace>/elections/<name>):
+//
+//	-mode lead        -prefix P -value V               Campaign(V), print {"leader":...}, Resign when stdin closes
+//	-mode leader      -prefix P                        print Leader()'s value once ({"none":true} if no leader)
+//	-mode observe     -prefix P -count C               print C values from Observe(), one line each
+//	-mode handover    -prefix P -n R                   R resign→next Campaign returns hand-overs, 2 sessions; p50/p90 ms
 package main
 
 import (
@@ -18,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +42,8 @@ func main() {
 	seconds := flag.Float64("seconds", 3, "measurement time")
 	n := flag.Int("n", 2, "contenders (contended mode)")
 	ttl := flag.Int("ttl", 10, "session TTL in seconds")
+	value := flag.String("value", "go", "campaign value (election modes)")
+	count := flag.Int("count", 1, "values to observe (observe mode)")
 	flag.Parse()
 
 	eps := strings.Split(*endpoints, ",")
@@ -95,6 +105,8 @@ func main() {
 		}
 		must(m.Unlock(context.Background()))
 		emit(map[string]interface{}{"unlocked": m.Key()})
+	case "lead", "leader", "observe", "handover":
+		runElection(eps, *mode, *prefix, *value, *ttl, *count, *n)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", *mode)
 		os.Exit(2)
@@ -118,5 +130,81 @@ func must(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
+	}
+}
+
+func runElection(eps []string, mode, prefix, value string, ttl, count, n int) {
+	ctx := context.Background()
+	cli, s := session(eps, ttl)
+	defer cli.Close()
+	defer s.Close()
+	e := concurrency.NewElection(s, prefix)
+	switch mode {
+	case "lead":
+		must(e.Campaign(ctx, value))
+		emit(map[string]interface{}{"leader": e.Key(), "revision": e.Rev()})
+		r := bufio.NewReader(os.Stdin)
+		_, _ = r.ReadString('\n') // resign when the parent writes a line or closes stdin
+		must(e.Resign(ctx))
+		emit(map[string]interface{}{"resigned": e.Key()})
+	case "leader":
+		resp, err := e.Leader(ctx)
+		if err == concurrency.ErrElectionNoLeader {
+			emit(map[string]interface{}{"none": true})
+			return
+		}
+		must(err)
+		kv := resp.Kvs[0]
+		emit(map[string]interface{}{"value": string(kv.Value), "key": string(kv.Key), "revision": kv.CreateRevision})
+	case "observe":
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ch := e.Observe(cctx)
+		emit(map[string]interface{}{"observing": prefix})
+		for i := 0; i < count; i++ {
+			resp, ok := <-ch
+			if !ok {
+				fmt.Fprintln(os.Stderr, "error: observe channel closed")
+				os.Exit(1)
+			}
+			kv := resp.Kvs[0]
+			emit(map[string]interface{}{"value": string(kv.Value), "key": string(kv.Key), "revision": kv.CreateRevision})
+		}
+	case "handover":
+		// Two candidates take turns: the leader resigns; we time until the other's Campaign returns.
+		cli2, s2 := session(eps, ttl)
+		defer cli2.Close()
+		defer s2.Close()
+		elections := []*concurrency.Election{e, concurrency.NewElection(s2, prefix)}
+		must(elections[0].Campaign(ctx, value))
+		var ms []float64
+		for i := 0; i < n; i++ {
+			leader, next := elections[i%2], elections[(i+1)%2]
+			won := make(chan time.Time, 1)
+			go func() {
+				must(next.Campaign(ctx, value))
+				won <- time.Now()
+			}()
+			waitForCandidates(cli, prefix, 2)
+			time.Sleep(10 * time.Millisecond) // let the waiter settle, as the TypeScript side does
+			start := time.Now()
+			must(leader.Resign(ctx))
+			ms = append(ms, float64((<-won).Sub(start).Microseconds())/1000)
+		}
+		must(elections[n%2].Resign(ctx))
+		sort.Float64s(ms)
+		emit(map[string]interface{}{"mode": mode, "handovers": n, "p50Ms": ms[len(ms)/2], "p90Ms": ms[len(ms)*9/10]})
+	}
+}
+
+// waitForCandidates polls until `want` candidates are queued under prefix (the next one is waiting).
+func waitForCandidates(cli *clientv3.Client, prefix string, want int64) {
+	for {
+		resp, err := cli.Get(context.Background(), prefix+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		must(err)
+		if resp.Count >= want {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -11,6 +11,7 @@ import { registerServiceCommands } from './services.js';
 import { registerLockCommands } from './locks.js';
 import { registerIdCommands } from './ids.js';
 import { registerMigrateCommand } from './migrate.js';
+import { registerElectionCommands } from './elections.js';
 
 /** What a command's action gets: its output, a coordinator on demand, and Ctrl-C as a signal. */
 export interface CliContext {
@@ -54,7 +55,7 @@ export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
   };
 
   program
-    .description('Operate the coordination namespace of gochat: services, config, locks and instance IDs in etcd.')
+    .description('Operate the coordination namespace of gochat: services, config, locks, instance IDs and elections in etcd.')
     .version(io.version ?? '0.0.0', '-V, --version')
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
@@ -78,6 +79,7 @@ Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scrip
   registerLockCommands(program, ctx);
   registerIdCommands(program, ctx);
   registerMigrateCommand(program, ctx);
+  registerElectionCommands(program, ctx);
   try {
     if (args.length === 0) {
       program.outputHelp();

@@ -17,6 +17,8 @@ export interface Contender {
   myRev: bigint;
   /** Aborts the wait: the caller's signal, the coordinator closing, or our lease lost. */
   signal: AbortSignal;
+  /** What waits, for errors and operation names: 'lock' (default) or 'election'. */
+  noun?: string;
 }
 
 /** Resolves once no contender created before us is left, i.e. the lock is ours. */
@@ -33,7 +35,7 @@ export async function waitForTurn(c: Contender, ahead: string): Promise<void> {
  */
 export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | undefined> {
   const read = (serializable: boolean) =>
-    c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range({ ...newestTwo(c.prefix, c.myRev), serializable }, o), {
+    c.client.call(`${c.noun ?? 'lock'}.queue`, c.key, (o) => c.client.etcd.kv.range({ ...newestTwo(c.prefix, c.myRev), serializable }, o), {
       signal: c.signal,
       idempotent: true,
       level: 'debug',
@@ -46,7 +48,7 @@ export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | 
 
 /** NOT_FOUND: our queue key is gone (lease expired, or deleted by someone). */
 export function vanished(c: Contender): CoordinationError {
-  return new CoordinationError(ErrorCode.NotFound, `lock ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
+  return new CoordinationError(ErrorCode.NotFound, `${c.noun ?? 'lock'} ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
 }
 
 /** A key that blocks us, as created at `rev`: a key of that name created later is another key. */
@@ -110,7 +112,7 @@ async function existing(c: Contender, b: Blocker, atLeast: bigint): Promise<stri
 
 /** Resolves on `event`; rejects on the watcher's 'error' or when the contender's signal aborts. */
 function nextEvent(watcher: Watcher, event: 'connected' | 'delete', c: Contender): Promise<void> {
-  const what = `lock.acquire ${c.key}`;
+  const what = c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`;
   if (c.signal.aborted) return Promise.reject(abortError(c.signal, what));
   const emitter: NodeJS.EventEmitter = watcher; // etcd3's typed overloads take one event name each
   return new Promise<void>((resolve, reject) => {

@@ -91,6 +91,17 @@ const cases: Case[] = [
   ['ids', 'empty pool', () => c.ids.allocate('')],
   ['ids', 'min > max', () => c.ids.allocate('p', { min: 5, max: 1 })],
   ['ids', 'ttl NaN', () => c.ids.allocate('p', { ttlMs: NaN })],
+  // election
+  ['election', 'empty name', () => c.election.campaign('', 'v')],
+  ['election', 'name ending with /', () => c.election.campaign('a/', 'v')],
+  ['election', 'name with NUL', () => c.election.campaign('a\0b', 'v')],
+  ['election', 'non-string value', () => c.election.campaign('a', bad(1))],
+  ['election', 'ttl 500 (sub-second: TTLs are ms)', () => c.election.campaign('a', 'v', { ttlMs: 500 })],
+  ['election', 'ttl 1500.5', () => c.election.campaign('a', 'v', { ttlMs: 1500.5 })],
+  ['election', 'ttl as string', () => c.election.campaign('a', 'v', { ttlMs: bad('2000') })],
+  ['election', 'leader of empty name', () => c.election.leader('')],
+  ['election', 'observe name starting with /', async () => c.election.observe('/a')],
+  ['election', 'list prefix with NUL', () => c.election.list('a\0')],
   // coordinator options (nothing connects)
   ['options', 'endpoints empty', () => opts({ endpoints: [] })],
   ['options', 'endpoints a string', () => opts({ endpoints: bad('http://127.0.0.1:2379') })],

@@ -1,0 +1,95 @@
+// Public shape of leader election: etcd's Go concurrency.Election (same keys, same rule: the
+// oldest candidate leads), with the safety Go's recipe lacks — a campaign never reports
+// leadership without a key, a failed campaign leaves no key, resign() can be retried.
+
+/** Options of every election call that waits or reads. */
+export interface ElectionCallOptions {
+  /** Aborting rejects the call promptly (CANCELLED, or TIMEOUT_ERROR for `AbortSignal.timeout()`). */
+  signal?: AbortSignal;
+}
+
+export interface CampaignOptions extends ElectionCallOptions {
+  /**
+   * Lease TTL of our candidacy in ms (integer >= 1000, rounded up to whole seconds): how long
+   * after our process dies (or loses etcd) the next candidate takes over. @default 10000
+   */
+  ttlMs?: number;
+}
+
+export interface LeaderElection {
+  /**
+   * Joins election `name` with `value` (what followers see, e.g. our address) and waits until we
+   * lead. Rejects NOT_FOUND if our candidacy was lost while waiting (lease expired, key deleted),
+   * CANCELLED / TIMEOUT_ERROR when `signal` aborts, VALIDATION_ERROR for bad input (nothing
+   * written). A campaign that rejects leaves no candidate key behind.
+   */
+  campaign(name: string, value: string, opts?: CampaignOptions): Promise<Leadership>;
+  /** The current leader of `name` (the oldest candidate), or undefined if nobody campaigns. */
+  leader(name: string, opts?: ElectionCallOptions): Promise<LeaderInfo | undefined>;
+  /**
+   * Every change of `name`'s leader, in revision order: first the leader at `ready` (undefined
+   * if none), then each new leader, each proclaimed value, and undefined when the last candidate
+   * goes. Ends on close(), on `signal`, or when the coordinator closes.
+   */
+  observe(name: string, opts?: ElectionCallOptions): LeaderObservation;
+  /**
+   * The elections whose name starts with `prefix` ('' = all) as etcd holds them now — ours and
+   * Go's: leader, its fencing token and TTL left, candidates. Sorted by name; for `coordctl`.
+   */
+  list(prefix?: string, opts?: ElectionCallOptions): Promise<ElectionInfo[]>;
+}
+
+/** The leader of an election, as followers see it. */
+export interface LeaderInfo {
+  /** The election's name. */
+  name: string;
+  /** The leader's campaign (or last proclaimed) value. */
+  value: string;
+  /** The leader's key: `<namespace>/elections/<name>/<lease ID in hex>`. */
+  key: string;
+  /** Create revision of the leader's key: its fencing token, strictly increasing per election. */
+  revision: bigint;
+}
+
+/** One election as `list()` reads it. */
+export interface ElectionInfo {
+  name: string;
+  leader: LeaderInfo;
+  /** Remaining TTL of the leader's lease in ms (whole seconds); undefined without a lease. */
+  remainingMs: number | undefined;
+  /** Candidates waiting behind the leader. */
+  candidates: number;
+}
+
+/** A live view of one election's leader: iterate with `for await`. */
+export interface LeaderObservation extends AsyncIterable<LeaderInfo | undefined>, AsyncDisposable {
+  /** Resolves with the revision the view is synced at; every change after it is delivered. */
+  readonly ready: Promise<bigint>;
+  /** Ends the iteration and cancels the watch. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface Leadership extends AsyncDisposable {
+  /** The election's name as passed to campaign(). */
+  readonly name: string;
+  /** Our candidate key: `<namespace>/elections/<name>/<lease ID in hex>` (as Go's Election writes it). */
+  readonly key: string;
+  /** Create revision of our key: strictly increasing per election; hand it to fenced resources. */
+  readonly fencingToken: bigint;
+  /**
+   * Aborts when leadership is lost: our lease expired or was revoked, our key was deleted, or the
+   * lease could not be confirmed alive for a whole TTL. The reason is a CoordinationError
+   * (NOT_FOUND). It does not abort on resign().
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Changes the value followers see, only while we lead (guarded by our key's create revision).
+   * CONFLICT (nothing written) if we no longer lead.
+   */
+  proclaim(value: string, opts?: ElectionCallOptions): Promise<void>;
+  /**
+   * Gives up leadership: deletes our key, so the next candidate leads at once. Idempotent; if the
+   * delete fails it rejects and can be called again.
+   */
+  resign(opts?: ElectionCallOptions): Promise<void>;
+}

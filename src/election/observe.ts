@@ -1,0 +1,146 @@
+// Observing an election — etcd's Go Election.Observe, made gap-free: read every candidate (key,
+// create revision, value) at one revision, then follow the prefix with the gap-free watch from
+// the next revision. The leader is the oldest candidate; each change of who leads or of what the
+// leader proclaims is delivered once, in revision order (undefined when nobody is left).
+import type { EtcdClient } from '../client/etcd-client.js';
+import { pagedRange } from '../client/paged-range.js';
+import { prefixEnd } from '../client/prefix-end.js';
+import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
+import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import type { LeaderInfo, LeaderObservation } from './interface.js';
+
+interface Candidate {
+  create: bigint;
+  mod: bigint;
+  value: string;
+}
+
+export class LeaderObserver implements LeaderObservation {
+  readonly ready: Promise<bigint>;
+  private readonly rel: string; // the election's prefix, relative to the namespace
+  private candidates = new Map<string, Candidate>(); // relative key → candidate
+  private last: LeaderInfo | undefined | null = null; // null: nothing delivered yet
+  private readonly queue: Array<LeaderInfo | undefined> = [];
+  private wake: (() => void) | undefined;
+  private failure: CoordinationError | undefined;
+  private ended = false;
+  private watch: WatchStream | undefined;
+  private readonly stop = new AbortController();
+  private readonly unown: () => void;
+  private readonly onAbort = (): void => void this.close();
+
+  constructor(
+    private readonly client: EtcdClient,
+    private readonly name: string,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.rel = `${client.dirs.election}${name}/`;
+    this.unown = client.own(this);
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.ready = this.start();
+    this.ready.catch((err: unknown) => this.fail(err));
+    if (signal?.aborted) void this.close();
+  }
+
+  private async start(): Promise<bigint> {
+    const revision = await this.readAll();
+    if (this.ended) return revision;
+    this.deliver();
+    const known = new Map([...this.candidates].map(([k, c]) => [k, c.mod]));
+    this.watch = openWatch(this.client, {
+      key: this.rel,
+      prefix: true,
+      fromRevision: revision + 1n,
+      known,
+      signal: this.stop.signal,
+      operation: 'election.observe',
+    });
+    void this.follow(this.watch);
+    return revision;
+  }
+
+  /** Every candidate with its create revision and value, at one revision. */
+  private async readAll(): Promise<bigint> {
+    const key = Buffer.from(this.client.key(this.rel));
+    const res = await this.client.call(
+      'election.observe',
+      this.name,
+      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      { signal: this.stop.signal, idempotent: true, level: 'debug' },
+    );
+    this.candidates = new Map(res.kvs.map((kv) => [this.client.relative(kv.key.toString()), { create: BigInt(kv.create_revision), mod: BigInt(kv.mod_revision), value: kv.value.toString() }]));
+    return res.revision;
+  }
+
+  private async follow(watch: WatchStream): Promise<void> {
+    try {
+      for await (const ev of watch) {
+        if (ev.reconciled) await this.readAll(); // after a compaction: create revisions come from a fresh read
+        else this.apply(ev);
+        this.deliver();
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private apply(ev: WatchEvent): void {
+    if (ev.type === 'DELETE') this.candidates.delete(ev.key);
+    else {
+      // A PUT of a key we know is a proclaim: same candidate, same create revision, new value.
+      const create = this.candidates.get(ev.key)?.create ?? ev.revision;
+      this.candidates.set(ev.key, { create, mod: ev.revision, value: ev.value?.toString() ?? '' });
+    }
+  }
+
+  /** Queues the leader if it differs from the last one delivered. */
+  private deliver(): void {
+    let leader: [string, Candidate] | undefined;
+    for (const entry of this.candidates) if (!leader || entry[1].create < leader[1].create) leader = entry;
+    const info = leader && { name: this.name, value: leader[1].value, key: this.client.key(leader[0]), revision: leader[1].create };
+    const last = this.last;
+    if (last !== null && last?.key === info?.key && last?.revision === info?.revision && last?.value === info?.value) return;
+    this.last = info;
+    this.queue.push(info);
+    this.wake?.();
+  }
+
+  private fail(err: unknown): void {
+    if (this.ended) return;
+    this.failure = toCoordinationError(err, `election.observe ${this.name}`);
+    void this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.stop.abort(new CoordinationError(ErrorCode.Cancelled, `election.observe ${this.name}: closed`));
+    this.unown();
+    this.signal?.removeEventListener('abort', this.onAbort);
+    if (!this.failure) this.queue.length = 0; // closed: pending changes are dropped, like the watch's
+    this.wake?.();
+    await this.watch?.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<LeaderInfo | undefined> {
+    return {
+      next: async (): Promise<IteratorResult<LeaderInfo | undefined>> => {
+        for (;;) {
+          if (this.queue.length > 0) return { done: false, value: this.queue.shift() };
+          if (this.failure) throw this.failure;
+          if (this.ended) return { done: true, value: undefined };
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          this.wake = undefined;
+        }
+      },
+      return: async (): Promise<IteratorResult<LeaderInfo | undefined>> => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}
