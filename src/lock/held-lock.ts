@@ -222,6 +222,19 @@ export class HeldLock implements Lock {
     this.watcher = undefined;
     this.client.logger.warn({ operation: 'lock', key: this.key, from: 'held', to: 'lost', code: reason.code }, 'lock lost');
     this.controller?.abort(reason);
+    // Our queue key was deleted while our lease lives on: free the bare key we hold on that lease too,
+    // so the next holder need not wait for the lease to end (and gochat's TryAcquire sees it free).
+    if (!this.lease.isLost && !this.client.isClosed) void this.releaseBareKey();
+  }
+
+  /** Deletes the bare key if it is still the one we took; best effort (our lease's end removes it anyway). */
+  private async releaseBareKey(): Promise<void> {
+    await this.client
+      .call('lock.release', this.key, (o) => this.client.etcd.kv.txn({ compare: [this.bareHeld()], success: [{ request_delete_range: { key: this.bareKey } }] }, o), {
+        idempotent: true,
+        level: 'debug',
+      })
+      .catch(() => undefined);
   }
 
   private assertHeld(what: string): void {

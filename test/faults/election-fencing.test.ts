@@ -18,7 +18,9 @@ const CANDIDATES = 4;
 const TTL_MS = 2000;
 const PAUSE_MS = TTL_MS + 1500;
 const FENCED_MS = 26_000;
-const CONTROL_MS = 10_000;
+const CONTROL_MS = 14_000;
+/** The control run pauses longer, so a new leader surely fences the resource before the paused one wakes (on a loaded CI box too). */
+const CONTROL_PAUSE_MS = TTL_MS + 3500;
 const SEED = seed(9101);
 const fixture = new URL('./fixtures/election-candidate.ts', import.meta.url).pathname;
 
@@ -87,7 +89,7 @@ interface RunStats {
   observedOutOfOrder: number;
 }
 
-async function run(name: string, fenced: boolean, durationMs: number, faults: boolean): Promise<RunStats> {
+async function run(name: string, fenced: boolean, durationMs: number, faults: boolean, pauseMs = PAUSE_MS): Promise<RunStats> {
   const rng = prng(SEED + (fenced ? 0 : 1));
   const namespace = `/faults-election-${name}`;
   const raw = fc.raw();
@@ -179,11 +181,11 @@ async function run(name: string, fenced: boolean, durationMs: number, faults: bo
         victim.kill('SIGSTOP');
         stopped.add(victim);
         stats.pauses++;
-        nextPause = now + PAUSE_MS + rng.int(1000, 2500);
+        nextPause = now + pauseMs + rng.int(1000, 2500);
         setTimeout(() => {
           victim.kill('SIGCONT');
           stopped.delete(victim);
-        }, PAUSE_MS).unref();
+        }, pauseMs).unref();
       } else if (faults && now >= nextLeaderKill && leaders.length > 0 && now < deadline - 6000) {
         const victim = rng.pick(leaders);
         victim.kill('SIGKILL');
@@ -204,7 +206,7 @@ async function run(name: string, fenced: boolean, durationMs: number, faults: bo
       await pause(20);
     });
     let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), PAUSE_MS + 15_000)));
+    const grace = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), pauseMs + 15_000)));
     const done = await Promise.race([Promise.all(exits).then(() => 'done' as const), grace]);
     clearTimeout(timer);
     assert.equal(done, 'done', `candidates did not finish; stderr: ${stderr.join('').slice(-2000)}`);
@@ -258,7 +260,7 @@ test('fenced: never two leaders whose writes land, no stale write accepted, paus
 });
 
 test('control (fencing off): the checker detects violations', async () => {
-  const s = await run('control', false, CONTROL_MS, false);
+  const s = await run('control', false, CONTROL_MS, false, CONTROL_PAUSE_MS);
   assert.ok(s.pauses >= 1, `only ${s.pauses} pauses`);
   assert.ok(s.staleAccepted + s.backwards > 0, 'no violation detected: the checker cannot fail');
 });

@@ -177,6 +177,10 @@ test('deleting the lock key behind our back fires signal', async () => {
   }, { what: 'signal aborted' });
   assert.ok(isCoordinationError(signal.reason, ErrorCode.NotFound));
   await assert.rejects(lock.remainingMs(), { code: ErrorCode.NotFound });
+  // Having noticed, the holder frees the bare key it held on its (still live) lease: the lock is free now.
+  const next = await testCoordinator({ namespace: c.namespace });
+  const taken = await eventually(() => next.lock.tryAcquire('del', 5000), { timeoutMs: 2000, what: 'the lock to be free' });
+  await taken.unlock();
   await lock.unlock();
 });
 
@@ -229,7 +233,7 @@ test("a stale holder's guarded write is rejected CONFLICT; the holder's goes thr
   const raw = await rawClient();
   const stale = await a.lock.acquire('guard', 5000);
   await stale.putIfHeld({ 'data/x': 'from-a' });
-  await raw.delete().key(stale.ownerKey); // e.g. a long GC pause: the lease expired meanwhile
+  await raw.leaseClient.leaseRevoke({ ID: (await raw.kv.range({ key: Buffer.from(stale.ownerKey) })).kvs[0]!.lease }); // e.g. a long GC pause: the lease expired meanwhile
   const holder = await b.lock.acquire('guard', 5000);
   await assert.rejects(stale.putIfHeld({ 'data/x': 'stale' }), { code: ErrorCode.Conflict });
   const rev = await holder.putIfHeld({ 'data/x': 'from-b' });
