@@ -153,7 +153,7 @@ export function classify(err: unknown): ErrorCode {
     if (/required revision has been compacted/i.test(message)) return ErrorCode.NotFound;
     if (/etcdserver: (no leader|leader changed|too many requests)/i.test(message)) return ErrorCode.Unavailable;
     if (/etcdserver: request timed out/i.test(message)) return ErrorCode.Timeout;
-    if (/etcdserver: (user name is empty|authentication failed|invalid auth token|permission denied)/i.test(message)) return ErrorCode.Auth;
+    if (/etcdserver: (user name is empty|authentication failed|invalid auth token|permission denied|authentication is not enabled)/i.test(message)) return ErrorCode.Auth;
     const status = (err as { code?: unknown }).code;
     if (typeof status === 'number' && BY_STATUS[status] !== undefined) return BY_STATUS[status];
     for (const [cls, code] of BY_CLASS) if (err instanceof cls) return code;
