@@ -1,7 +1,7 @@
 // The lock algorithm, as etcd's Go concurrency.Mutex (same keys, so both exclude each other):
 // one transaction creates our key (owned by our lease) and reads who is just ahead of us; if
 // nobody is, the lock is ours; else we wait for that key alone to go. Unlock deletes our key.
-import type { ITxnRequest, Watcher } from 'etcd3';
+import type { TxnRequest } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError, validationError } from '../errors.js';
@@ -20,7 +20,6 @@ export class EtcdDistributedLock implements DistributedLock {
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
   /** An idle watch on a key nobody writes: keeps the coordinator's watch stream open between waits. */
-  private anchor: Watcher | undefined;
 
   constructor(private readonly client: EtcdClient) {
     this.spares = new SpareLeases(client);
@@ -97,23 +96,23 @@ export class EtcdDistributedLock implements DistributedLock {
     // A spare that idled a while gets one keep-alive alongside, so ttl() ≈ the requested TTL.
     const refresh = lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS ? lease.keepAliveOnce(signal) : undefined;
     refresh?.catch(() => undefined);
-    const txn: ITxnRequest = wait
+    const txn: TxnRequest = wait
       ? {
           // Enqueue our key if absent and read the newest two contenders: ours, and who is just ahead.
-          compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
+          compare: [{ key: mine, target: 'CREATE', result: 'EQUAL', create_revision: 0 }],
           success: [put, { request_range: newestTwo(prefix) }],
           failure: [{ request_range: { key: mine, keys_only: true } }],
         }
       : {
           // Only if nobody holds or waits: nothing is written on CONFLICT.
-          compare: [{ key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix)), target: 'Create', result: 'Equal', create_revision: 0 }],
+          compare: [{ key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix)), target: 'CREATE', result: 'EQUAL', create_revision: 0 }],
           success: [put],
           failure: [],
         };
     let res;
     try {
       // Enqueuing is safe to resend: a second attempt finds our key and reads its revision.
-      res = await this.client.call(wait ? 'lock.acquire' : 'lock.tryAcquire', key, (o) => this.client.etcd.kv.txn(txn, o), {
+      res = await this.client.call(wait ? 'lock.acquire' : 'lock.tryAcquire', key, (o) => this.client.rpc.kv.txn(txn, o), {
         signal,
         idempotent: wait,
         level: 'debug',
@@ -139,16 +138,15 @@ export class EtcdDistributedLock implements DistributedLock {
         signal: s ?? this.client.closing,
       });
       if (wait && res.succeeded) {
-        ahead = res.responses[1]?.response_range.kvs[1]?.key.toString();
+        ahead = res.responses[1]?.response_range!.kvs[1]?.key.toString();
       } else if (wait) {
         // Our key was already there (a resent enqueue): find our place from its create revision.
-        myRev = BigInt(res.responses[0]!.response_range.kvs[0]!.create_revision);
+        myRev = BigInt(res.responses[0]!.response_range!.kvs[0]!.create_revision);
         ahead = await aheadOf(contender(myRev, signal));
       }
       if (ahead !== undefined) {
         // Our queue entry must outlive a long wait; the wait ends early if the lease is lost.
         lease.startKeepAlive();
-        this.keepWatchStream();
         const linked = linkSignals(signal, this.client.closing, lease.signal);
         try {
           await waitForTurn(contender(myRev, linked.signal), ahead);
@@ -175,25 +173,7 @@ export class EtcdDistributedLock implements DistributedLock {
     return p;
   }
 
-  /**
-   * etcd3 closes the shared watch stream when its last watch ends and opens a new one for the next:
-   * a waiter would pay that (~1 ms and a burst of work) on every wait of a busy lock.
-   */
-  private keepWatchStream(): void {
-    if (this.anchor || this.client.isClosed) return;
-    this.anchor = this.client.ns.watch().key('locks\0stream-anchor').watcher();
-    this.anchor.on('error', () => (this.anchor = undefined)); // recreated by the next wait
-  }
-
   private async close(): Promise<void> {
-    // A cancel needs etcd's answer, which a cut connection never brings: wait at most `timeout`.
-    if (this.anchor) {
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise((resolve) => (timer = setTimeout(resolve, this.client.timeout)));
-      await Promise.race([this.anchor.cancel().catch(() => undefined), bound]);
-      clearTimeout(timer);
-      this.anchor = undefined;
-    }
     await Promise.allSettled([...this.inflight]);
     await this.spares.close();
   }

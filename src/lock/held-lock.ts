@@ -1,18 +1,18 @@
 // A lock we hold: our contender key, its create revision (the fencing token) and the lease that
 // keeps it. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
 // local deadline) and, once someone looks at `signal`, from a watch on our own key.
-import type { ICompare, Watcher } from 'etcd3';
+import type { Compare } from '../client/grpc/messages.js';
+import type { HubWatch } from '../client/watch-hub.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { ttlSeconds, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
-import { errorText } from '../logger.js';
 import type { Lock, LockCallOptions } from './interface.js';
 import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import { validateTtl } from './validate.js';
 
 export class HeldLock implements Lock {
   private controller: AbortController | undefined;
-  private watcher: Watcher | undefined;
+  private watcher: HubWatch | undefined;
   private lost: CoordinationError | undefined;
   private released = false;
   private keepingAlive = false;
@@ -74,7 +74,7 @@ export class HeldLock implements Lock {
         'lock.renew',
         this.key,
         (o) =>
-          this.client.etcd.kv.txn(
+          this.client.rpc.kv.txn(
             {
               compare: [this.ownershipCondition()],
               success: [{ request_put: { key, value: Buffer.alloc(0), lease: next.id } }],
@@ -90,7 +90,7 @@ export class HeldLock implements Lock {
     }
     if (!res.succeeded) {
       this.spares.give(next, ttlMs);
-      const replaced = (res.responses[0]?.response_range.kvs.length ?? 0) > 0;
+      const replaced = (res.responses[0]?.response_range!.kvs.length ?? 0) > 0;
       this.markLost(
         replaced
           ? new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`)
@@ -112,7 +112,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.ttl',
       this.key,
-      (o) => this.client.etcd.leaseClient.leaseTimeToLive({ ID: this.lease.id, keys: true }, o),
+      (o) => this.client.rpc.lease.timeToLive({ ID: this.lease.id, keys: true }, o),
       { signal: opts.signal, idempotent: true, level: 'debug' },
     );
     if (Number(res.TTL) <= 0) this.lease.markLost('expired in etcd');
@@ -121,8 +121,8 @@ export class HeldLock implements Lock {
     return Number(res.TTL) * 1000;
   }
 
-  ownershipCondition(): ICompare {
-    return { key: Buffer.from(this.ownerKey), target: 'Create', result: 'Equal', create_revision: this.fencingToken.toString() };
+  ownershipCondition(): Compare {
+    return { key: Buffer.from(this.ownerKey), target: 'CREATE', result: 'EQUAL', create_revision: this.fencingToken.toString() };
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: LockCallOptions = {}): Promise<bigint> {
@@ -138,7 +138,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.putIfHeld',
       this.key,
-      (o) => this.client.etcd.kv.txn({ compare: [this.ownershipCondition()], success: puts }, o),
+      (o) => this.client.rpc.kv.txn({ compare: [this.ownershipCondition()], success: puts }, o),
       { signal: opts.signal, idempotent: false },
     );
     if (!res.succeeded) {
@@ -172,7 +172,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.unlock',
       this.key,
-      (o) => this.client.etcd.kv.deleteRange({ key: Buffer.from(this.ownerKey) }, o),
+      (o) => this.client.rpc.kv.deleteRange({ key: Buffer.from(this.ownerKey) }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     // Deleted: the lease carries nothing now and serves the next acquire. Otherwise be thorough.
@@ -188,7 +188,7 @@ export class HeldLock implements Lock {
     this.unown();
     this.lease.signal.removeEventListener('abort', this.onLeaseLost);
     this.lease.stopKeepAlive();
-    this.watcher?.cancel().catch(() => undefined);
+    this.watcher?.cancel();
     this.watcher = undefined;
   }
 
@@ -196,7 +196,7 @@ export class HeldLock implements Lock {
     if (this.released || this.lost) return;
     this.lost = reason;
     this.lease.stopKeepAlive();
-    this.watcher?.cancel().catch(() => undefined);
+    this.watcher?.cancel();
     this.watcher = undefined;
     this.client.logger.warn({ operation: 'lock', key: this.key, from: 'held', to: 'lost', code: reason.code }, 'lock lost');
     this.controller?.abort(reason);
@@ -216,7 +216,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.check',
       this.key,
-      (o) => this.client.etcd.kv.range({ key: Buffer.from(this.ownerKey), keys_only: true }, o),
+      (o) => this.client.rpc.kv.range({ key: Buffer.from(this.ownerKey), keys_only: true }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     const kv = res.kvs[0];
@@ -229,17 +229,24 @@ export class HeldLock implements Lock {
 
   /** Deletes of our key (revoke, expiry, someone else) abort `signal`; started synced, then one read. */
   private watchOwnKey(): void {
-    const watcher = this.client.ns.watch().key(this.client.relative(this.ownerKey)).only('delete').watcher();
-    this.watcher = watcher;
-    watcher.on('delete', () => this.markLost(this.keyGone()));
-    watcher.on('error', (err: unknown) => {
-      // The lease's local deadline still guards us; note why the watch is gone.
-      this.client.logger.warn({ operation: 'lock.watch', key: this.key, error: errorText(err) }, 'lock watch failed');
-    });
-    watcher.once('connected', () => {
-      if (this.released || this.lost) return;
-      this.checkOwnKey(undefined).catch(() => undefined);
-    });
+    let checked = false;
+    this.watcher = this.client.watches.watch(
+      { key: Buffer.from(this.ownerKey), only: 'delete' },
+      {
+        onEvents: (events) => {
+          if (events.length > 0) this.markLost(this.keyGone());
+        },
+        onCancelled: (reason) => {
+          // The lease's local deadline still guards us; note why the watch is gone.
+          this.client.logger.warn({ operation: 'lock.watch', key: this.key, error: reason.message }, 'lock watch failed');
+        },
+        onCreated: () => {
+          if (checked || this.released || this.lost) return;
+          checked = true;
+          this.checkOwnKey(undefined).catch(() => undefined);
+        },
+      },
+    );
   }
 }
 

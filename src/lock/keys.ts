@@ -1,7 +1,7 @@
 // Key layout shared with etcd's Go concurrency.Mutex: lock `K` lives under `<ns>/locks/K/`, each
 // contender's key is that prefix + its lease ID in lowercase hex, the holder has the lowest create
 // revision.
-import type { IRangeRequest } from 'etcd3';
+import type { RangeRequest } from '../client/grpc/messages.js';
 import { prefixEnd } from '../client/prefix-end.js';
 
 /** Full etcd prefix of lock `key`: what Go's `NewMutex(session, "<ns>/locks/<key>")` uses. */
@@ -9,7 +9,7 @@ export function lockPrefix(namespacePrefix: string, key: string): string {
   return `${namespacePrefix}locks/${key}/`;
 }
 
-/** A contender's key: prefix + lease ID (decimal string from etcd3) in lowercase hex, like Go's `%x`. */
+/** A contender's key: prefix + lease ID (decimal string) in lowercase hex, like Go's `%x`. */
 export function contenderKey(prefix: string, leaseId: string): string {
   return prefix + BigInt(leaseId).toString(16);
 }
@@ -19,13 +19,13 @@ export function contenderKey(prefix: string, leaseId: string): string {
  * The newest two contenders created at or before `maxCreateRevision` (all if omitted), newest
  * first: for a waiter, "is my key still there" (first) and "who is just ahead of me" (second).
  */
-export function newestTwo(prefix: string, maxCreateRevision?: bigint): IRangeRequest {
+export function newestTwo(prefix: string, maxCreateRevision?: bigint): RangeRequest {
   const key = Buffer.from(prefix);
   return {
     key,
     range_end: prefixEnd(key),
-    sort_target: 'Create',
-    sort_order: 'Descend',
+    sort_target: 'CREATE',
+    sort_order: 'DESCEND',
     limit: 2,
     keys_only: true,
     ...(maxCreateRevision !== undefined && { max_create_revision: maxCreateRevision.toString() }),

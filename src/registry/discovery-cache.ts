@@ -126,7 +126,7 @@ export class DiscoveryCache {
   /** Reads every instance; after the first time, emits the differences as events (like a resync). */
   private async load(first: boolean): Promise<bigint> {
     const key = Buffer.from(this.client.key(this.prefix));
-    const res = await this.client.call('registry.list', this.prefix, (o) => this.client.etcd.kv.range({ key, range_end: prefixEnd(key) }, o), {
+    const res = await this.client.call('registry.list', this.prefix, (o) => this.client.rpc.kv.range({ key, range_end: prefixEnd(key) }, o), {
       idempotent: true,
       level: 'debug',
       signal: this.stop.signal,

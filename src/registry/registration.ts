@@ -84,7 +84,7 @@ export class RegistrationImpl implements Registration {
     const res = await this.client.call(
       'registry.put',
       this.key,
-      (o) => this.client.etcd.kv.put({ key: Buffer.from(this.client.key(this.key)), value: Buffer.from(this.value), lease: lease.id }, o),
+      (o) => this.client.rpc.kv.put({ key: Buffer.from(this.client.key(this.key)), value: Buffer.from(this.value), lease: lease.id }, o),
       { idempotent: true, level: 'debug', ...(signal && { signal }) },
     );
     this.putRevision = BigInt(res.header.revision);
@@ -169,7 +169,7 @@ export class RegistrationImpl implements Registration {
       else {
         // Lost locally (unconfirmable) may still live in etcd with our key: revoke by ID; absent is fine.
         await this.client
-          .call('lease.revoke', lease.hexId, (o) => this.client.etcd.leaseClient.leaseRevoke({ ID: lease.id }, o), {
+          .call('lease.revoke', lease.hexId, (o) => this.client.rpc.lease.revoke({ ID: lease.id }, o), {
             idempotent: true,
             level: 'debug',
             duringClose: true,

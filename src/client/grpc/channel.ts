@@ -51,7 +51,7 @@ export interface ChannelOptions {
 }
 
 export interface ChannelEvent {
-  type: 'connected' | 'connect-failed' | 'disconnected' | 'goaway';
+  type: 'connected' | 'connect-failed' | 'disconnected' | 'goaway' | 'rotated';
   endpoint: string;
   error?: string;
 }
@@ -402,6 +402,16 @@ export class GrpcChannel {
     return stream;
   }
 
+  /**
+   * Stop opening calls on `endpoint`'s session (it stopped answering one of our streams although
+   * HTTP/2 still looks fine, e.g. a hung member): its open streams may finish, new calls go to the
+   * next endpoint.
+   */
+  rotate(endpoint: string): void {
+    const conn = this.current;
+    if (conn && conn.endpoint === endpoint) this.retire(conn, 'stopped answering', 'rotated');
+  }
+
   /** Closes every session and timer; calls in flight end with CANCELLED. Idempotent. */
   close(): void {
     this.closed = true;
@@ -433,12 +443,12 @@ export class GrpcChannel {
   }
 
   /** GOAWAY: keep the session for the streams it still serves, but open new calls elsewhere. */
-  retire(conn: Connection, error: string | undefined): void {
+  retire(conn: Connection, error: string | undefined, type: 'goaway' | 'rotated' = 'goaway'): void {
     if (this.current === conn) {
       this.current = undefined;
       if (error) this.nextIndex++;
     }
-    this.emit({ type: 'goaway', endpoint: conn.endpoint, ...(error && { error }) });
+    this.emit({ type, endpoint: conn.endpoint, ...(error && { error }) });
     if (conn.streams.size === 0) conn.kill(new Error('GOAWAY'), 'disconnected');
   }
 

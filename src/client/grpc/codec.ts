@@ -1,17 +1,15 @@
 // Encoders and decoders for the etcd v3 RPCs we use, built once with protobufjs from etcd's own
-// .proto files (proto/rpc.proto, proto/kv.proto; shipped in the package and parsed at load time).
+// .proto files (proto/rpc.proto, proto/kv.proto), compiled into etcd-proto.ts by
+// scripts/gen-proto.mjs (so no .proto file is read at run time).
 // Requests are encoded straight from our plain objects (Type.encode: generated code, no
 // verification pass); responses are decoded once and turned into plain objects with int64 as
 // decimal strings and enums by name (see messages.ts).
 import protobuf from 'protobufjs';
-import { fileURLToPath } from 'node:url';
+import { ETCD_PROTO } from './etcd-proto.js';
 import type * as M from './messages.js';
 
-/** Where the .proto files live: `<package root>/proto` from both src/ and dist/ (same depth). */
-export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
-
-const root = new protobuf.Root();
-root.loadSync(`${PROTO_DIR}rpc.proto`, { keepCase: true });
+// protobufjs's INamespace type marks optional descriptor fields (comment) as required: cast.
+const root = protobuf.Root.fromJSON(ETCD_PROTO as unknown as protobuf.INamespace);
 root.resolveAll();
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, arrays: true };

@@ -76,6 +76,11 @@ export class EtcdRpc {
     return this.stream(Lease.keepAlive, callbacks, openTimeoutMs);
   }
 
+  /** Drops the token (etcd called it invalid somewhere we cannot see, e.g. a watch create): the next call authenticates again. */
+  forgetToken(): void {
+    this.token = undefined;
+  }
+
   close(): void {
     this.channel.close();
   }
