@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { createCoordinator, ErrorCode, silentLogger, type Coordinator, type CoordinatorOptions } from '../../src/index.js';
 import { etcdctl, ROOT_PASSWORD } from '../helpers/auth-etcd.js';
 import { makePki, startTlsEtcd, type Pki } from '../helpers/tls-etcd.js';
+import type { EtcdClient } from '../../src/client/etcd-client.js';
 import { captureLogger } from '../helpers/logs.js';
 import { assertNoLeakedHandles, handleCounts, pause, startFaultCluster, type FaultCluster } from './harness.js';
 import { table, writeSection } from './report.js';
@@ -113,8 +114,8 @@ describe('auth-enabled etcd', () => {
     // And an unprefixed coordinator (namespace '') sees AUTH_ERROR on the other namespace's key.
     const c = await alice(NS_A);
     try {
-      const client = (c as unknown as { client: { etcd: import('etcd3').Etcd3 } }).client;
-      await assert.rejects(client.etcd.get(`${NS_B}/config/k`).string(), /permission denied/);
+      const client = (c as unknown as { client: EtcdClient }).client;
+      await assert.rejects(client.rpc.kv.range({ key: Buffer.from(`${NS_B}/config/k`) }, client.callOptions()), /permission denied/);
     } finally {
       await c.close();
     }

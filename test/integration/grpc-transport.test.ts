@@ -120,6 +120,20 @@ test('a connect into a black hole fails within the timeout and the next call suc
   assert.ok(BigInt(res.header.revision) > 0n);
 });
 
+test('a call that times out on a session cut off in a black hole gets the session dropped (PING probe); the next call after the heal succeeds', async () => {
+  const p = await proxy();
+  const r = rpc([p.url], { connectTimeoutMs: 1000 });
+  await r.kv.range({ key: Buffer.from('k') }, T);
+  assert.equal(r.channel.sessions, 1);
+  await p.setMode('blackhole');
+  await assert.rejects(r.kv.range({ key: Buffer.from('k') }, { timeoutMs: 500 }), (err) => code(err) === ErrorCode.Timeout);
+  // The probe's PING gets no ACK within the keep-alive timeout (1 s here): the session goes.
+  await eventually(() => r.channel.sessions === 0, { timeoutMs: 3000, what: 'the dead session to be dropped' });
+  await p.setMode('pass');
+  const res = await r.kv.range({ key: Buffer.from('k') }, T);
+  assert.ok(BigInt(res.header.revision) > 0n);
+});
+
 test('a call moves on to the next endpoint when one refuses connections', async () => {
   const p = await proxy();
   await p.setMode('refuse');

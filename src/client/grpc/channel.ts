@@ -78,6 +78,9 @@ class Connection {
   dead = false;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingTimeout: NodeJS.Timeout | undefined;
+  private lastProbe = -Infinity;
+  /** Bumped by every response frame and PING ACK: unchanged over a whole call = nothing came back. */
+  activity = 0;
 
   constructor(
     readonly endpoint: string,
@@ -124,7 +127,11 @@ class Connection {
     if (this.streams.size === 1) this.startPings();
     stream.once('close', () => {
       this.streams.delete(stream);
-      if (this.streams.size === 0) this.stopPings();
+      if (this.streams.size === 0) {
+        // No more pings on an idle session; one already in flight still gets its answer (or not).
+        clearInterval(this.pingTimer);
+        this.pingTimer = undefined;
+      }
       this.channel.released(this);
     });
   }
@@ -141,6 +148,19 @@ class Connection {
     this.pingTimer = this.pingTimeout = undefined;
   }
 
+  /**
+   * A call just missed its deadline: check now that the peer still answers (an HTTP/2 PING) rather
+   * than at the next keep-alive tick, so a session cut off in a black hole is dropped within about
+   * one `timeout` of the first failed call. At most once a second (etcd counts rapid pings as abuse).
+   */
+  probe(): void {
+    if (this.dead) return;
+    const now = performance.now();
+    if (now - this.lastProbe < 1000) return;
+    this.lastProbe = now;
+    this.ping();
+  }
+
   private ping(): void {
     if (this.pingTimeout || this.dead || this.streams.size === 0) return;
     this.pingTimeout = setTimeout(() => {
@@ -149,6 +169,7 @@ class Connection {
     this.pingTimeout.unref();
     try {
       this.session.ping((err) => {
+        this.activity++;
         clearTimeout(this.pingTimeout);
         this.pingTimeout = undefined;
         if (err && !this.dead) this.kill(err, 'disconnected');
@@ -182,6 +203,9 @@ class Call {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   stream: ClientHttp2Stream | undefined;
+  conn: Connection | undefined;
+  /** conn.activity when the request was sent. */
+  activityAtStart = 0;
 
   constructor(
     readonly resolve: (message: Buffer) => void,
@@ -201,6 +225,18 @@ class Call {
     this.messages++;
     this.message = message;
   };
+
+  /**
+   * The call ran out of time. If nothing at all came back on its session meanwhile, the session is
+   * dead (e.g. cut off in a black hole): drop it now, so the next call connects afresh. Otherwise
+   * the peer is alive but slow; a PING checks it.
+   */
+  suspect(): void {
+    const conn = this.conn;
+    if (!conn || this.settled) return;
+    if (conn.activity === this.activityAtStart) conn.kill(new Error('no answer on the connection for a whole call'), 'disconnected');
+    else conn.probe();
+  }
 
   /** Ends the call with `err` now and cancels the stream on the wire. */
   cancel(err: Error): void {
@@ -242,11 +278,13 @@ class Call {
 
 function onResponse(this: Tagged, headers: IncomingHttpHeaders): void {
   const call = this[CALL]!;
+  call.conn!.activity++;
   call.httpStatus = Number(headers[':status']);
   if (headers['grpc-status'] !== undefined) readStatus(this, call, headers); // trailers-only response
 }
 function onData(this: Tagged, chunk: Buffer): void {
   const call = this[CALL]!;
+  call.conn!.activity++;
   if (call.settled) return;
   try {
     call.reader.push(chunk, call.onMessage);
@@ -467,11 +505,17 @@ export class GrpcChannel {
     if (signal) {
       if (signal.aborted) return call.settle(cancelledBy(signal, path));
       call.signal = signal;
-      call.onAbort = () => call.cancel(cancelledBy(signal, path));
+      call.onAbort = () => {
+        if (isTimeout(signal.reason)) call.suspect();
+        call.cancel(cancelledBy(signal, path));
+      };
       signal.addEventListener('abort', call.onAbort, { once: true });
     }
     const deadline = performance.now() + timeoutMs;
-    call.timer = setTimeout(() => call.cancel(new GrpcError(Status.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms exceeded`)), timeoutMs);
+    call.timer = setTimeout(() => {
+      call.suspect(); // before the cancel: a probe needs a stream open to be allowed
+      call.cancel(new GrpcError(Status.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms exceeded`));
+    }, timeoutMs);
     const conn = this.current;
     if (conn && !conn.dead && conn.session.remoteSettings !== undefined && !conn.session.closed) {
       if (this.open(call, conn, path, metadata, timeoutMs)) call.stream!.end(data);
@@ -506,6 +550,8 @@ export class GrpcChannel {
     }
     stream[CALL] = call;
     call.stream = stream;
+    call.conn = conn;
+    call.activityAtStart = conn.activity;
     conn.track(stream);
     stream.on('response', onResponse);
     stream.on('data', onData);
@@ -542,6 +588,10 @@ export class GrpcChannel {
     this.current = conn;
     return conn;
   }
+}
+
+function isTimeout(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === 'TimeoutError';
 }
 
 /** The caller's abort: CANCELLED (or TIMEOUT_ERROR for AbortSignal.timeout()), not a connection error. */
