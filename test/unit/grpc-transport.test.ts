@@ -15,7 +15,7 @@ test('frame() prefixes a message with a zero flag and its big-endian length', ()
 
 test('messages packed into one chunk are all read', () => {
   const got: string[] = [];
-  new MessageReader().push(Buffer.concat([frame(Buffer.from('one')), frame(Buffer.alloc(0)), frame(Buffer.from('three'))]), (m) => got.push(m.toString()));
+  new MessageReader().push(Buffer.concat([frame(Buffer.from('one')), frame(Buffer.alloc(0)), frame(Buffer.from('three'))]), { onMessage: (m) => got.push(m.toString()) });
   assert.deepEqual(got, ['one', '', 'three']);
 });
 
@@ -23,7 +23,7 @@ test('a message split across chunks (even inside its prefix) is read once whole'
   const data = Buffer.concat([frame(Buffer.from('hello world')), frame(Buffer.from('second'))]);
   const got: string[] = [];
   const reader = new MessageReader();
-  for (let i = 0; i < data.length; i++) reader.push(data.subarray(i, i + 1), (m) => got.push(m.toString()));
+  for (let i = 0; i < data.length; i++) reader.push(data.subarray(i, i + 1), { onMessage: (m) => got.push(m.toString()) });
   assert.deepEqual(got, ['hello world', 'second']);
   assert.equal(reader.partial, false);
 });
@@ -33,15 +33,15 @@ test('a chunk that ends one message and starts the next keeps the rest', () => {
   const b = frame(Buffer.from('second'));
   const got: string[] = [];
   const reader = new MessageReader();
-  reader.push(Buffer.concat([a, b.subarray(0, 7)]), (m) => got.push(m.toString()));
+  reader.push(Buffer.concat([a, b.subarray(0, 7)]), { onMessage: (m) => got.push(m.toString()) });
   assert.deepEqual(got, ['first']);
   assert.equal(reader.partial, true);
-  reader.push(b.subarray(7), (m) => got.push(m.toString()));
+  reader.push(b.subarray(7), { onMessage: (m) => got.push(m.toString()) });
   assert.deepEqual(got, ['first', 'second']);
 });
 
 test('a message over the receive limit is refused', () => {
-  assert.throws(() => new MessageReader(4).push(frame(Buffer.alloc(5)), () => undefined), /larger than max/);
+  assert.throws(() => new MessageReader(4).push(frame(Buffer.alloc(5)), { onMessage: () => undefined }), /larger than max/);
 });
 
 // ---- a scripted HTTP/2 server ----

@@ -199,32 +199,38 @@ class Call {
   error: Error | undefined;
   settled = false;
   timer: NodeJS.Timeout | undefined;
-  reader: MessageReader;
+  private reader: MessageReader | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   stream: ClientHttp2Stream | undefined;
   conn: Connection | undefined;
+  /** Turns the response into what the caller's promise resolves with (decoded once, here). */
+  decode: ((message: Buffer) => unknown) | undefined;
   /** conn.activity when the request was sent. */
   activityAtStart = 0;
 
   constructor(
     readonly resolve: (message: Buffer) => void,
     readonly reject: (err: unknown) => void,
-    maxBytes: number,
+    private readonly maxBytes: number,
     /** Streams: every message and the end go here instead of resolve/reject. */
     readonly handlers?: StreamHandlers,
   ) {
-    this.reader = new MessageReader(maxBytes);
   }
 
-  onMessage = (message: Buffer): void => {
+  /** DATA from the server; the reader is made on first use. */
+  data(chunk: Buffer): void {
+    (this.reader ??= new MessageReader(this.maxBytes)).push(chunk, this);
+  }
+
+  onMessage(message: Buffer): void {
     if (this.handlers) {
       this.handlers.onMessage(message);
       return;
     }
     this.messages++;
     this.message = message;
-  };
+  }
 
   /**
    * The call ran out of time. If nothing at all came back on its session meanwhile, the session is
@@ -256,7 +262,17 @@ class Call {
       return;
     }
     if (err) this.reject(err);
-    else this.resolve(this.message!);
+    else if (!this.decode) this.resolve(this.message!);
+    else {
+      let decoded: unknown;
+      try {
+        decoded = this.decode(this.message!);
+      } catch (e) {
+        this.reject(new GrpcError(Status.INTERNAL, `undecodable response: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
+      this.resolve(decoded as Buffer);
+    }
   }
 
   /** The stream closed: decide the outcome from the status we got (or did not get). */
@@ -287,7 +303,7 @@ function onData(this: Tagged, chunk: Buffer): void {
   call.conn!.activity++;
   if (call.settled) return;
   try {
-    call.reader.push(chunk, call.onMessage);
+    call.data(chunk);
   } catch (err) {
     call.cancel(new GrpcError(Status.RESOURCE_EXHAUSTED, (err as Error).message, { cause: err }));
   }
@@ -388,9 +404,12 @@ export class GrpcChannel {
    * One request, one response. `timeoutMs` bounds the whole call (connect included); `signal`
    * cancels it. Rejects with GrpcError (or the signal's reason's GrpcError CANCELLED).
    */
-  unary(path: string, body: Uint8Array, timeoutMs: number, signal?: AbortSignal, metadata?: Metadata): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => {
-      const call = new Call(resolve, reject, this.maxReceive);
+  unary(path: string, body: Uint8Array, timeoutMs: number, signal?: AbortSignal, metadata?: Metadata): Promise<Buffer>;
+  unary<T>(path: string, body: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined, metadata: Metadata | undefined, decode: (message: Buffer) => T): Promise<T>;
+  unary<T>(path: string, body: Uint8Array, timeoutMs: number, signal?: AbortSignal, metadata?: Metadata, decode?: (message: Buffer) => T): Promise<T | Buffer> {
+    return new Promise<T | Buffer>((resolve, reject) => {
+      const call = new Call(resolve as (m: Buffer) => void, reject, this.maxReceive);
+      call.decode = decode;
       this.start(call, path, frame(body), timeoutMs, signal, metadata);
     });
   }

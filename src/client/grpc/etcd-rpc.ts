@@ -87,8 +87,8 @@ export class EtcdRpc {
 
   private unary<Req, Res>(method: Method<Req, Res>, request: Req, o: RpcOptions): Promise<Res> {
     const body = method.encode(request);
-    if (this.username === undefined) return this.channel.unary(method.path, body, o.timeoutMs, o.signal).then(method.decode);
-    return this.withToken(o, (metadata) => this.channel.unary(method.path, body, o.timeoutMs, o.signal, metadata)).then(method.decode);
+    if (this.username === undefined) return this.channel.unary(method.path, body, o.timeoutMs, o.signal, undefined, method.decode);
+    return this.withToken(o, (metadata) => this.channel.unary(method.path, body, o.timeoutMs, o.signal, metadata, method.decode));
   }
 
   private async stream<Req, Res>(method: Method<Req, Res>, callbacks: StreamCallbacks<Res>, openTimeoutMs: number): Promise<RpcStream<Req>> {

@@ -14,6 +14,11 @@ export function frame(body: Uint8Array): Buffer {
   return out;
 }
 
+/** Receives whole messages (an object with a method, so a call needs no closure per message). */
+export interface MessageSink {
+  onMessage(message: Buffer): void;
+}
+
 /**
  * Collects DATA chunks and hands out whole messages. Chunks are kept by reference and only
  * concatenated when a message spans them; a message inside one chunk is a zero-copy slice.
@@ -26,15 +31,15 @@ export class MessageReader {
 
   constructor(private readonly maxMessageBytes: number = 4 * 1024 * 1024) {}
 
-  /** Feeds one chunk; calls `onMessage` for every message it completes. Throws on a bad frame. */
-  push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
+  /** Feeds one chunk; calls `sink.onMessage` for every message it completes. Throws on a bad frame. */
+  push(chunk: Buffer, sink: MessageSink): void {
     if (this.buffered === 0 && this.need < 0) {
       // Fast path: whole messages packed in this chunk, nothing left over from before.
       let at = 0;
       while (chunk.length - at >= PREFIX_BYTES) {
         const length = this.lengthAt(chunk, at);
         if (chunk.length - at - PREFIX_BYTES < length) break;
-        onMessage(chunk.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + length));
+        sink.onMessage(chunk.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + length));
         at += PREFIX_BYTES + length;
       }
       if (at === chunk.length) return;
@@ -51,7 +56,7 @@ export class MessageReader {
       if (this.buffered < this.need) return;
       const message = this.take(this.need);
       this.need = -1;
-      onMessage(message);
+      sink.onMessage(message);
     }
   }
 
