@@ -2,6 +2,7 @@
 // retries), applies the per-request deadline, the caller's AbortSignal (a real cancel on the wire),
 // our retry policy, error mapping and logging, and owns every resource (leases, watches, loops) so
 // that close() can release them all.
+import { setMaxListeners } from 'node:events';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
@@ -57,6 +58,8 @@ export class EtcdClient {
     this.retry = options.retry;
     this.logger = options.logger ?? createDefaultLogger(options.logLevel);
     this.closing = this.closeController.signal;
+    // Every call in flight that must end with close() (lease grants, waits) listens on it: no cap.
+    setMaxListeners(0, this.closing);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.rpc = new EtcdRpc({
       endpoints: options.endpoints,

@@ -81,6 +81,8 @@ class Connection {
   private lastProbe = -Infinity;
   /** Bumped by every response frame and PING ACK: unchanged over a whole call = nothing came back. */
   activity = 0;
+  readonly startedAt = performance.now();
+  connected = false;
 
   constructor(
     readonly endpoint: string,
@@ -97,6 +99,7 @@ class Connection {
         reject(new GrpcError(Status.UNAVAILABLE, `${endpoint}: ${err.message}`, { cause: err }));
       };
       const ok = (): void => {
+        this.connected = true;
         clearTimeout(timer);
         session.off('error', fail);
         session.off('close', closedEarly);
@@ -206,6 +209,9 @@ class Call {
   conn: Connection | undefined;
   /** Turns the response into what the caller's promise resolves with (decoded once, here). */
   decode: ((message: Buffer) => unknown) | undefined;
+  /** When the call started, and the channel it waits on for a connection (slow path only). */
+  startedAt = 0;
+  connecting: GrpcChannel | undefined;
   /** conn.activity when the request was sent. */
   activityAtStart = 0;
 
@@ -238,8 +244,13 @@ class Call {
    * the peer is alive but slow; a PING checks it.
    */
   suspect(): void {
+    if (this.settled) return;
     const conn = this.conn;
-    if (!conn || this.settled) return;
+    if (!conn) {
+      // Still waiting for a connection: one that has been connecting for this whole call is stuck.
+      this.connecting?.abandonConnect(this.startedAt);
+      return;
+    }
     if (conn.activity === this.activityAtStart) conn.kill(new Error('no answer on the connection for a whole call'), 'disconnected');
     else conn.probe();
   }
@@ -476,6 +487,16 @@ export class GrpcChannel {
     this.current = undefined;
   }
 
+  /**
+   * A call ran out of time waiting for a connection: a connect attempt pending since before that
+   * call began is stuck (e.g. its handshake went into a black hole), so give it up now — the next
+   * call dials afresh instead of waiting on it for the rest of the connect timeout.
+   */
+  abandonConnect(since: number): void {
+    const conn = this.current;
+    if (conn && !conn.dead && !conn.connected && conn.startedAt <= since) conn.kill(new Error('connect not answered within a whole call'), 'connect-failed');
+  }
+
   /** Resolves once no HTTP/2 stream is open (for tests and orderly shutdown). */
   whenIdle(): Promise<void> {
     if (this.openStreams === 0) return Promise.resolve();
@@ -530,7 +551,8 @@ export class GrpcChannel {
       };
       signal.addEventListener('abort', call.onAbort, { once: true });
     }
-    const deadline = performance.now() + timeoutMs;
+    call.startedAt = performance.now();
+    const deadline = call.startedAt + timeoutMs;
     call.timer = setTimeout(() => {
       call.suspect(); // before the cancel: a probe needs a stream open to be allowed
       call.cancel(new GrpcError(Status.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms exceeded`));
@@ -540,6 +562,7 @@ export class GrpcChannel {
       if (this.open(call, conn, path, metadata, timeoutMs)) call.stream!.end(data);
       return;
     }
+    call.connecting = this;
     this.connection(timeoutMs).then(
       (c) => {
         if (call.settled) return;
