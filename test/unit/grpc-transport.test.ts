@@ -53,6 +53,10 @@ let server: Http2Server;
 let url: string;
 const ready = (async () => {
   server = createServer();
+  server.on('session', (session) => {
+    serverSessions.push(session);
+    session.on('ping', () => pings++);
+  });
   server.on('stream', (stream) => {
     const chunks: Buffer[] = [];
     const body = new Promise<Buffer>((resolve) => {
@@ -67,14 +71,16 @@ const ready = (async () => {
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 })();
 const channels: GrpcChannel[] = [];
+const serverSessions: Array<import('node:http2').ServerHttp2Session> = [];
+let pings = 0;
 after(async () => {
   for (const ch of channels) ch.close();
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-async function channel(timeoutMs = 2000): Promise<GrpcChannel> {
+async function channel(timeoutMs = 2000, keepaliveIntervalMs?: number): Promise<GrpcChannel> {
   await ready;
-  const ch = new GrpcChannel({ endpoints: [url], connectTimeoutMs: timeoutMs });
+  const ch = new GrpcChannel({ endpoints: [url], connectTimeoutMs: timeoutMs, ...(keepaliveIntervalMs && { keepaliveIntervalMs }) });
   channels.push(ch);
   return ch;
 }
@@ -173,4 +179,34 @@ test('a non-gRPC HTTP answer maps its HTTP status', async () => {
   const ch = await channel();
   handler = (stream) => stream.respond({ ':status': 503 }, { endStream: true });
   await assert.rejects(ch.unary('/t.S/Echo', Buffer.alloc(0), 2000), (err: GrpcError) => err.code === Status.UNAVAILABLE && /HTTP status 503/.test(err.details));
+});
+
+const echo: Handler = (stream, body) => void body.then((b) => ok(stream, frame(b.subarray(5))));
+
+test('after a GOAWAY the next call opens a fresh session and the old one is closed', async () => {
+  const ch = await channel();
+  handler = echo;
+  await ch.unary('/t.S/Echo', Buffer.from('a'), 2000);
+  const before = serverSessions.length;
+  serverSessions.at(-1)!.goaway(constants.NGHTTP2_NO_ERROR);
+  for (let i = 0; i < 100 && ch.sessions !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(ch.sessions, 0, 'the drained session is closed');
+  assert.equal((await ch.unary('/t.S/Echo', Buffer.from('b'), 2000)).toString(), 'b');
+  assert.equal(serverSessions.length, before + 1);
+});
+
+test('keep-alive PINGs go out only while a stream is open', async () => {
+  const ch = await channel(2000, 50);
+  handler = echo;
+  await ch.unary('/t.S/Echo', Buffer.from('a'), 2000);
+  pings = 0;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(pings, 0, 'no ping on an idle session');
+  handler = () => undefined; // hold the stream open
+  const ac = new AbortController();
+  const call = ch.unary('/t.S/Echo', Buffer.from('b'), 5000, ac.signal);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(pings >= 2, `pings while a stream is open: ${pings}`);
+  ac.abort();
+  await assert.rejects(call);
 });
