@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
+import type { EtcdRpc } from '../src/client/grpc/etcd-rpc.js';
 import { createCoordinator, silentLogger, type Coordinator, type ServiceInfo } from '../src/index.js';
 import { endpoints, percentile, table, writeSection } from './report.js';
 
@@ -51,15 +52,15 @@ async function registerMany(): Promise<{ ms: number; keepAlivesPerS: number; clo
   const c = await coordinator('bench-reg-many');
   // Count keep-alive messages on the coordinator's shared keep-alive stream.
   let keepAlives = 0;
-  const leases = (c as unknown as { client: { etcd: Etcd3 } }).client.etcd.leaseClient;
-  const open = leases.leaseKeepAlive.bind(leases);
-  leases.leaseKeepAlive = async (...args: Parameters<typeof open>) => {
+  const rpc = (c as unknown as { client: { rpc: EtcdRpc } }).client.rpc;
+  const open = rpc.leaseKeepAlive.bind(rpc);
+  rpc.leaseKeepAlive = async (...args: Parameters<typeof open>) => {
     const stream = await open(...args);
     const write = stream.write.bind(stream);
-    stream.write = ((msg: unknown, ...rest: unknown[]) => {
+    stream.write = (msg) => {
       keepAlives++;
-      return (write as (...a: unknown[]) => boolean)(msg, ...rest);
-    }) as typeof stream.write;
+      return write(msg);
+    };
     return stream;
   };
   try {

@@ -1,27 +1,5 @@
 // Every error that leaves the library is a CoordinationError with a code from ErrorCode.
-// etcd3/gRPC failures are translated in exactly one place: toCoordinationError().
-import {
-  ClientClosedError,
-  EtcdAuthenticationFailedError,
-  EtcdInvalidAuthTokenError,
-  EtcdLeaseInvalidError,
-  EtcdPermissionDeniedError,
-  EtcdRoleNotGrantedError,
-  EtcdUserNotFoundError,
-  GRPCAbortedError,
-  GRPCCancelledError,
-  GRPCDataLossError,
-  GRPCDeadlineExceededError,
-  GRPCFailedPreconditionError,
-  GRPCInternalError,
-  GRPCInvalidArgumentError,
-  GRPCNotFoundError,
-  GRPCOutOfRangeError,
-  GRPCResourceExhastedError,
-  GRPCUnauthenticatedError,
-  GRPCUnavailableError,
-  GRPCUnknownError,
-} from 'etcd3';
+// gRPC/etcd failures (GrpcError from src/client/grpc) are translated in exactly one place: toCoordinationError().
 
 /** Error codes (seed §4.1), plus `AUTH_ERROR`, `CANCELLED` and `INTERNAL_ERROR` which the seed's list has no place for. */
 export const ErrorCode = {
@@ -115,30 +93,6 @@ const BY_STATUS: Record<number, ErrorCode> = {
   16: ErrorCode.Auth, // UNAUTHENTICATED
 };
 
-// etcd3 turns gRPC errors into classes (dropping the numeric code): each class stands for a status.
-const BY_CLASS: Array<[abstract new (...args: never[]) => Error, ErrorCode]> = [
-  [EtcdAuthenticationFailedError, ErrorCode.Auth],
-  [EtcdInvalidAuthTokenError, ErrorCode.Auth],
-  [EtcdPermissionDeniedError, ErrorCode.Auth],
-  [EtcdRoleNotGrantedError, ErrorCode.Auth],
-  [EtcdUserNotFoundError, ErrorCode.Auth],
-  [GRPCUnauthenticatedError, ErrorCode.Auth],
-  [EtcdLeaseInvalidError, ErrorCode.NotFound],
-  [GRPCNotFoundError, ErrorCode.NotFound],
-  [GRPCOutOfRangeError, ErrorCode.NotFound],
-  [GRPCDeadlineExceededError, ErrorCode.Timeout],
-  [GRPCUnavailableError, ErrorCode.Connection],
-  [GRPCCancelledError, ErrorCode.Connection],
-  [ClientClosedError, ErrorCode.Connection],
-  [GRPCInvalidArgumentError, ErrorCode.Validation],
-  [GRPCFailedPreconditionError, ErrorCode.Conflict],
-  [GRPCAbortedError, ErrorCode.Conflict],
-  [GRPCResourceExhastedError, ErrorCode.Unavailable],
-  [GRPCInternalError, ErrorCode.Unavailable],
-  [GRPCUnknownError, ErrorCode.Unavailable],
-  [GRPCDataLossError, ErrorCode.Unavailable],
-];
-
 // Message text last: etcd server conditions that arrive under a generic status.
 const BY_MESSAGE: Array<[RegExp, ErrorCode]> = [
   [/authentication failed|invalid auth token|permission denied|user name not found/i, ErrorCode.Auth],
@@ -174,7 +128,7 @@ export function isCompacted(err: unknown): boolean {
   return err instanceof Error && /required revision has been compacted|compacted/i.test(err.message);
 }
 
-/** Finds the code for an etcd3/gRPC error: status code first, then etcd3's class, message text last. */
+/** Finds the code for a gRPC/etcd error: a few etcd conditions by text, then the status code, message text last. */
 export function classify(err: unknown): ErrorCode {
   if (err instanceof CoordinationError) return err.code;
   if (isProgrammingError(err)) return ErrorCode.Internal;
@@ -187,7 +141,6 @@ export function classify(err: unknown): ErrorCode {
     if (/etcdserver: (user name is empty|authentication failed|invalid auth token|permission denied|authentication is not enabled)/i.test(message)) return ErrorCode.Auth;
     const status = (err as { code?: unknown }).code;
     if (typeof status === 'number' && BY_STATUS[status] !== undefined) return BY_STATUS[status];
-    for (const [cls, code] of BY_CLASS) if (err instanceof cls) return code;
     if (err.name === 'AbortError') return ErrorCode.Cancelled;
     if (err.name === 'TimeoutError') return ErrorCode.Timeout;
     for (const [re, code] of BY_MESSAGE) if (re.test(message)) return code;
@@ -196,7 +149,7 @@ export function classify(err: unknown): ErrorCode {
 }
 
 /**
- * Wraps any error from etcd3/gRPC (or elsewhere) as a CoordinationError, keeping the original as
+ * Wraps any error from gRPC/etcd (or elsewhere) as a CoordinationError, keeping the original as
  * `cause` and its message text. `what` names the operation, e.g. `config.set app.name`.
  */
 export function toCoordinationError(err: unknown, what: string): CoordinationError {

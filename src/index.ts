@@ -2,7 +2,7 @@
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
 export type { CoordinatorOptions, SignalOptions, TlsOptions } from './options.js';
-export type { DistributedLock, Lock, LockCallOptions, LockInfo } from './lock/interface.js';
+export type { DistributedLock, EtcdCompare, Lock, LockCallOptions, LockInfo } from './lock/interface.js';
 export { MAX_LOCK_TTL_MS } from './lock/validate.js';
 export type {
   CampaignOptions,

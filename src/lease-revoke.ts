@@ -7,7 +7,7 @@ import { ErrorCode, toCoordinationError } from './errors.js';
 
 export async function revokeById(client: EtcdClient, lease: KeptLease, signal?: AbortSignal): Promise<void> {
   await client
-    .call('lease.revoke', lease.hexId, (o) => client.etcd.leaseClient.leaseRevoke({ ID: lease.id }, o), {
+    .call('lease.revoke', lease.hexId, (o) => client.rpc.lease.revoke({ ID: lease.id }, o), {
       idempotent: true,
       level: 'debug',
       duringClose: true,

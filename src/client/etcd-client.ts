@@ -1,22 +1,18 @@
-// The one place that talks to etcd3: builds the client (auth, TLS, no hidden retries), applies the
-// per-request deadline, the caller's AbortSignal, our retry policy, error mapping and logging, and
-// owns every resource (leases, watches, loops) so that close() can release them all.
-import { Etcd3, type IOptions, type Namespace } from 'etcd3';
-import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
+// The one place that builds our etcd v3 client (gRPC over node:http2, auth, TLS, no hidden
+// retries), applies the per-request deadline, the caller's AbortSignal (a real cancel on the wire),
+// our retry policy, error mapping and logging, and owns every resource (leases, watches, loops) so
+// that close() can release them all.
+import { setMaxListeners } from 'node:events';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { Component } from '../layout.js';
 import type { ResolvedOptions } from '../options.js';
 import { withRetry, type RetryConfig } from '../retry.js';
-import { stopRedialsOfClosedChannels } from './closed-channel-redials.js';
-import { startConnectWatchdog } from './connect-watchdog.js';
-import { authenticateOnHostChannels } from './pooled-auth.js';
-import { ignoreStrayWatchResponses } from './stray-watch-responses.js';
+import { EtcdRpc, type RpcOptions } from './grpc/etcd-rpc.js';
+import { WatchHub } from './watch-hub.js';
 
-/** gRPC call options etcd3 accepts on every RPC. */
-export interface CallOptions {
-  deadline: Date;
-}
+/** Options every RPC takes: its deadline and (optionally) the caller's signal. */
+export type CallOptions = RpcOptions;
 
 export interface CallSettings {
   signal?: AbortSignal | undefined;
@@ -33,15 +29,11 @@ export interface Owned {
   close(): Promise<void> | void;
 }
 
-// etcd3 types this as an IBackoff but calls `.next()` on it first, as on its own default (a factory).
-const WATCH_BACKOFF = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as unknown as IBackoff<unknown>;
-
-const toBuffer = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
-
 export class EtcdClient {
-  readonly etcd: Etcd3;
-  /** etcd3 namespace rooted at our prefix (one watch stream for the whole coordinator). */
-  readonly ns: Namespace;
+  /** etcd's KV, Lease, Watch and Status RPCs over one HTTP/2 session per member. */
+  readonly rpc: EtcdRpc;
+  /** Every watch of the coordinator, multiplexed on one Watch stream. */
+  readonly watches: WatchHub;
   readonly prefix: string;
   readonly namespace: string;
   /** Each component's directory relative to `prefix` (e.g. `locks/`): see layout.ts. */
@@ -70,53 +62,29 @@ export class EtcdClient {
     this.retry = options.retry;
     this.logger = options.logger ?? createDefaultLogger(options.logLevel);
     this.closing = this.closeController.signal;
+    // Every call in flight that must end with close() (lease grants, waits) listens on it: no cap.
+    setMaxListeners(0, this.closing);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    const etcdOptions: IOptions = {
-      hosts: options.endpoints,
-      dialTimeout: options.timeout,
-      // Our retry policy decides what is retried; etcd3's own retry and circuit breaker would hide
-      // failures and keep a dead host out of rotation for 5 s after it came back.
-      // etcd3 re-opens a broken watch stream after a backoff that grows to 30 s by default: after a
-      // few seconds of outage a watch would resume up to ~half a minute late, and the pending ref'd
-      // timer outlives close() by as long. Capped at 2 s.
-      faultHandling: { host: () => noop, global: noop, watchBackoff: WATCH_BACKOFF },
-      grpcOptions: {
-        'grpc.keepalive_time_ms': 10_000,
-        'grpc.keepalive_timeout_ms': Math.max(1000, Math.min(options.timeout, 10_000)),
-        // etcd enforces PermitWithoutStream=false: pings on a connection with no open call count as
-        // strikes, and after two the server sends GOAWAY too_many_pings (killing the connection).
-        // Idle connections are checked by the next call's deadline instead.
-        'grpc.keepalive_permit_without_calls': 0,
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 2000,
-        // grpc-js waits forever for the server's HTTP/2 SETTINGS on a new connection (no connect
-        // timeout, grpc-node#2785): a connection opened into a black hole stays CONNECTING for good,
-        // and with the global subchannel pool every channel etcd3 re-creates after an error reuses
-        // that dead subchannel. A pool per channel makes each re-created channel dial afresh.
-        'grpc.use_local_subchannel_pool': 1,
+    this.rpc = new EtcdRpc({
+      endpoints: options.endpoints,
+      connectTimeoutMs: Math.max(1, options.timeout),
+      // PING every 10 s while a stream is open; no ACK within the timeout (1–10 s) drops the session.
+      keepaliveIntervalMs: 10_000,
+      keepaliveTimeoutMs: Math.max(1000, Math.min(options.timeout, 10_000)),
+      tls: options.tls,
+      username: options.username,
+      password: options.password,
+      onEvent: (e) => {
+        const fields = { operation: 'connection', key: e.endpoint, ...(e.error !== undefined && { error: e.error }) };
+        // Calls and watches report their own failures (WARN/ERROR); the connection's story is DEBUG,
+        // except a GOAWAY or a member given up on, which no call may have noticed.
+        if (this.closing.aborted) return;
+        if (e.type === 'goaway') this.logger.warn(fields, 'server sent GOAWAY; reconnecting');
+        else if (e.type === 'rotated') this.logger.warn(fields, 'member stopped answering; moving to the next');
+        else this.logger.debug(fields, `connection ${e.type}`);
       },
-    };
-    if (options.username !== undefined) {
-      etcdOptions.auth = {
-        username: options.username,
-        password: options.password ?? '',
-        callOptions: () => ({ deadline: this.deadline() }),
-      };
-    }
-    if (options.tls) {
-      etcdOptions.credentials = {
-        rootCertificate: toBuffer(options.tls.ca),
-        ...(options.tls.key !== undefined && { privateKey: toBuffer(options.tls.key) }),
-        ...(options.tls.cert !== undefined && { certChain: toBuffer(options.tls.cert) }),
-      };
-    }
-    this.etcd = new Etcd3(etcdOptions);
-    this.ns = this.prefix ? this.etcd.namespace(this.prefix) : this.etcd;
-    stopRedialsOfClosedChannels(this.etcd);
-    authenticateOnHostChannels(this.etcd);
-    startConnectWatchdog(this.etcd, Math.max(1000, this.timeout), this.logger, this.closing);
-    ignoreStrayWatchResponses(this.ns, this.logger);
-    if (this.ns !== this.etcd) ignoreStrayWatchResponses(this.etcd, this.logger);
+    });
+    this.watches = new WatchHub(this);
   }
 
   /** Full etcd key for a key relative to our namespace. */
@@ -129,13 +97,9 @@ export class EtcdClient {
     return full.startsWith(this.prefix) ? full.slice(this.prefix.length) : full;
   }
 
-  /** A fresh per-request deadline. */
-  deadline(ms: number = this.timeout): Date {
-    return new Date(Date.now() + ms);
-  }
-
-  callOptions(ms?: number): CallOptions {
-    return { deadline: this.deadline(ms) };
+  /** Options for one RPC sent outside call(): the client's timeout, and no signal. */
+  callOptions(ms: number = this.timeout): CallOptions {
+    return { timeoutMs: ms };
   }
 
   /**
@@ -147,7 +111,8 @@ export class EtcdClient {
     const signal = settings.signal;
     try {
       if (!settings.duringClose || this.ended) this.assertOpen(operation);
-      const result = await withRetry(() => race(fn(this.callOptions()), signal, `${operation} ${key}`), {
+      const opts: CallOptions = { timeoutMs: this.timeout, signal };
+      const result = await withRetry(() => fn(opts), {
         config: this.retry,
         operation: `${operation} ${key}`,
         idempotent: settings.idempotent ?? false,
@@ -176,7 +141,7 @@ export class EtcdClient {
    */
   async ping(signal?: AbortSignal): Promise<{ revision: bigint }> {
     const key = Buffer.from(this.prefix || 'health');
-    const res = await race(this.etcd.kv.range({ key, count_only: true, serializable: true }, this.callOptions()), signal, 'ping');
+    const res = await this.rpc.kv.range({ key, count_only: true, serializable: true }, { timeoutMs: this.timeout, signal });
     return { revision: BigInt(res.header.revision) };
   }
 
@@ -211,39 +176,12 @@ export class EtcdClient {
         if (r.status === 'rejected') this.logger.warn({ operation: 'close', error: errorText(r.reason) }, 'resource close failed');
       }
       this.ended = true;
-      stopWatchReconnects(this.ns);
-      stopWatchReconnects(this.etcd);
-      this.etcd.close();
+      this.watches.close();
+      this.rpc.close();
       this.logger.info({ operation: 'close' }, 'coordinator closed');
       this.resolveClosed();
     })();
     return this.closePromise;
-  }
-}
-
-/** The parts of etcd3's (internal) WatchManager that close() has to reach. */
-interface WatchManagerInternals {
-  watchers: unknown[];
-  state: number;
-  stream?: { cancel(): void };
-  establishStream(): void;
-}
-
-/**
- * etcd3's WatchManager re-dials (on a timer, forever) for any watcher still attached when the
- * client closes — e.g. one whose create or cancel never came back over a dead connection — and
- * that timer keeps the process alive. After our own watchers are closed, forget the rest and
- * turn reconnecting off. etcd3 has no public API for this; the shape is checked before use.
- */
-function stopWatchReconnects(ns: Namespace): void {
-  const manager = (ns as unknown as { watchManager?: Partial<WatchManagerInternals> }).watchManager;
-  if (!manager || !Array.isArray(manager.watchers) || typeof manager.establishStream !== 'function') return;
-  manager.watchers = [];
-  manager.establishStream = () => undefined;
-  try {
-    manager.stream?.cancel();
-  } catch {
-    /* already gone */
   }
 }
 

@@ -1,20 +1,14 @@
 // One LeaseKeepAlive stream per coordinator, shared by every lease it keeps alive (as Go's
 // clientv3 lessor does): a thousand registrations cost a thousand small messages per interval on
-// one stream, not a thousand streams. The stream is (re)opened on demand after any failure.
-import type { IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
+// one stream, not a thousand streams. The stream is (re)opened on demand after any failure; a
+// stream that stays silent moves the client on to the next member, so a keep-alive re-sent after a
+// timeout does not land on the same hung member again.
 import type { EtcdClient } from './etcd-client.js';
+import type { RpcStream } from './grpc/etcd-rpc.js';
+import type { LeaseKeepAliveRequest } from './grpc/messages.js';
 
-type Stream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+type Stream = RpcStream<LeaseKeepAliveRequest>;
 
-/** The parts of etcd3's (internal) ConnectionPool used to choose the member a stream opens on. */
-interface PoolInternals {
-  hosts: unknown[];
-  withConnection(
-    service: 'Lease',
-    fn: (c: { client: { leaseKeepAlive(metadata: unknown, options: object): Stream }; metadata: unknown }) => Stream,
-    hosts: Iterator<unknown>,
-  ): Promise<Stream>;
-}
 interface Waiter {
   ok(ttlSeconds: number): void;
   fail(err: unknown): void;
@@ -25,8 +19,6 @@ export class LeaseKeeper {
   /** Callers waiting for the next answer about a lease ID, in send order. */
   private readonly waiting = new Map<string, Waiter[]>();
   private closed = false;
-  /** Index of the member the next stream is opened on (randomised, then advanced after each failure). */
-  private nextHost = Math.floor(Math.random() * 1024);
 
   constructor(private readonly client: EtcdClient) {
     client.own(this);
@@ -54,7 +46,7 @@ export class LeaseKeeper {
       };
       const onAbort = (): void => finish(() => reject(signal!.reason));
       const timer = setTimeout(() => {
-        // A stream that stays silent may sit on a dead connection: start a fresh one next time.
+        // A stream that stays silent may sit on a dead or hung member: start afresh on the next one.
         this.reset();
         finish(() => reject(new Error('keep-alive: no answer within timeout')));
       }, timeoutMs);
@@ -74,59 +66,47 @@ export class LeaseKeeper {
 
   private open(): Promise<Stream> {
     if (this.stream) return this.stream;
-    const opening = this.dial().then((stream) => {
-      const broken = (err: unknown): void => {
-        if (this.stream === opening) {
-          this.stream = undefined;
-          this.nextHost++; // a stream that failed on one member is re-opened on the next one
-        }
-        // Whoever waits on this stream learns now instead of at its timeout.
-        const waiters = [...this.waiting.values()].flat();
-        this.waiting.clear();
-        for (const w of waiters) w.fail(err);
-      };
-      stream.on('data', (res) => {
-        const list = this.waiting.get(res.ID);
-        const first = list?.shift();
-        if (list?.length === 0) this.waiting.delete(res.ID);
-        first?.ok(Number(res.TTL));
-      });
-      stream.on('error', broken);
-      stream.on('end', () => broken(new Error('keep-alive stream ended')));
-      if (this.closed) stream.cancel();
-      return stream;
-    });
-    this.stream = opening;
-    opening.catch(() => {
+    let opening: Promise<Stream>;
+    const broken = (err: unknown): void => {
       if (this.stream === opening) this.stream = undefined;
-    });
+      // Whoever waits on this stream learns now instead of at its timeout.
+      const waiters = [...this.waiting.values()].flat();
+      this.waiting.clear();
+      for (const w of waiters) w.fail(err);
+    };
+    opening = this.client.rpc.leaseKeepAlive(
+      {
+        onMessage: (res) => {
+          const list = this.waiting.get(res.ID);
+          const first = list?.shift();
+          if (list?.length === 0) this.waiting.delete(res.ID);
+          first?.ok(Number(res.TTL));
+        },
+        onEnd: (err) => broken(err ?? new Error('keep-alive stream ended')),
+      },
+      this.client.timeout,
+    );
+    this.stream = opening;
+    opening.then(
+      (s) => {
+        if (this.closed) s.cancel();
+      },
+      () => {
+        if (this.stream === opening) this.stream = undefined;
+      },
+    );
     return opening;
   }
 
-  /**
-   * Opens the stream on the member after the one that last failed us. etcd3 picks a random member
-   * per call, so a stream re-opened after a timeout could land on the same stopped member again
-   * (and again) until a lease runs out; walking the members in turn reaches a live one at the
-   * next attempt. Falls back to etcd3's own choice if its (internal) pool is not as expected.
-   */
-  private dial(): Promise<Stream> {
-    const pool = (this.client.etcd as unknown as { pool?: Partial<PoolInternals> }).pool;
-    if (!pool || !Array.isArray(pool.hosts) || pool.hosts.length < 2 || typeof pool.withConnection !== 'function') {
-      return this.client.etcd.leaseClient.leaseKeepAlive();
-    }
-    const hosts = pool.hosts;
-    const start = this.nextHost % hosts.length;
-    function* inTurn(): Generator<unknown> {
-      for (let i = 0; ; i++) yield hosts[(start + i) % hosts.length];
-    }
-    return pool.withConnection('Lease', ({ client, metadata }) => client.leaseKeepAlive(metadata, {}), inTurn());
-  }
-
   private reset(): void {
-    this.nextHost++;
     const stream = this.stream;
     this.stream = undefined;
-    void stream?.then((s) => s.cancel()).catch(() => undefined);
+    void stream
+      ?.then((s) => {
+        this.client.rpc.channel.rotate(s.endpoint);
+        s.cancel();
+      })
+      .catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -5,10 +5,10 @@ import type { EtcdClient } from './etcd-client.js';
 /** Look-ups in flight at once when listing many keys. */
 const CONCURRENCY = 16;
 
-/** Remaining TTL of `lease` (decimal ID as etcd3 gives it) in ms; undefined for no lease ('0') or an expired one. */
+/** Remaining TTL of `lease` (decimal string, as etcd's int64) in ms; undefined for no lease ('0') or an expired one. */
 export async function leaseTtlMs(client: EtcdClient, lease: string, signal?: AbortSignal): Promise<number | undefined> {
   if (lease === '0' || lease === '') return undefined;
-  const res = await client.call('lease.ttl', lease, (o) => client.etcd.leaseClient.leaseTimeToLive({ ID: lease, keys: false }, o), {
+  const res = await client.call('lease.ttl', lease, (o) => client.rpc.lease.timeToLive({ ID: lease, keys: false }, o), {
     signal,
     idempotent: true,
     level: 'debug',

@@ -36,7 +36,7 @@ export class KeptLease implements AsyncDisposable {
 
   private constructor(
     private readonly client: EtcdClient,
-    /** Lease ID as etcd3 spells it (decimal string). */
+    /** Lease ID as a decimal string (etcd's int64). */
     readonly id: string,
     /** TTL etcd granted, in seconds. */
     readonly ttlSeconds: number,
@@ -55,7 +55,7 @@ export class KeptLease implements AsyncDisposable {
     const granting = client.call(
       'lease.grant',
       '',
-      (o) => client.etcd.leaseClient.leaseGrant({ TTL: ttlSeconds(ttlMs), ID: 0 }, o),
+      (o) => client.rpc.lease.grant({ TTL: ttlSeconds(ttlMs), ID: 0 }, o),
       { signal: client.closing, idempotent: true, level: 'debug' },
     );
     let res;
@@ -144,7 +144,7 @@ export class KeptLease implements AsyncDisposable {
     const res = await this.client.call(
       'lease.ttl',
       this.hexId,
-      (o) => this.client.etcd.leaseClient.leaseTimeToLive({ ID: this.id, keys: false }, o),
+      (o) => this.client.rpc.lease.timeToLive({ ID: this.id, keys: false }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     const ttl = Number(res.TTL);
@@ -212,7 +212,7 @@ function revokeWhenGranted(client: EtcdClient, granting: Promise<{ ID: string }>
 /** Revokes lease `id` (deleting its keys), also while close() runs; a lease already gone counts as revoked. */
 async function revokeLease(client: EtcdClient, id: string, signal?: AbortSignal): Promise<void> {
   try {
-    await client.call('lease.revoke', BigInt(id).toString(16), (o) => client.etcd.leaseClient.leaseRevoke({ ID: id }, o), {
+    await client.call('lease.revoke', BigInt(id).toString(16), (o) => client.rpc.lease.revoke({ ID: id }, o), {
       signal,
       idempotent: true,
       level: 'debug',

@@ -1,15 +1,12 @@
 // Reads a whole key range in pages, all at one revision: a single response is capped by gRPC's
 // 4 MiB receive limit, so a big prefix (many keys, or large values) must not be read in one go.
-import type { IKeyValue, IRangeRequest } from 'etcd3';
-import type { EtcdClient } from './etcd-client.js';
-
-type RangeResponse = Awaited<ReturnType<EtcdClient['etcd']['kv']['range']>>;
+import type { KeyValue, RangeRequest, RangeResponse } from './grpc/messages.js';
 
 /** Keys per page. */
 export const PAGE_SIZE = 500;
 
 export interface PagedRange {
-  kvs: IKeyValue[];
+  kvs: KeyValue[];
   /** The revision every page was read at. */
   revision: bigint;
 }
@@ -18,10 +15,10 @@ export interface PagedRange {
  * All keys of `request` (key + range_end) at `request.revision`, or at the head revision of the
  * first page. `send` performs one RPC (wrap it in retries/deadlines as the caller needs).
  */
-export async function pagedRange(request: IRangeRequest, send: (req: IRangeRequest) => Promise<RangeResponse>): Promise<PagedRange> {
-  const kvs: IKeyValue[] = [];
+export async function pagedRange(request: RangeRequest, send: (req: RangeRequest) => Promise<RangeResponse>): Promise<PagedRange> {
+  const kvs: KeyValue[] = [];
   let revision = request.revision === undefined ? undefined : String(request.revision);
-  let key = request.key!;
+  let key = request.key;
   let limit = PAGE_SIZE;
   for (;;) {
     let res: RangeResponse;
@@ -44,7 +41,7 @@ export async function pagedRange(request: IRangeRequest, send: (req: IRangeReque
   return { kvs, revision: BigInt(revision) };
 }
 
-/** gRPC refused a response over its receive limit (RESOURCE_EXHAUSTED, "Received message larger than max"). */
+/** A response over the receive limit was refused (RESOURCE_EXHAUSTED, "Received message larger than max"). */
 function tooLarge(err: unknown): boolean {
   return err instanceof Error && /larger than max/i.test(err.message);
 }

@@ -1,24 +1,18 @@
 // A gap-free watch over one key or a prefix: events in revision order, never duplicated, none
 // missed across reconnects, and an explicit, logged resync when etcd compacted what we missed.
 //
-// Built on etcd3's Watcher (so every watch of a coordinator shares one gRPC stream), but etcd3
-// alone cannot promise "no gap" (node_modules/etcd3/lib/watch.js):
-//  - it resumes from `header.revision + 1` of the last response, and that header is the store's
-//    head, not the last event: after the create response (head of the store) or a catch-up batch
-//    that etcd cut at 1000 revisions, a reconnect skips the events not yet received. We therefore
-//    reset the resume point to "last delivered + 1" on every 'disconnected' (emitted before the
-//    reconnect timer is armed).
-//  - on compaction etcd cancels the watch (compact_revision set); etcd3 emits 'error' without
-//    the revision and drops the watcher. We re-read the state at head, emit reconciling
-//    PUT/DELETE events against the keys we knew, log WARN, and watch again from that read + 1.
-import type { Watcher } from 'etcd3';
-import type { IKeyValue, IWatchResponse } from 'etcd3';
+// Built on the client's WatchHub (every watch of a coordinator shares one Watch stream), which
+// resumes each watch after the last event it delivered. On compaction etcd cancels the watch
+// (compact_revision set): we re-read the state at head, emit reconciling PUT/DELETE events
+// against the keys we knew, log WARN, and watch again from that read + 1.
 import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
 import type { EtcdClient } from './etcd-client.js';
+import type { Event, KeyValue } from './grpc/messages.js';
 import { pagedRange } from './paged-range.js';
 import { prefixEnd } from './prefix-end.js';
+import type { HubWatch } from './watch-hub.js';
 
 /** One change, keyed relative to the coordinator's namespace. */
 export interface WatchEvent {
@@ -66,7 +60,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   private wake: (() => void) | undefined;
   private failure: CoordinationError | undefined;
   private ended = false;
-  private watcher: Watcher | undefined;
+  private watcher: HubWatch | undefined;
   private disconnectedAt: number | undefined;
   private readonly stop = new AbortController();
   private readonly unown: () => void;
@@ -101,7 +95,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
       try {
         const res = await this.persist('range', () =>
           pagedRange({ ...this.rangeKey, keys_only: true, ...(at !== undefined && { revision: String(at) }) }, (req) =>
-            this.client.etcd.kv.range(req, this.client.callOptions()),
+            this.client.rpc.kv.range(req, this.client.callOptions()),
           ),
         );
         this.seen = res.revision;
@@ -118,39 +112,42 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     return this.seen;
   }
 
-  /** Creates the etcd3 watcher from `seen + 1` and wires its events. */
+  /** Watches from `seen + 1` on the client's shared Watch stream. */
   private attach(): void {
     if (this.ended) return;
-    const builder = this.client.ns.watch().startRevision(String(this.seen + 1n));
-    const watcher = (this.options.prefix ? builder.prefix(this.options.key) : builder.key(this.options.key)).watcher();
-    this.watcher = watcher;
-    watcher.on('data', (res) => this.onData(res));
-    watcher.on('disconnected', (err) => {
-      // etcd3 would resume from the head revision of its last response: resume after what we delivered.
-      (watcher.request as { start_revision?: string }).start_revision = String(this.seen + 1n);
-      if (this.disconnectedAt === undefined) {
-        this.disconnectedAt = performance.now();
-        this.log('warn', 'watch disconnected; resuming', { error: errorText(err), from: 'connected', to: 'reconnecting' });
-      }
-    });
-    watcher.on('connected', () => {
-      if (this.disconnectedAt === undefined) return;
-      const durationMs = Math.round(performance.now() - this.disconnectedAt);
-      this.disconnectedAt = undefined;
-      this.log('info', 'watch resumed', { from: 'reconnecting', to: 'connected', durationMs, revision: String(this.seen + 1n) });
-    });
-    // etcd cancelled the watcher (compaction, permission): it is gone from etcd3's manager.
-    watcher.on('error', (err) => {
-      if (this.watcher !== watcher || this.ended) return;
-      this.watcher = undefined;
-      void this.afterCancel(err);
-    });
+    const { key, range_end } = this.rangeKey;
+    const watch = this.client.watches.watch(
+      { key, ...(range_end && { range_end }), startRevision: this.seen + 1n },
+      {
+        onEvents: (events, revision) => this.onData(events, revision),
+        onDisconnected: (err) => {
+          if (this.disconnectedAt !== undefined) return;
+          this.disconnectedAt = performance.now();
+          this.log('warn', 'watch disconnected; resuming', { error: errorText(err), from: 'connected', to: 'reconnecting' });
+        },
+        onCreated: () => {
+          if (this.disconnectedAt === undefined) return;
+          const durationMs = Math.round(performance.now() - this.disconnectedAt);
+          this.disconnectedAt = undefined;
+          this.log('info', 'watch resumed', { from: 'reconnecting', to: 'connected', durationMs, revision: String(this.seen + 1n) });
+        },
+        // etcd cancelled the watch (compaction, permission): it is gone from the hub.
+        onCancelled: (reason) => {
+          if (this.watcher !== watch || this.ended) return;
+          this.watcher = undefined;
+          void this.afterCancel(reason);
+        },
+      },
+    );
+    this.watcher = watch;
   }
 
-  /** etcd3 hides why etcd cancelled; a compacted resume revision is the one cause we can repair. */
-  private async afterCancel(cause: unknown): Promise<void> {
+  /** A compacted resume revision is the one cause of a cancel we can repair. */
+  private async afterCancel(reason: { compactRevision: bigint; message: string }): Promise<void> {
     try {
-      if (!(await this.isCompacted(this.seen + 1n))) throw cause;
+      if (reason.compactRevision === 0n && !(await this.isCompacted(this.seen + 1n))) {
+        throw new CoordinationError(ErrorCode.Unavailable, `watch cancelled by etcd: ${reason.message}`);
+      }
       await this.resync();
       this.attach();
     } catch (err) {
@@ -160,7 +157,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
 
   private async isCompacted(revision: bigint): Promise<boolean> {
     try {
-      await this.persist('probe', () => this.client.etcd.kv.range({ ...this.rangeKey, count_only: true, revision: String(revision) }, this.client.callOptions()));
+      await this.persist('probe', () => this.client.rpc.kv.range({ ...this.rangeKey, count_only: true, revision: String(revision) }, this.client.callOptions()));
       return false;
     } catch (err) {
       if (err instanceof CoordinationError && /compacted/.test(err.message)) return true;
@@ -168,21 +165,20 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     }
   }
 
-  private onData(res: IWatchResponse): void {
+  private onData(events: Event[], head: bigint): void {
     if (this.ended) return;
     // No events = progress notification, sent only to synced watchers: everything up to head is in.
-    if (res.events.length === 0) {
-      const head = BigInt(res.header.revision);
+    if (events.length === 0) {
       if (head > this.seen) this.seen = head;
       return;
     }
     // etcd never splits one revision across responses, so "<= seen" drops only what we delivered.
     const floor = this.seen;
-    for (const ev of res.events) {
+    for (const ev of events) {
       const revision = BigInt(ev.kv.mod_revision);
       if (revision <= floor) continue;
-      const key = ev.kv.key.toString();
-      if (ev.type === 'Put') {
+      const key = this.client.relative(ev.kv.key.toString());
+      if (ev.type === 'PUT') {
         this.known.set(key, revision);
         this.push({ type: 'PUT', key, value: ev.kv.value, revision, reconciled: false });
       } else {
@@ -195,10 +191,10 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
 
   /** After a compaction: re-read at head, emit the differences from what we knew, continue after the read. */
   private async resync(): Promise<void> {
-    const res = await this.persist('resync', () => pagedRange(this.rangeKey, (req) => this.client.etcd.kv.range(req, this.client.callOptions())));
+    const res = await this.persist('resync', () => pagedRange(this.rangeKey, (req) => this.client.rpc.kv.range(req, this.client.callOptions())));
     if (this.ended) return;
     const head = res.revision;
-    const now = new Map<string, IKeyValue>();
+    const now = new Map<string, KeyValue>();
     for (const kv of res.kvs) now.set(this.client.relative(kv.key.toString()), kv);
     const puts = [...now]
       .filter(([key, kv]) => {
@@ -263,11 +259,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     this.wake?.();
     const watcher = this.watcher;
     this.watcher = undefined;
-    if (!watcher) return;
-    // etcd3 waits for etcd's cancel confirmation; don't let an unreachable etcd hold close() up.
-    const bound = new AbortController();
-    await Promise.race([watcher.cancel().catch(() => undefined), sleep(this.client.timeout, bound.signal).catch(() => undefined)]);
-    bound.abort();
+    watcher?.cancel();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

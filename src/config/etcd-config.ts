@@ -1,6 +1,6 @@
 // ConfigCenter on etcd: one key per entry at `<namespace>/config/<key>`, JSON values, CAS on the
 // key's mod revision, watches and live views on the gap-free watch stream, history from MVCC.
-import type { IKeyValue, ITxnResponse } from 'etcd3';
+import type { KeyValue, RequestOp, TxnResponse } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
@@ -60,14 +60,14 @@ export class EtcdConfigCenter implements ConfigCenter {
     const k = this.full(checkKey(key));
     checkRevision(opts.ifRevision, 'ifRevision', 0n);
     if (opts.ifRevision === undefined) {
-      const res = await this.client.call('config.delete', key, (o) => this.client.etcd.kv.deleteRange({ key: k }, o), {
+      const res = await this.client.call('config.delete', key, (o) => this.client.rpc.kv.deleteRange({ key: k }, o), {
         signal: opts.signal,
         idempotent: true,
       });
       return Number(res.deleted) > 0;
     }
     const res = await this.cas('config.delete', key, opts, { request_delete_range: { key: k } });
-    return Number(res.responses[0]?.response_delete_range.deleted ?? 0) > 0;
+    return Number(res.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
   }
 
   async list(prefix: string, opts: ConfigReadOptions = {}): Promise<string[]> {
@@ -75,7 +75,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     const res = await this.client.call(
       'config.list',
       prefix,
-      () => pagedRange({ key: k, range_end: prefixEnd(k), keys_only: true }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      () => pagedRange({ key: k, range_end: prefixEnd(k), keys_only: true }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
       { signal: opts.signal, idempotent: true },
     );
     return res.kvs.map((kv) => this.configKey(kv.key.toString()));
@@ -86,7 +86,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     const res = await this.client.call(
       'config.entries',
       prefix,
-      () => pagedRange({ key: k, range_end: prefixEnd(k) }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      () => pagedRange({ key: k, range_end: prefixEnd(k) }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
       { signal: opts.signal, idempotent: true },
     );
     return {
@@ -154,7 +154,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     const versions: ConfigVersion[] = [];
     let at: bigint | undefined; // undefined = head
     while (versions.length < limit) {
-      let kv: IKeyValue | undefined;
+      let kv: KeyValue | undefined;
       try {
         kv = await this.read('config.history', key, at, opts.signal);
       } catch (err) {
@@ -180,11 +180,11 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   /** One key at head or at an older revision. */
-  private async read(operation: string, key: string, revision: bigint | undefined, signal?: AbortSignal): Promise<IKeyValue | undefined> {
+  private async read(operation: string, key: string, revision: bigint | undefined, signal?: AbortSignal): Promise<KeyValue | undefined> {
     const res = await this.client.call(
       operation,
       key,
-      (o) => this.client.etcd.kv.range({ key: this.full(key), ...(revision !== undefined && { revision: String(revision) }) }, o),
+      (o) => this.client.rpc.kv.range({ key: this.full(key), ...(revision !== undefined && { revision: String(revision) }) }, o),
       { signal, idempotent: true, level: operation === 'config.history' ? 'debug' : 'info' },
     );
     return res.kvs[0];
@@ -194,7 +194,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     const k = this.full(key);
     if (opts.ifRevision === undefined) {
       // Putting the same bytes again is harmless, so an unknown outcome may be retried.
-      const res = await this.client.call(operation, key, (o) => this.client.etcd.kv.put({ key: k, value: raw }, o), {
+      const res = await this.client.call(operation, key, (o) => this.client.rpc.kv.put({ key: k, value: raw }, o), {
         signal: opts.signal,
         idempotent: true,
       });
@@ -205,15 +205,15 @@ export class EtcdConfigCenter implements ConfigCenter {
   }
 
   /** One txn: `op` if the key's mod revision is still `ifRevision` (0 = absent), else CONFLICT naming the current one. */
-  private async cas(operation: string, key: string, opts: ConfigWriteOptions, op: { request_put?: object; request_delete_range?: object }): Promise<ITxnResponse> {
+  private async cas(operation: string, key: string, opts: ConfigWriteOptions, op: RequestOp): Promise<TxnResponse> {
     const k = this.full(key);
     const res = await this.client.call(
       operation,
       key,
       (o) =>
-        this.client.etcd.kv.txn(
+        this.client.rpc.kv.txn(
           {
-            compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: String(opts.ifRevision) }],
+            compare: [{ key: k, target: 'MOD', result: 'EQUAL', mod_revision: String(opts.ifRevision) }],
             success: [op],
             failure: [{ request_range: { key: k, keys_only: true } }],
           },
@@ -223,7 +223,7 @@ export class EtcdConfigCenter implements ConfigCenter {
       { signal: opts.signal },
     );
     if (!res.succeeded) {
-      const now = res.responses[0]?.response_range.kvs[0]?.mod_revision ?? '0 (absent)';
+      const now = res.responses[0]?.response_range!.kvs[0]?.mod_revision ?? '0 (absent)';
       throw new CoordinationError(ErrorCode.Conflict, `config key ${key} moved: expected revision ${opts.ifRevision}, now ${now}`);
     }
     return res;

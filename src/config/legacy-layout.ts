@@ -3,6 +3,7 @@
 // (`/<namespace>/config/<key>`, `/config/<key>`), for `coordctl migrate-layout`. Only config is
 // moved: locks, registrations and instance IDs live on leases and go away with the old processes.
 import type { EtcdClient } from '../client/etcd-client.js';
+import type { TxnRequest } from '../client/grpc/messages.js';
 import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { isCleanPath } from '../layout.js';
@@ -36,7 +37,7 @@ async function read(client: EtcdClient, prefix: string, keysOnly: boolean, signa
     await client.call(
       'config.migrate.read',
       prefix,
-      () => pagedRange({ key, range_end: prefixEnd(key), keys_only: keysOnly }, (req) => client.etcd.kv.range(req, client.callOptions())),
+      () => pagedRange({ key, range_end: prefixEnd(key), keys_only: keysOnly }, (req) => client.rpc.kv.range(req, client.callOptions())),
       { signal, idempotent: true, level: 'debug' },
     )
   ).kvs;
@@ -74,22 +75,22 @@ export async function applyMigration(
 ): Promise<{ copied: number; deleted: number }> {
   let copied = 0;
   let deleted = 0;
-  const txn = (key: string, request: Parameters<EtcdClient['etcd']['kv']['txn']>[0], idempotent: boolean) =>
-    client.call('config.migrate', key, (o) => client.etcd.kv.txn(request, o), { signal, idempotent, level: 'debug' });
+  const txn = (key: string, request: TxnRequest, idempotent: boolean) =>
+    client.call('config.migrate', key, (o) => client.rpc.kv.txn(request, o), { signal, idempotent, level: 'debug' });
   for (const move of plan.moves) {
     if (move.action !== 'copy' && move.action !== 'same') continue;
     const [from, to] = [Buffer.from(move.from), Buffer.from(move.to)];
     const [source] = await read(client, move.from, false, signal).then((kvs) => kvs.filter((kv) => kv.key.equals(from)));
     if (!source) continue; // deleted meanwhile
-    const unchanged = { key: from, target: 'Mod' as const, result: 'Equal' as const, mod_revision: source.mod_revision };
+    const unchanged = { key: from, target: 'MOD' as const, result: 'EQUAL' as const, mod_revision: source.mod_revision };
     // Copy the value as it is now, unless the new key exists (a new writer wins) or the old one moved.
     const res = await txn(
       move.key,
-      { compare: [{ key: to, target: 'Create', result: 'Equal', create_revision: 0 }, unchanged], success: [{ request_put: { key: to, value: source.value } }], failure: [{ request_range: { key: to } }] },
+      { compare: [{ key: to, target: 'CREATE', result: 'EQUAL', create_revision: 0 }, unchanged], success: [{ request_put: { key: to, value: source.value } }], failure: [{ request_range: { key: to } }] },
       false,
     );
     if (res.succeeded) copied++;
-    else if (!res.responses[0]?.response_range.kvs[0]?.value.equals(source.value)) continue; // keep the old key
+    else if (!res.responses[0]?.response_range!.kvs[0]?.value.equals(source.value)) continue; // keep the old key
     if (deleteOld && (await txn(move.key, { compare: [unchanged], success: [{ request_delete_range: { key: from } }] }, true)).succeeded) deleted++;
   }
   return { copied, deleted };

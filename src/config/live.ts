@@ -3,7 +3,7 @@
 // value with whatever arrives; we keep the last good one and say so). With a snapshot file, a
 // view that cannot reach etcd starts from the snapshot, marked stale, and catches up in the background.
 import { EventEmitter } from 'node:events';
-import type { IKeyValue } from 'etcd3';
+import type { KeyValue } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { openWatch, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
@@ -56,7 +56,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
     const fullKey = Buffer.from(client.key(client.dirs.config + key));
     let res;
     try {
-      res = await client.call('config.live', key, (o) => client.etcd.kv.range({ key: fullKey }, o), {
+      res = await client.call('config.live', key, (o) => client.rpc.kv.range({ key: fullKey }, o), {
         signal: options.signal,
         idempotent: true,
       });
@@ -92,7 +92,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
   }
 
   /** Watches from `revision + 1`, knowing whether the key existed at `revision`. */
-  private follow(revision: bigint, kv: IKeyValue | undefined): void {
+  private follow(revision: bigint, kv: KeyValue | undefined): void {
     if (this.stop.signal.aborted) return;
     const relative = this.client.dirs.config + this.key;
     const known = new Map(kv ? [[relative, BigInt(kv.mod_revision)]] : []);
@@ -119,7 +119,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
     for (;;) {
       if (this.stop.signal.aborted) return;
       try {
-        const res = await this.client.etcd.kv.range({ key: fullKey }, this.client.callOptions());
+        const res = await this.client.rpc.kv.range({ key: fullKey }, this.client.callOptions());
         const kv = res.kvs[0];
         this.isStale = false;
         this.client.logger.info({ operation: 'config.live', key: this.key, from: 'snapshot', to: 'etcd' }, 'live view caught up with etcd');

@@ -3,7 +3,7 @@
 // that candidate alone to go; then we lead. Unlike Go, the last wake-up re-reads our own key, so
 // a candidacy lost while waiting rejects instead of "winning" without a key, and every way out
 // short of leading revokes our lease, so no candidate key is left behind (etcd#21128).
-import type { ITxnRequest } from 'etcd3';
+import type { TxnRequest } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, toCoordinationError } from '../errors.js';
@@ -20,8 +20,6 @@ export interface CampaignRequest {
   value: string;
   ttlMs: number;
   signal: AbortSignal | undefined;
-  /** Called before a wait: keeps the shared watch stream open between waits. */
-  beforeWait(): void;
 }
 
 export async function campaign(r: CampaignRequest): Promise<HeldLeadership> {
@@ -32,26 +30,25 @@ export async function campaign(r: CampaignRequest): Promise<HeldLeadership> {
   const myKey = candidateKey(prefix, lease.hexId);
   try {
     const mine = Buffer.from(myKey);
-    const txn: ITxnRequest = {
+    const txn: TxnRequest = {
       // Join if absent and read the newest two candidates: ours, and who is just ahead of us.
-      compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
+      compare: [{ key: mine, target: 'CREATE', result: 'EQUAL', create_revision: 0 }],
       success: [{ request_put: { key: mine, value: Buffer.from(value), lease: lease.id } }, { request_range: newestTwo(prefix) }],
       failure: [{ request_range: { key: mine, keys_only: true } }],
     };
     // Safe to resend: a second attempt finds our key (a fresh lease's key is only ever ours).
-    const res = await client.call('election.campaign', name, (o) => client.etcd.kv.txn(txn, o), { signal, idempotent: true, level: 'debug' });
+    const res = await client.call('election.campaign', name, (o) => client.rpc.kv.txn(txn, o), { signal, idempotent: true, level: 'debug' });
     const contender = (myRev: bigint, s: AbortSignal): Contender => ({ client, key: name, prefix, myKey, myRev, signal: s, noun: 'election' });
     let myRev = BigInt(res.header.revision);
     let ahead: string | undefined;
     if (res.succeeded) {
-      ahead = res.responses[1]?.response_range.kvs[1]?.key.toString();
+      ahead = res.responses[1]?.response_range!.kvs[1]?.key.toString();
     } else {
       // A resent join: our place comes from our key's create revision.
-      myRev = BigInt(res.responses[0]!.response_range.kvs[0]!.create_revision);
+      myRev = BigInt(res.responses[0]!.response_range!.kvs[0]!.create_revision);
       ahead = await aheadOf(contender(myRev, signal ?? client.closing));
     }
     if (ahead !== undefined) {
-      r.beforeWait();
       // The wait ends early if the caller gives up, the coordinator closes, or our lease is lost.
       const linked = linkSignals(signal, client.closing, lease.signal);
       try {

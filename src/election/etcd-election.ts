@@ -1,6 +1,5 @@
 // LeaderElection on etcd: campaign (campaign.ts), the leadership it yields (leadership.ts), the
 // current leader (one range, Go's Election.Leader), observation (observe.ts) and listing.
-import type { Watcher } from 'etcd3';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { abortError } from '../errors.js';
 import { campaign } from './campaign.js';
@@ -13,8 +12,6 @@ import { validateElectionName, validateTtlMs, validateValue } from './validate.j
 export class EtcdLeaderElection implements LeaderElection {
   /** Campaigns in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
-  /** An idle watch on a key nobody writes: keeps the coordinator's watch stream open between waits. */
-  private anchor: Watcher | undefined;
 
   constructor(private readonly client: EtcdClient) {
     client.own({ close: () => this.close() });
@@ -27,7 +24,7 @@ export class EtcdLeaderElection implements LeaderElection {
     const what = `election.campaign ${name}`;
     this.client.assertOpen(what);
     if (opts.signal?.aborted) throw abortError(opts.signal, what);
-    const p = campaign({ client: this.client, name, value, ttlMs, signal: opts.signal, beforeWait: () => this.keepWatchStream() });
+    const p = campaign({ client: this.client, name, value, ttlMs, signal: opts.signal });
     this.inflight.add(p);
     const done = (): void => void this.inflight.delete(p);
     p.then(done, done);
@@ -36,7 +33,7 @@ export class EtcdLeaderElection implements LeaderElection {
 
   async leader(name: string, opts: ElectionCallOptions = {}): Promise<LeaderInfo | undefined> {
     validateElectionName(name);
-    const res = await this.client.call('election.leader', name, (o) => this.client.etcd.kv.range(firstCreated(electionPrefix(this.client, name)), o), {
+    const res = await this.client.call('election.leader', name, (o) => this.client.rpc.kv.range(firstCreated(electionPrefix(this.client, name)), o), {
       signal: opts.signal,
       idempotent: true,
       level: 'debug',
@@ -55,22 +52,7 @@ export class EtcdLeaderElection implements LeaderElection {
     return listElections(this.client, prefix, opts.signal);
   }
 
-  /** etcd3 closes the shared watch stream when its last watch ends; a busy election would reopen it on every wait. */
-  private keepWatchStream(): void {
-    if (this.anchor || this.client.isClosed) return;
-    this.anchor = this.client.ns.watch().key('elections\0stream-anchor').watcher();
-    this.anchor.on('error', () => (this.anchor = undefined)); // recreated by the next wait
-  }
-
   private async close(): Promise<void> {
-    // A cancel needs etcd's answer, which a cut connection never brings: wait at most `timeout`.
-    if (this.anchor) {
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise((resolve) => (timer = setTimeout(resolve, this.client.timeout)));
-      await Promise.race([this.anchor.cancel().catch(() => undefined), bound]);
-      clearTimeout(timer);
-      this.anchor = undefined;
-    }
     await Promise.allSettled([...this.inflight]);
   }
 }

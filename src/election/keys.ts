@@ -1,7 +1,7 @@
 // Key layout shared with etcd's Go concurrency.Election: election `name` lives under
 // `<ns>/elections/<name>/`, each candidate's key is that prefix + its lease ID in lowercase hex,
 // the leader is the candidate with the lowest create revision.
-import type { IRangeRequest } from 'etcd3';
+import type { RangeRequest } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
 
@@ -16,7 +16,7 @@ export function candidateKey(prefix: string, leaseHexId: string): string {
 }
 
 /** The oldest candidate of an election (Go's `WithFirstCreate`): its leader. */
-export function firstCreated(prefix: string): IRangeRequest {
+export function firstCreated(prefix: string): RangeRequest {
   const key = Buffer.from(prefix);
-  return { key, range_end: prefixEnd(key), sort_target: 'Create', sort_order: 'Ascend', limit: 1 };
+  return { key, range_end: prefixEnd(key), sort_target: 'CREATE', sort_order: 'ASCEND', limit: 1 };
 }

@@ -2,7 +2,7 @@
 // that keeps it, kept alive until resign(). Loss is noticed from the lease (expired, revoked, or
 // unconfirmed for a whole TTL — a local deadline) and from a watch on our own key. Every write
 // (proclaim, resign) is guarded by our key's create revision, as Go's Election guards them.
-import type { Watcher } from 'etcd3';
+import type { HubWatch } from '../client/watch-hub.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import type { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
@@ -12,7 +12,7 @@ import { validateValue } from './validate.js';
 
 export class HeldLeadership implements Leadership {
   private readonly controller = new AbortController();
-  private watcher: Watcher | undefined;
+  private watcher: HubWatch | undefined;
   private lost: CoordinationError | undefined;
   private resigned = false;
   private resigning: Promise<void> | undefined;
@@ -48,7 +48,7 @@ export class HeldLeadership implements Leadership {
       'election.proclaim',
       this.name,
       (o) =>
-        this.client.etcd.kv.txn(
+        this.client.rpc.kv.txn(
           { compare: [this.guard()], success: [{ request_put: { key, value: Buffer.from(value), lease: this.lease.id } }] },
           o,
         ),
@@ -84,7 +84,7 @@ export class HeldLeadership implements Leadership {
     await this.client.call(
       'election.resign',
       this.name,
-      (o) => this.client.etcd.kv.txn({ compare: [this.guard()], success: [{ request_delete_range: { key: Buffer.from(this.key) } }] }, o),
+      (o) => this.client.rpc.kv.txn({ compare: [this.guard()], success: [{ request_delete_range: { key: Buffer.from(this.key) } }] }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     this.detach();
@@ -97,7 +97,7 @@ export class HeldLeadership implements Leadership {
 
   /** Holds only while our key is the one we created: `create_revision(key) == fencingToken`. */
   private guard() {
-    return { key: Buffer.from(this.key), target: 'Create' as const, result: 'Equal' as const, create_revision: this.fencingToken.toString() };
+    return { key: Buffer.from(this.key), target: 'CREATE' as const, result: 'EQUAL' as const, create_revision: this.fencingToken.toString() };
   }
 
   /** From here on nothing can mark this leadership lost. */
@@ -107,7 +107,7 @@ export class HeldLeadership implements Leadership {
     this.unown();
     this.lease.signal.removeEventListener('abort', this.onLeaseLost);
     this.lease.stopKeepAlive();
-    this.watcher?.cancel().catch(() => undefined);
+    this.watcher?.cancel();
     this.watcher = undefined;
   }
 
@@ -115,7 +115,7 @@ export class HeldLeadership implements Leadership {
     if (this.resigned || this.lost) return;
     this.lost = reason;
     this.lease.stopKeepAlive();
-    this.watcher?.cancel().catch(() => undefined);
+    this.watcher?.cancel();
     this.watcher = undefined;
     this.client.logger.warn({ operation: 'election', key: this.name, from: 'leader', to: 'lost', code: reason.code }, 'leadership lost');
     this.controller.abort(reason);
@@ -132,28 +132,34 @@ export class HeldLeadership implements Leadership {
 
   /** Deletes of our key (revoke, expiry, an operator) abort `signal`; started synced, then one read. */
   private watchOwnKey(): void {
-    const watcher = this.client.ns.watch().key(this.client.relative(this.key)).only('delete').watcher();
-    this.watcher = watcher;
-    watcher.on('delete', () => {
-      if (this.resigning) this.deletedWhileResigning = true;
-      else this.markLost(this.keyGone());
-    });
-    watcher.on('error', (err: unknown) => {
-      // The lease's local deadline still guards us; note why the watch is gone.
-      this.client.logger.warn({ operation: 'election.watch', key: this.name, error: errorText(err) }, 'leadership watch failed');
-    });
-    watcher.once('connected', () => {
-      if (this.resigned || this.lost) return;
-      this.client
-        .call('election.check', this.name, (o) => this.client.etcd.kv.range({ key: Buffer.from(this.key), keys_only: true }, o), {
-          idempotent: true,
-          level: 'debug',
-        })
-        .then((res) => {
-          const kv = res.kvs[0];
-          if (!this.resigning && (!kv || BigInt(kv.create_revision) !== this.fencingToken)) this.markLost(this.keyGone());
-        })
-        .catch(() => undefined);
-    });
+    let checked = false;
+    this.watcher = this.client.watches.watch(
+      { key: Buffer.from(this.key), only: 'delete' },
+      {
+        onEvents: (events) => {
+          if (events.length === 0) return;
+          if (this.resigning) this.deletedWhileResigning = true;
+          else this.markLost(this.keyGone());
+        },
+        onCancelled: (reason) => {
+          // The lease's local deadline still guards us; note why the watch is gone.
+          this.client.logger.warn({ operation: 'election.watch', key: this.name, error: reason.message }, 'leadership watch failed');
+        },
+        onCreated: () => {
+          if (checked || this.resigned || this.lost) return;
+          checked = true;
+          this.client
+            .call('election.check', this.name, (o) => this.client.rpc.kv.range({ key: Buffer.from(this.key), keys_only: true }, o), {
+              idempotent: true,
+              level: 'debug',
+            })
+            .then((res) => {
+              const kv = res.kvs[0];
+              if (!this.resigning && (!kv || BigInt(kv.create_revision) !== this.fencingToken)) this.markLost(this.keyGone());
+            })
+            .catch(() => undefined);
+        },
+      },
+    );
   }
 }

@@ -16,7 +16,7 @@ export async function listElections(client: EtcdClient, prefix: unknown, signal?
   const { kvs } = await client.call(
     'election.list',
     prefix,
-    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.etcd.kv.range(req, client.callOptions())),
+    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.rpc.kv.range(req, client.callOptions())),
     { signal, idempotent: true, level: 'debug' },
   );
   // Group by election: a candidate's key is the election's prefix plus one last segment (its lease).

@@ -65,7 +65,7 @@ export class LeaderObserver implements LeaderObservation {
     const res = await this.client.call(
       'election.observe',
       this.name,
-      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
       { signal: this.stop.signal, idempotent: true, level: 'debug' },
     );
     this.candidates = new Map(res.kvs.map((kv) => [this.client.relative(kv.key.toString()), { create: BigInt(kv.create_revision), mod: BigInt(kv.mod_revision), value: kv.value.toString() }]));

@@ -1,7 +1,7 @@
 // Allocating instance IDs on etcd, the way etcd's Go recipes claim a key: each ID is a key created
 // only if absent, in one transaction, bound to the holder's own lease. A pool is listed once (keys
 // only), then free IDs are tried from a random start, so the common case costs one range + one txn.
-import type { IKeyValue } from 'etcd3';
+import type { KeyValue } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { leaseTtls } from '../client/lease-ttl.js';
@@ -105,9 +105,9 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
       'ids.claim',
       rel,
       (o) =>
-        this.client.etcd.kv.txn(
+        this.client.rpc.kv.txn(
           {
-            compare: [{ key, result: 'Equal', target: 'Create', create_revision: 0 }],
+            compare: [{ key, result: 'EQUAL', target: 'CREATE', create_revision: 0 }],
             success: [{ request_put: { key, value, lease: lease.id } }],
             // Read the holder back: a retry after an unknown outcome finds our own key there.
             failure: [{ request_range: { key } }],
@@ -128,17 +128,17 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
   }
 
   /** Every ID key of `pool` (ignoring keys that are not plain decimals), page by page. */
-  private async scan(pool: string, keysOnly: boolean, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: IKeyValue }>> {
+  private async scan(pool: string, keysOnly: boolean, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: KeyValue }>> {
     const rel = poolPrefix(this.client.dirs.ids, pool);
     const prefix = this.client.key(rel);
     const end = prefixEnd(Buffer.from(prefix));
-    const out: Array<{ id: number; kv: IKeyValue }> = [];
+    const out: Array<{ id: number; kv: KeyValue }> = [];
     let from = Buffer.from(prefix);
     for (;;) {
       const res = await this.client.call(
         'ids.scan',
         rel,
-        (o) => this.client.etcd.kv.range({ key: from, range_end: end, keys_only: keysOnly, limit: PAGE }, o),
+        (o) => this.client.rpc.kv.range({ key: from, range_end: end, keys_only: keysOnly, limit: PAGE }, o),
         { signal, idempotent: true, level: 'debug' },
       );
       for (const kv of res.kvs) {

@@ -64,7 +64,7 @@ export class HeldId implements InstanceId {
   /**
    * Every half TTL, reads our key back: a key deleted or overwritten by hand (etcdctl) would
    * otherwise let a second holder in while the lease keeps us confident. A poll rather than a
-   * watch: etcd3 cannot cancel a watcher on a dead connection, which would outlive close().
+   * watch: one cheap read per half TTL, and nothing to cancel on close().
    */
   private scheduleCheck(): void {
     if (this.released || this.signal.aborted) return;
@@ -78,7 +78,7 @@ export class HeldId implements InstanceId {
       const res = await this.client.call(
         'ids.check',
         this.key,
-        (o) => this.client.etcd.kv.range({ key: Buffer.from(this.client.key(this.key)), keys_only: true }, o),
+        (o) => this.client.rpc.kv.range({ key: Buffer.from(this.client.key(this.key)), keys_only: true }, o),
         { idempotent: true, level: 'debug' },
       );
       kv = res.kvs[0];

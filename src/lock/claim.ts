@@ -23,13 +23,13 @@ async function claim(c: Contender, bare: Buffer, leaseId: string): Promise<bigin
     'lock.claim',
     c.key,
     (o) =>
-      c.client.etcd.kv.txn(
+      c.client.rpc.kv.txn(
         {
           compare: [
             // Every key in the queue was created at or after ours: nobody is ahead of us …
-            { key: queue, range_end: prefixEnd(queue), target: 'Create', result: 'Greater', create_revision: (c.myRev - 1n).toString() },
+            { key: queue, range_end: prefixEnd(queue), target: 'CREATE', result: 'GREATER', create_revision: (c.myRev - 1n).toString() },
             // … ours is still the one we created, and no gochat TryAcquire holds the bare key.
-            { key: Buffer.from(c.myKey), target: 'Create', result: 'Equal', create_revision: c.myRev.toString() },
+            { key: Buffer.from(c.myKey), target: 'CREATE', result: 'EQUAL', create_revision: c.myRev.toString() },
             absent(bare),
           ],
           success: [{ request_put: { key: bare, value: Buffer.alloc(0), lease: leaseId } }],
@@ -41,10 +41,10 @@ async function claim(c: Contender, bare: Buffer, leaseId: string): Promise<bigin
     { signal: c.signal, idempotent: true, level: 'debug' },
   );
   if (res.succeeded) return BigInt(res.header.revision);
-  const [ours, ahead] = res.responses[0]?.response_range.kvs ?? [];
+  const [ours, ahead] = res.responses[0]?.response_range!.kvs ?? [];
   if (ours?.key.toString() !== c.myKey) throw vanished(c);
   if (ahead) return { blocker: { key: ahead.key.toString(), rev: BigInt(ahead.create_revision) } };
-  const holder = res.responses[1]?.response_range.kvs[0];
+  const holder = res.responses[1]?.response_range!.kvs[0];
   if (holder?.lease === leaseId) return BigInt(holder.create_revision); // a resend had taken it
   return { blocker: holder && { key: bare.toString(), rev: BigInt(holder.create_revision) } };
 }

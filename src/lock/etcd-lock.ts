@@ -3,7 +3,7 @@
 // nobody is, the lock is ours; else we wait for that key alone to go. The holder also owns gochat's
 // TryAcquire key `<ns>/locks/K` (so gochat's TryAcquire fails while we hold, and we wait while it
 // holds). Unlock deletes both.
-import type { ITxnRequest, Watcher } from 'etcd3';
+import type { TxnRequest } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
@@ -23,7 +23,6 @@ export class EtcdDistributedLock implements DistributedLock {
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
   /** An idle watch on a key nobody writes: keeps the coordinator's watch stream open between waits. */
-  private anchor: Watcher | undefined;
 
   constructor(private readonly client: EtcdClient) {
     this.spares = new SpareLeases(client);
@@ -102,7 +101,7 @@ export class EtcdDistributedLock implements DistributedLock {
     // A spare that idled a while gets one keep-alive alongside, so ttl() ≈ the requested TTL.
     const refresh = lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS ? lease.keepAliveOnce(signal) : undefined;
     refresh?.catch(() => undefined);
-    const txn: ITxnRequest = {
+    const txn: TxnRequest = {
       // Nobody holds or waits — no contender, no gochat TryAcquire key: take both keys in one round trip.
       compare: [absent(all, prefixEnd(all)), absent(bare)],
       success: [{ request_put: put }, { request_put: { key: bare, value: Buffer.alloc(0), lease: lease.id } }],
@@ -114,7 +113,7 @@ export class EtcdDistributedLock implements DistributedLock {
     let res;
     try {
       // Safe to resend: a second attempt finds our key (prev_kv) or, having taken the lock, our bare key.
-      res = await this.client.call(wait ? 'lock.acquire' : 'lock.tryAcquire', key, (o) => this.client.etcd.kv.txn(txn, o), {
+      res = await this.client.call(wait ? 'lock.acquire' : 'lock.tryAcquire', key, (o) => this.client.rpc.kv.txn(txn, o), {
         signal,
         idempotent: wait,
         level: 'debug',
@@ -130,21 +129,20 @@ export class EtcdDistributedLock implements DistributedLock {
     }
     try {
       // A resend finds our key already there (prev_kv): our place is where that key was created.
-      const prev = res.succeeded ? undefined : res.responses[0]?.response_put.prev_kv;
+      const prev = res.succeeded ? undefined : res.responses[0]?.response_put!.prev_kv;
       const myRev = BigInt(prev?.create_revision ?? res.header.revision);
       let bareRev = myRev; // taken outright: both keys were created by this txn
       if (!res.succeeded) {
         const contender = (s: AbortSignal | undefined): Contender => ({ client: this.client, key, prefix, myKey, myRev, signal: s ?? this.client.closing });
         // Fresh key: it is the newest, so the second newest is just ahead, else the bare key's holder
         // blocks us. Resent: the first claim finds our place.
-        const [ahead, holder] = [res.responses[1]?.response_range.kvs[1], res.responses[2]?.response_range.kvs[0]];
+        const [ahead, holder] = [res.responses[1]?.response_range!.kvs[1], res.responses[2]?.response_range!.kvs[0]];
         const blocker = prev ? undefined : (ahead ?? holder) && { key: (ahead ?? holder)!.key.toString(), rev: BigInt((ahead ?? holder)!.create_revision) };
         if (holder?.lease === lease.id) {
           bareRev = BigInt(holder.create_revision); // a resend had taken the lock outright
         } else {
           // Our queue entry must outlive a long wait; the wait ends early if the lease is lost.
           lease.startKeepAlive();
-          this.keepWatchStream();
           const linked = linkSignals(signal, this.client.closing, lease.signal);
           try {
             bareRev = await waitForLock(contender(linked.signal), blocker, bare, lease.id);
@@ -172,25 +170,7 @@ export class EtcdDistributedLock implements DistributedLock {
     return p;
   }
 
-  /**
-   * etcd3 closes the shared watch stream when its last watch ends and opens a new one for the next:
-   * a waiter would pay that (~1 ms and a burst of work) on every wait of a busy lock.
-   */
-  private keepWatchStream(): void {
-    if (this.anchor || this.client.isClosed) return;
-    this.anchor = this.client.ns.watch().key('locks\0stream-anchor').watcher();
-    this.anchor.on('error', () => (this.anchor = undefined)); // recreated by the next wait
-  }
-
   private async close(): Promise<void> {
-    // A cancel needs etcd's answer, which a cut connection never brings: wait at most `timeout`.
-    if (this.anchor) {
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise((resolve) => (timer = setTimeout(resolve, this.client.timeout)));
-      await Promise.race([this.anchor.cancel().catch(() => undefined), bound]);
-      clearTimeout(timer);
-      this.anchor = undefined;
-    }
     await Promise.allSettled([...this.inflight]);
     await this.spares.close();
   }

@@ -1,18 +1,18 @@
 // A lock we hold: our contender key, its create revision (the fencing token), gochat's TryAcquire
 // key that we hold alongside, and the lease that keeps both. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
 // local deadline) and, once someone looks at `signal`, from a watch on our own key.
-import type { ICompare, Watcher } from 'etcd3';
+import type { Compare } from '../client/grpc/messages.js';
+import type { HubWatch } from '../client/watch-hub.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { ttlSeconds, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
-import { errorText } from '../logger.js';
 import type { Lock, LockCallOptions } from './interface.js';
 import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import { validateTtl } from './validate.js';
 
 export class HeldLock implements Lock {
   private controller: AbortController | undefined;
-  private watcher: Watcher | undefined;
+  private watcher: HubWatch | undefined;
   private lost: CoordinationError | undefined;
   private released = false;
   private keepingAlive = false;
@@ -78,7 +78,7 @@ export class HeldLock implements Lock {
         'lock.renew',
         this.key,
         (o) =>
-          this.client.etcd.kv.txn(
+          this.client.rpc.kv.txn(
             {
               compare: [this.ownershipCondition(), this.bareHeld()],
               success: [
@@ -97,7 +97,7 @@ export class HeldLock implements Lock {
     }
     if (!res.succeeded) {
       this.spares.give(next, ttlMs);
-      const ours = res.responses[0]?.response_range.kvs[0];
+      const ours = res.responses[0]?.response_range!.kvs[0];
       this.markLost(
         !ours
           ? new CoordinationError(ErrorCode.NotFound, `lock ${this.key}: our key is gone (lease expired or key deleted)`)
@@ -126,7 +126,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.ttl',
       this.key,
-      (o) => this.client.etcd.leaseClient.leaseTimeToLive({ ID: this.lease.id, keys: true }, o),
+      (o) => this.client.rpc.lease.timeToLive({ ID: this.lease.id, keys: true }, o),
       { signal: opts.signal, idempotent: true, level: 'debug' },
     );
     if (Number(res.TTL) <= 0) this.lease.markLost('expired in etcd');
@@ -135,13 +135,13 @@ export class HeldLock implements Lock {
     return Number(res.TTL) * 1000;
   }
 
-  ownershipCondition(): ICompare {
-    return { key: Buffer.from(this.ownerKey), target: 'Create', result: 'Equal', create_revision: this.fencingToken.toString() };
+  ownershipCondition(): Compare {
+    return { key: Buffer.from(this.ownerKey), target: 'CREATE', result: 'EQUAL', create_revision: this.fencingToken.toString() };
   }
 
   /** Holds while the bare key is the one we took. */
-  private bareHeld(): ICompare {
-    return { key: this.bareKey, target: 'Create', result: 'Equal', create_revision: this.bareRev.toString() };
+  private bareHeld(): Compare {
+    return { key: this.bareKey, target: 'CREATE', result: 'EQUAL', create_revision: this.bareRev.toString() };
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: LockCallOptions = {}): Promise<bigint> {
@@ -157,7 +157,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.putIfHeld',
       this.key,
-      (o) => this.client.etcd.kv.txn({ compare: [this.ownershipCondition()], success: puts }, o),
+      (o) => this.client.rpc.kv.txn({ compare: [this.ownershipCondition()], success: puts }, o),
       { signal: opts.signal, idempotent: false },
     );
     if (!res.succeeded) {
@@ -193,7 +193,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.unlock',
       this.key,
-      (o) => this.client.etcd.kv.txn({ compare: [this.bareHeld()], success: [mine, { request_delete_range: { key: this.bareKey } }], failure: [mine] }, o),
+      (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld()], success: [mine, { request_delete_range: { key: this.bareKey } }], failure: [mine] }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     // Deleted: the lease carries nothing now and serves the next acquire. Otherwise be thorough.
@@ -210,7 +210,7 @@ export class HeldLock implements Lock {
     this.unown();
     this.lease.signal.removeEventListener('abort', this.onLeaseLost);
     this.lease.stopKeepAlive();
-    this.watcher?.cancel().catch(() => undefined);
+    this.watcher?.cancel();
     this.watcher = undefined;
   }
 
@@ -218,7 +218,7 @@ export class HeldLock implements Lock {
     if (this.released || this.lost) return;
     this.lost = reason;
     this.lease.stopKeepAlive();
-    this.watcher?.cancel().catch(() => undefined);
+    this.watcher?.cancel();
     this.watcher = undefined;
     this.client.logger.warn({ operation: 'lock', key: this.key, from: 'held', to: 'lost', code: reason.code }, 'lock lost');
     this.controller?.abort(reason);
@@ -230,7 +230,7 @@ export class HeldLock implements Lock {
   /** Deletes the bare key if it is still the one we took; best effort (our lease's end removes it anyway). */
   private async releaseBareKey(): Promise<void> {
     await this.client
-      .call('lock.release', this.key, (o) => this.client.etcd.kv.txn({ compare: [this.bareHeld()], success: [{ request_delete_range: { key: this.bareKey } }] }, o), {
+      .call('lock.release', this.key, (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld()], success: [{ request_delete_range: { key: this.bareKey } }] }, o), {
         idempotent: true,
         level: 'debug',
       })
@@ -251,7 +251,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.check',
       this.key,
-      (o) => this.client.etcd.kv.range({ key: Buffer.from(this.ownerKey), keys_only: true }, o),
+      (o) => this.client.rpc.kv.range({ key: Buffer.from(this.ownerKey), keys_only: true }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     const kv = res.kvs[0];
@@ -264,17 +264,24 @@ export class HeldLock implements Lock {
 
   /** Deletes of our key (revoke, expiry, someone else) abort `signal`; started synced, then one read. */
   private watchOwnKey(): void {
-    const watcher = this.client.ns.watch().key(this.client.relative(this.ownerKey)).only('delete').watcher();
-    this.watcher = watcher;
-    watcher.on('delete', () => this.markLost(this.keyGone()));
-    watcher.on('error', (err: unknown) => {
-      // The lease's local deadline still guards us; note why the watch is gone.
-      this.client.logger.warn({ operation: 'lock.watch', key: this.key, error: errorText(err) }, 'lock watch failed');
-    });
-    watcher.once('connected', () => {
-      if (this.released || this.lost) return;
-      this.checkOwnKey(undefined).catch(() => undefined);
-    });
+    let checked = false;
+    this.watcher = this.client.watches.watch(
+      { key: Buffer.from(this.ownerKey), only: 'delete' },
+      {
+        onEvents: (events) => {
+          if (events.length > 0) this.markLost(this.keyGone());
+        },
+        onCancelled: (reason) => {
+          // The lease's local deadline still guards us; note why the watch is gone.
+          this.client.logger.warn({ operation: 'lock.watch', key: this.key, error: reason.message }, 'lock watch failed');
+        },
+        onCreated: () => {
+          if (checked || this.released || this.lost) return;
+          checked = true;
+          this.checkOwnKey(undefined).catch(() => undefined);
+        },
+      },
+    );
   }
 }
 

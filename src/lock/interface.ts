@@ -1,6 +1,8 @@
 // Public shape of the distributed lock (seed §2.1): fair (FIFO by create revision), fenced,
 // cancellable, aware of losing the lock, and wire-compatible with etcd's Go concurrency.Mutex.
-import type { ICompare } from 'etcd3';
+import type { Compare } from '../client/grpc/messages.js';
+
+export type { Compare as EtcdCompare };
 
 import type { SignalOptions } from '../options.js';
 
@@ -75,10 +77,11 @@ export interface Lock extends AsyncDisposable {
   /** @deprecated the same as remainingMs(). */
   ttl(opts?: LockCallOptions): Promise<number>;
   /**
-   * An etcd3 transaction comparison that holds only while this lock is held:
-   * `create_revision(ownerKey) == fencingToken`. Add it to `etcd.kv.txn({ compare: [...] })`.
+   * An etcd transaction comparison (etcd's `Compare` message, field names as in etcd's proto) that
+   * holds only while this lock is held: `create_revision(ownerKey) == fencingToken`. Add it to the
+   * `compare` list of a Txn.
    */
-  ownershipCondition(): ICompare;
+  ownershipCondition(): Compare;
   /**
    * Writes `entries` (keys relative to the coordinator's namespace) in one transaction that
    * succeeds only while this lock is still held; CONFLICT (nothing written) if the guard fails.

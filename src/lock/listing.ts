@@ -18,7 +18,7 @@ export async function listLocks(client: EtcdClient, prefix: unknown, signal?: Ab
   const { kvs } = await client.call(
     'lock.list',
     prefix,
-    () => pagedRange({ key, range_end: prefixEnd(key), keys_only: true }, (req) => client.etcd.kv.range(req, client.callOptions())),
+    () => pagedRange({ key, range_end: prefixEnd(key), keys_only: true }, (req) => client.rpc.kv.range(req, client.callOptions())),
     { signal, idempotent: true, level: 'debug' },
   );
   // Group by lock: a contender's key is the lock's prefix plus its lease in hex; any other key is

@@ -2,7 +2,9 @@
 // just ahead of us, start that watch *synced* (no start revision, then re-read), and re-check the
 // queue after every wake-up. A watch with an old start revision would join etcd's "unsynced" group,
 // served by a 100 ms catch-up loop: that is why Go's Mutex needs ~100 ms per contended wait.
-import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+// The watches share the coordinator's one Watch stream, which stays open a moment after the last
+// watch ends, so a busy lock's waiters do not pay for a new stream on every wait.
+
 import type { EtcdClient } from '../client/etcd-client.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 import { newestTwo } from './keys.js';
@@ -35,7 +37,7 @@ export async function waitForTurn(c: Contender, ahead: string): Promise<void> {
  */
 export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | undefined> {
   const read = (serializable: boolean) =>
-    c.client.call(`${c.noun ?? 'lock'}.queue`, c.key, (o) => c.client.etcd.kv.range({ ...newestTwo(c.prefix, c.myRev), serializable }, o), {
+    c.client.call(`${c.noun ?? 'lock'}.queue`, c.key, (o) => c.client.rpc.kv.range({ ...newestTwo(c.prefix, c.myRev), serializable }, o), {
       signal: c.signal,
       idempotent: true,
       level: 'debug',
@@ -71,26 +73,62 @@ async function waitForDelete(
   predecessor: string,
   check: (atLeast: bigint) => Promise<string | undefined> = (atLeast) => aheadOf(c, atLeast),
 ): Promise<string | undefined> {
-  const watcher = c.client.ns.watch().key(c.client.relative(predecessor)).only('delete').watcher();
+  const what = c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`;
+  let created = false;
   let deletes = 0;
   let revision = 0n; // newest revision the watch has shown us: its start, then the delete
-  watcher.on('connected', (res: IWatchResponse) => (revision = BigInt(res.header.revision)));
-  watcher.on('delete', (kv: IKeyValue) => {
-    deletes++;
-    revision = BigInt(kv.mod_revision);
-  });
-  watcher.on('error', () => undefined); // surfaced through nextEvent(); never an unhandled 'error'
+  let failure: CoordinationError | undefined;
+  let wake: (() => void) | undefined;
+  const watch = c.client.watches.watch(
+    { key: Buffer.from(predecessor), only: 'delete' },
+    {
+      onCreated: (head) => {
+        created = true;
+        if (head > revision) revision = head;
+        wake?.();
+      },
+      onEvents: (events) => {
+        for (const ev of events) {
+          deletes++;
+          revision = BigInt(ev.kv.mod_revision);
+        }
+        wake?.();
+      },
+      onCancelled: (reason) => {
+        failure = toCoordinationError(new Error(reason.message), `${what}: watch`);
+        wake?.();
+      },
+    },
+  );
+  /** Resolves once `ready()` holds; rejects when the watch is cancelled or the contender's signal aborts. */
+  const until = (ready: () => boolean): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (c.signal.aborted) return reject(abortError(c.signal, what));
+      const done = (err?: CoordinationError): void => {
+        wake = undefined;
+        c.signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => done(abortError(c.signal, what));
+      wake = () => {
+        if (failure) done(failure);
+        else if (ready()) done();
+      };
+      c.signal.addEventListener('abort', onAbort, { once: true });
+      wake();
+    });
   try {
     // Once the watch is established every later delete reaches us; one read covers the time before.
-    await nextEvent(watcher, 'connected', c);
+    await until(() => created);
     for (;;) {
       const seen = deletes;
       const ahead = await check(revision);
       if (ahead !== predecessor) return ahead;
-      if (deletes === seen) await nextEvent(watcher, 'delete', c);
+      if (deletes === seen) await until(() => deletes !== seen);
     }
   } finally {
-    watcher.cancel().catch(() => undefined);
+    watch.cancel();
   }
 }
 
@@ -100,7 +138,7 @@ async function waitForDelete(
  */
 async function existing(c: Contender, b: Blocker, atLeast: bigint): Promise<string | undefined> {
   const read = (serializable: boolean) =>
-    c.client.call('lock.queue', c.key, (o) => c.client.etcd.kv.range({ key: Buffer.from(b.key), keys_only: true, serializable }, o), {
+    c.client.call('lock.queue', c.key, (o) => c.client.rpc.kv.range({ key: Buffer.from(b.key), keys_only: true, serializable }, o), {
       signal: c.signal,
       idempotent: true,
       level: 'debug',
@@ -108,33 +146,4 @@ async function existing(c: Contender, b: Blocker, atLeast: bigint): Promise<stri
   let res = await read(true);
   if (BigInt(res.header.revision) < atLeast) res = await read(false);
   return res.kvs[0] !== undefined && BigInt(res.kvs[0].create_revision) === b.rev ? b.key : undefined;
-}
-
-/** Resolves on `event`; rejects on the watcher's 'error' or when the contender's signal aborts. */
-function nextEvent(watcher: Watcher, event: 'connected' | 'delete', c: Contender): Promise<void> {
-  const what = c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`;
-  if (c.signal.aborted) return Promise.reject(abortError(c.signal, what));
-  const emitter: NodeJS.EventEmitter = watcher; // etcd3's typed overloads take one event name each
-  return new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      emitter.off(event, onEvent);
-      emitter.off('error', onError);
-      c.signal.removeEventListener('abort', onAbort);
-    };
-    const onEvent = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: unknown): void => {
-      cleanup();
-      reject(toCoordinationError(err, `${what}: watch`));
-    };
-    const onAbort = (): void => {
-      cleanup();
-      reject(abortError(c.signal, what));
-    };
-    emitter.on(event, onEvent);
-    emitter.on('error', onError);
-    c.signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -136,7 +136,7 @@ export class DiscoveryCache {
     const { kvs, revision: head } = await this.client.call(
       'registry.list',
       this.prefix,
-      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.etcd.kv.range(req, this.client.callOptions())),
+      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
       { idempotent: true, level: 'debug', signal: this.stop.signal },
     );
     const now = new Set<string>();

@@ -183,7 +183,7 @@ function replayWatch(client: EtcdClient, name: string, fromRevision: bigint, sig
   const before = async (key: string, revision: bigint): Promise<ServiceInfo> => {
     const full = Buffer.from(client.key(key));
     const res = await client
-      .call('registry.watch', key, (o) => client.etcd.kv.range({ key: full, revision: String(revision - 1n) }, o), { idempotent: true, level: 'debug' })
+      .call('registry.watch', key, (o) => client.rpc.kv.range({ key: full, revision: String(revision - 1n) }, o), { idempotent: true, level: 'debug' })
       .catch(() => undefined);
     const kv = res?.kvs[0];
     return (kv && decodeService(kv.value, key)) ?? decodeService('{}', key)!;

@@ -14,7 +14,7 @@ export async function listServices(client: EtcdClient, name: string | undefined,
   const { kvs } = await client.call(
     'registry.list',
     prefix,
-    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.etcd.kv.range(req, client.callOptions())),
+    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.rpc.kv.range(req, client.callOptions())),
     { signal, idempotent: true, level: 'debug' },
   );
   const ttls = await leaseTtls(client, kvs.map((kv) => kv.lease), signal);

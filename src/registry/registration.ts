@@ -93,7 +93,7 @@ export class RegistrationImpl implements Registration {
     const res = await this.client.call(
       'registry.put',
       this.key,
-      (o) => this.client.etcd.kv.put({ key: Buffer.from(this.client.key(this.key)), value: Buffer.from(this.value), lease: lease.id }, o),
+      (o) => this.client.rpc.kv.put({ key: Buffer.from(this.client.key(this.key)), value: Buffer.from(this.value), lease: lease.id }, o),
       { idempotent: true, level: 'debug', ...(signal && { signal }) },
     );
     this.putRevision = BigInt(res.header.revision);

@@ -52,7 +52,7 @@ function operations(c: Coordinator): Array<[string, (signal?: AbortSignal) => Pr
     ['config.get', (signal) => c.config.get('k', { signal }).catch((e: { code?: string }) => (e.code === ErrorCode.NotFound ? undefined : Promise.reject(e)))],
     ['config.set', (signal) => c.config.set('k', n++, { signal })],
     ['lock.tryAcquire', async (signal) => (await c.lock.tryAcquire(`l${n++}`, 2000, { signal })).unlock()],
-    ['raw kv get', (signal) => client.call('get', 'k', (o) => client.ns.get('k').options(o).string(), { idempotent: true, signal })],
+    ['raw kv get', (signal) => client.call('get', 'k', (o) => client.rpc.kv.range({ key: Buffer.from(client.key('k')) }, o), { idempotent: true, signal })],
   ];
 }
 

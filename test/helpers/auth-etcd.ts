@@ -12,9 +12,9 @@ export function etcdctl(endpoints: string[], args: string[], user?: string): str
   });
 }
 
-/** Starts a member and enables auth with user `root` / ROOT_PASSWORD. */
-export async function startAuthEtcd(): Promise<EtcdCluster> {
-  const cluster = await startCluster({ size: 1 });
+/** Starts a member (with `extraArgs`, e.g. `--auth-token-ttl`) and enables auth with user `root` / ROOT_PASSWORD. */
+export async function startAuthEtcd(extraArgs: string[] = []): Promise<EtcdCluster> {
+  const cluster = await startCluster({ size: 1, extraArgs });
   try {
     etcdctl(cluster.endpoints, ['user', 'add', `root:${ROOT_PASSWORD}`]);
     etcdctl(cluster.endpoints, ['role', 'add', 'root']);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
-import { connectivityState } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { createCoordinator, ErrorCode, silentLogger, type CoordinationError } from '../../src/index.js';
 import { EtcdClient } from '../../src/client/etcd-client.js';
 import { resolveOptions } from '../../src/options.js';
+import { prefixEnd } from '../../src/client/prefix-end.js';
 import { etcdEndpoints, eventually, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
 import { freePorts } from '../../scripts/lib/etcd.mjs';
 import { runChild } from '../helpers/child.js';
@@ -76,20 +76,27 @@ test('a watcher stuck on a dead connection at close() does not keep the process 
   assert.match(result.stdout, /closed/);
 });
 
+const get = async (c: EtcdClient, key: string): Promise<string | undefined> =>
+  (await c.rpc.kv.range({ key: Buffer.from(c.key(key)) }, c.callOptions())).kvs[0]?.value.toString();
+const nsRange = (c: EtcdClient) => ({ key: Buffer.from(c.prefix), range_end: prefixEnd(Buffer.from(c.prefix)) });
+const keys = async (c: EtcdClient): Promise<string[]> =>
+  (await c.rpc.kv.range({ ...nsRange(c), keys_only: true }, c.callOptions())).kvs.map((kv) => c.relative(kv.key.toString()));
+const deleteAll = (c: EtcdClient) => c.rpc.kv.deleteRange(nsRange(c), c.callOptions());
+
 test('namespaces isolate keys: two clients, two namespaces, nothing crosses', async () => {
   const endpoints = await etcdEndpoints();
   const a = new EtcdClient(resolveOptions({ endpoints, namespace: uniqueNamespace('a'), logger: silentLogger }));
   const b = new EtcdClient(resolveOptions({ endpoints, namespace: uniqueNamespace('b'), logger: silentLogger }));
   try {
-    await a.call('put', 'k', (o) => a.ns.put('k').value('from-a').options(o).exec());
-    await b.call('put', 'k', (o) => b.ns.put('k').value('from-b').options(o).exec());
-    assert.equal(await a.ns.get('k').string(), 'from-a');
-    assert.equal(await b.ns.get('k').string(), 'from-b');
-    assert.deepEqual(await a.ns.getAll().keys(), ['k']);
+    await a.call('put', 'k', (o) => a.rpc.kv.put({ key: Buffer.from(a.key('k')), value: Buffer.from('from-a') }, o));
+    await b.call('put', 'k', (o) => b.rpc.kv.put({ key: Buffer.from(b.key('k')), value: Buffer.from('from-b') }, o));
+    assert.equal(await get(a, 'k'), 'from-a');
+    assert.equal(await get(b, 'k'), 'from-b');
+    assert.deepEqual(await keys(a), ['k']);
     assert.equal(a.key('k'), `${a.namespace}/k`);
     assert.equal(a.relative(`${a.namespace}/x/y`), 'x/y');
   } finally {
-    await Promise.all([a.ns.delete().all(), b.ns.delete().all()]);
+    await Promise.all([deleteAll(a), deleteAll(b)]);
     await Promise.all([a.close(), b.close()]);
   }
 });
@@ -97,7 +104,7 @@ test('namespaces isolate keys: two clients, two namespaces, nothing crosses', as
 test('a closed client refuses new calls with CANCELLED', async () => {
   const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), logger: silentLogger }));
   await client.close();
-  await assert.rejects(client.call('get', 'k', (o) => client.ns.get('k').options(o).string()), { code: ErrorCode.Cancelled });
+  await assert.rejects(client.call('get', 'k', (o) => client.rpc.kv.range({ key: Buffer.from(client.key('k')) }, o)), { code: ErrorCode.Cancelled });
   assert.throws(() => client.own({ close() {} }), { code: ErrorCode.Cancelled });
 });
 
@@ -106,7 +113,7 @@ test('a call aborted by the caller rejects promptly with CANCELLED', async () =>
   try {
     const ac = new AbortController();
     ac.abort();
-    await assert.rejects(client.call('get', 'k', (o) => client.ns.get('k').options(o).string(), { signal: ac.signal }), {
+    await assert.rejects(client.call('get', 'k', (o) => client.rpc.kv.range({ key: Buffer.from(client.key('k')) }, o), { signal: ac.signal }), {
       code: ErrorCode.Cancelled,
     });
   } finally {
@@ -118,8 +125,8 @@ test('logs carry operation, key and duration and never the namespace values or p
   const logs = captureLogger();
   const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), logger: logs.logger, namespace: uniqueNamespace() }));
   try {
-    await client.call('put', 'secret-key', (o) => client.ns.put('secret-key').value('TOP-SECRET-VALUE').options(o).exec());
-    await client.ns.delete().all();
+    await client.call('put', 'secret-key', (o) => client.rpc.kv.put({ key: Buffer.from(client.key('secret-key')), value: Buffer.from('TOP-SECRET-VALUE') }, o));
+    await deleteAll(client);
   } finally {
     await client.close();
   }
@@ -134,13 +141,12 @@ test('logs carry operation, key and duration and never the namespace values or p
 test('close() after an outage leaves no connection open (a subchannel that failed to connect does not dial again later)', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   const c = new EtcdClient(resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('outage'), logger: silentLogger, timeout: 1000, retry: { maxAttempts: 1 } }));
-  const get = () => c.call('get', 'k', (o) => c.etcd.kv.range({ key: Buffer.from('k') }, o));
-  const kvChannel = () => (c.etcd as unknown as { pool: { hosts: Array<{ cachedServices: Record<string, { getChannel(): { getConnectivityState(t: boolean): number } }> }> } }).pool.hosts[0]!.cachedServices['KV']?.getChannel();
+  const get = () => c.call('get', 'k', (o) => c.rpc.kv.range({ key: Buffer.from('k') }, o));
   try {
     await get();
     await proxy.setMode('refuse'); // as a stopped member: connections reset, new ones refused
     // Once the client has seen its connection go, the next call must dial, and that attempt fails.
-    await eventually(() => kvChannel()?.getConnectivityState(false) === connectivityState.IDLE, { what: 'connection seen closed' });
+    await eventually(() => c.rpc.channel.sessions === 0, { what: 'connection seen closed' });
     await assert.rejects(get(), { code: ErrorCode.Connection });
     await proxy.setMode('pass');
     await eventually(() => get().then(() => true), { what: 'etcd reachable again' });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, isCoordinationError, type Coordinator, type Lock } from '../../src/index.js';
 import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
 import { TcpProxy } from '../helpers/proxy.js';
+import type { EtcdClient } from '../../src/client/etcd-client.js';
 
 /** Full etcd prefix of lock `key` for coordinator `c` (Go's `NewMutex(s, "<ns>/locks/<key>")` + '/'). */
 const prefixOf = (c: Coordinator, key: string): string => `${c.namespace}/locks/${key}/`;
@@ -239,10 +240,11 @@ test("a stale holder's guarded write is rejected CONFLICT; the holder's goes thr
   const rev = await holder.putIfHeld({ 'data/x': 'from-b' });
   assert.ok(rev > holder.fencingToken);
   assert.equal(await raw.get(`${a.namespace}/data/x`).string(), 'from-b');
-  // The raw comparison works in any etcd3 transaction too.
-  const txn = await raw.kv.txn({ compare: [stale.ownershipCondition()], success: [] });
+  // The comparison works in any transaction of our etcd client too.
+  const client = (a as unknown as { client: EtcdClient }).client;
+  const txn = await client.rpc.kv.txn({ compare: [stale.ownershipCondition()], success: [] }, client.callOptions());
   assert.equal(txn.succeeded, false);
-  assert.equal((await raw.kv.txn({ compare: [holder.ownershipCondition()], success: [] })).succeeded, true);
+  assert.equal((await client.rpc.kv.txn({ compare: [holder.ownershipCondition()], success: [] }, client.callOptions())).succeeded, true);
   await stale.unlock();
   await holder.unlock();
 });

@@ -11,7 +11,7 @@ import { ErrorCode, silentLogger } from '../../src/index.js';
 test('a client behind the proxy sees pass / refuse / blackhole / rst and recovers', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   const client = new EtcdClient(resolveOptions({ endpoints: [proxy.url], timeout: 800, logger: silentLogger, retry: { maxAttempts: 1 } }));
-  const ping = () => client.call('ping', '', (o) => client.ns.get('x').options(o).string(), { idempotent: true });
+  const ping = () => client.call('ping', '', (o) => client.rpc.kv.range({ key: Buffer.from(client.key('x')) }, o), { idempotent: true });
   try {
     await ping();
     await proxy.setMode('refuse');

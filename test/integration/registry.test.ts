@@ -163,8 +163,8 @@ test('discover answers from the cache: zero etcd requests after warm-up', async 
   const a = await testCoordinator({ namespace });
   await a.registry.register(svc());
   assert.equal((await a.registry.discover('chat')).length, 1);
-  const client = (a as unknown as { client: { etcd: { kv: Record<string, unknown> } } }).client;
-  const kv = client.etcd.kv;
+  const client = (a as unknown as { client: { rpc: { kv: Record<string, unknown> } } }).client;
+  const kv = client.rpc.kv;
   let requests = 0;
   const methods = ['range', 'put', 'deleteRange', 'txn', 'compact'];
   const originals = methods.map((m) => kv[m]);

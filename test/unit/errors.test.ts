@@ -1,13 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  GRPCDeadlineExceededError,
-  GRPCUnavailableError,
-  EtcdAuthenticationFailedError,
-  EtcdPermissionDeniedError,
-  EtcdLeaseInvalidError,
-  GRPCInvalidArgumentError,
-} from 'etcd3';
+import { GrpcError, Status } from '../../src/client/grpc/status.js';
 import {
   CoordinationError,
   ErrorCode,
@@ -41,29 +34,30 @@ test('status code is used first', () => {
   assert.equal(classify(Object.assign(new Error('x'), { code: 16 })), ErrorCode.Auth);
 });
 
-test("etcd3's error classes map to codes", () => {
-  assert.equal(classify(new GRPCDeadlineExceededError('d')), ErrorCode.Timeout);
-  assert.equal(classify(new GRPCUnavailableError('u')), ErrorCode.Connection);
-  assert.equal(classify(new EtcdAuthenticationFailedError('a')), ErrorCode.Auth);
-  assert.equal(classify(new EtcdPermissionDeniedError('p')), ErrorCode.Auth);
-  assert.equal(classify(new EtcdLeaseInvalidError('l')), ErrorCode.NotFound);
-  assert.equal(classify(new GRPCInvalidArgumentError('etcdserver: request is too large')), ErrorCode.Validation);
+test("etcd's errors (as our gRPC client reports them) map to codes", () => {
+  assert.equal(classify(new GrpcError(Status.DEADLINE_EXCEEDED, 'd')), ErrorCode.Timeout);
+  assert.equal(classify(new GrpcError(Status.UNAVAILABLE, 'u')), ErrorCode.Connection);
+  assert.equal(classify(new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password')), ErrorCode.Auth);
+  assert.equal(classify(new GrpcError(Status.PERMISSION_DENIED, 'etcdserver: permission denied')), ErrorCode.Auth);
+  assert.equal(classify(new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled')), ErrorCode.Auth);
+  assert.equal(classify(new GrpcError(Status.NOT_FOUND, 'etcdserver: requested lease not found')), ErrorCode.NotFound);
+  assert.equal(classify(new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: request is too large')), ErrorCode.Validation);
 });
 
 test('etcd server conditions under a generic status are told apart by message', () => {
-  assert.equal(classify(new GRPCUnavailableError('etcdserver: no leader')), ErrorCode.Unavailable);
-  assert.equal(classify(new GRPCUnavailableError('etcdserver: request timed out')), ErrorCode.Timeout);
+  assert.equal(classify(new GrpcError(Status.UNAVAILABLE, 'etcdserver: no leader')), ErrorCode.Unavailable);
+  assert.equal(classify(new GrpcError(Status.UNAVAILABLE, 'etcdserver: request timed out')), ErrorCode.Timeout);
   assert.equal(classify(new Error('etcdserver: mvcc: required revision has been compacted')), ErrorCode.NotFound);
   assert.equal(classify(new Error('connect ECONNREFUSED 127.0.0.1:1')), ErrorCode.Connection);
   assert.equal(classify('weird'), ErrorCode.Unavailable);
 });
 
 test('toCoordinationError keeps the cause and message and passes ours through', () => {
-  const cause = new GRPCUnavailableError('No connection established');
+  const cause = new GrpcError(Status.UNAVAILABLE, 'No connection established');
   const e = toCoordinationError(cause, 'config.get a');
   assert.equal(e.code, ErrorCode.Connection);
   assert.equal(e.cause, cause);
-  assert.match(e.message, /config.get a: No connection established/);
+  assert.match(e.message, /config.get a: UNAVAILABLE: No connection established/);
   assert.ok(isTransient(e));
   const ours = new CoordinationError(ErrorCode.Validation, 'bad');
   assert.equal(toCoordinationError(ours, 'x'), ours);

@@ -33,8 +33,8 @@ test('prefixEnd is the first key after every key with the prefix', () => {
 test('newestTwo reads ours and the one just ahead, newest first', () => {
   const req = newestTwo('p/', 17n);
   assert.equal(req.limit, 2);
-  assert.equal(req.sort_target, 'Create');
-  assert.equal(req.sort_order, 'Descend');
+  assert.equal(req.sort_target, 'CREATE');
+  assert.equal(req.sort_order, 'DESCEND');
   assert.equal(req.max_create_revision, '17');
   assert.equal(newestTwo('p/').max_create_revision, undefined);
 });

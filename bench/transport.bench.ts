@@ -1,0 +1,100 @@
+// Transport benchmark (issue 14): the cost of one etcd call through our own gRPC client (node:http2
+// + protobufjs) against plain @grpc/grpc-js with the same .proto files (proto-loader), same etcd,
+// same run. Range of one key and a one-put Txn, serial and 32 in flight: calls/s and CPU per call
+// (user + system time of this process / calls). Rounds alternate the two clients; medians reported.
+import { credentials, loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { EtcdRpc } from '../src/client/grpc/etcd-rpc.js';
+import { fileURLToPath } from 'node:url';
+import { endpoints, percentile, table, writeSection } from './report.js';
+
+const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
+const SECONDS = Number(process.env['TRANSPORT_BENCH_SECONDS'] ?? 2);
+const ROUNDS = Number(process.env['TRANSPORT_BENCH_ROUNDS'] ?? 3);
+const KEY = Buffer.from('bench-transport/k');
+const TXN = {
+  compare: [{ key: KEY, target: 'CREATE' as const, result: 'EQUAL' as const, create_revision: 0 }],
+  success: [{ request_put: { key: KEY, value: Buffer.from('v') } }],
+  failure: [{ request_put: { key: KEY, value: Buffer.from('v') } }],
+};
+
+type Call = () => Promise<unknown>;
+interface Sample {
+  callsPerSecond: number;
+  cpuMicros: number;
+}
+
+/** Runs `call` with `inFlight` loops for SECONDS (after a warm-up): calls/s and CPU µs per call. */
+async function measure(call: Call, inFlight: number): Promise<Sample> {
+  const warmEnd = performance.now() + 300;
+  while (performance.now() < warmEnd) await call();
+  const end = performance.now() + SECONDS * 1000;
+  let calls = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        await call();
+        calls++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { callsPerSecond: calls / seconds, cpuMicros: (cpu.user + cpu.system) / calls };
+}
+
+function grpcJsKv(): { client: Client; range: Call; txn: Call } {
+  const def = loadSync(`${PROTO_DIR}rpc.proto`, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] });
+  const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { KV: ServiceClientConstructor } };
+  const host = new URL(endpoints()[0]!).host;
+  const client = new pkg.etcdserverpb.KV(host, credentials.createInsecure()) as Client & Record<string, (req: unknown, opts: object, cb: (err: unknown, res: unknown) => void) => void>;
+  const unary = (method: string, req: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => client[method]!(req, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))));
+  return { client, range: () => unary('Range', { key: KEY }), txn: () => unary('Txn', TXN) };
+}
+
+function oursKv(): { rpc: EtcdRpc; range: Call; txn: Call } {
+  const rpc = new EtcdRpc({ endpoints: endpoints(), connectTimeoutMs: 5000 });
+  const o = { timeoutMs: 5000 };
+  return { rpc, range: () => rpc.kv.range({ key: KEY }, o), txn: () => rpc.kv.txn(TXN, o) };
+}
+
+const median = (xs: number[]): number => percentile(xs, 50);
+
+const ours = oursKv();
+const theirs = grpcJsKv();
+await ours.txn();
+await theirs.txn();
+const cases = [
+  ['Range, serial', 'range', 1],
+  ['Range, 32 in flight', 'range', 32],
+  ['Txn (one put), serial', 'txn', 1],
+  ['Txn (one put), 32 in flight', 'txn', 32],
+] as const;
+const rows: Array<Array<string | number>> = [];
+for (const [name, op, inFlight] of cases) {
+  const a: Sample[] = [];
+  const b: Sample[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    a.push(await measure(ours[op], inFlight));
+    b.push(await measure(theirs[op], inFlight));
+  }
+  const [oRate, gRate] = [median(a.map((s) => s.callsPerSecond)), median(b.map((s) => s.callsPerSecond))];
+  const [oCpu, gCpu] = [median(a.map((s) => s.cpuMicros)), median(b.map((s) => s.cpuMicros))];
+  console.log(`${name}: ours ${Math.round(oRate)}/s ${oCpu.toFixed(0)} µs CPU; grpc-js ${Math.round(gRate)}/s ${gCpu.toFixed(0)} µs CPU`);
+  rows.push([name, Math.round(oRate), Math.round(gRate), `${(oRate / gRate).toFixed(2)}×`, Math.round(oCpu), Math.round(gCpu), `${(oCpu / gCpu).toFixed(2)}×`]);
+}
+ours.rpc.close();
+theirs.client.close();
+
+writeSection(
+  'transport',
+  'Transport: our node:http2 gRPC client vs @grpc/grpc-js (issue 14)',
+  `One etcd call, same .proto files, same etcd, same process, ${ROUNDS} alternating rounds of ${SECONDS} s per client
+(medians). CPU per call = this process's user + system time / calls. Targets: CPU per call ≤ 0.6× grpc-js's,
+calls/s ≥ 1.3× serial.
+
+${table(['call', 'ours calls/s', 'grpc-js calls/s', 'ratio', 'ours µs CPU/call', 'grpc-js µs CPU/call', 'CPU ratio'], rows)}`,
+);

@@ -1,0 +1,116 @@
+// Encoders and decoders for the etcd v3 RPCs we use, built once with protobufjs from etcd's own
+// .proto files (proto/rpc.proto, proto/kv.proto), compiled into etcd-proto.ts by
+// scripts/gen-proto.mjs (so no .proto file is read at run time).
+// Requests are encoded straight from our plain objects (Type.encode: generated code, no
+// verification pass); responses are decoded once and turned into plain objects with int64 as
+// decimal strings and enums by name (see messages.ts).
+import protobuf from 'protobufjs';
+import { ETCD_PROTO } from './etcd-proto.js';
+import type * as M from './messages.js';
+
+// protobufjs's INamespace type marks optional descriptor fields (comment) as required: cast.
+const root = protobuf.Root.fromJSON(ETCD_PROTO as unknown as protobuf.INamespace);
+root.resolveAll();
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, arrays: true };
+
+export interface Method<Req, Res> {
+  /** HTTP/2 :path, e.g. `/etcdserverpb.KV/Range`. */
+  readonly path: string;
+  encode(request: Req): Uint8Array;
+  decode(bytes: Buffer): Res;
+}
+
+function method<Req, Res>(service: string, name: string, prepare?: (req: Req) => Req): Method<Req, Res> {
+  const svc = root.lookupService(`etcdserverpb.${service}`);
+  const rpc = svc.methods[name]!;
+  const reqType = root.lookupType(rpc.requestType);
+  const resType = root.lookupType(rpc.responseType);
+  return {
+    path: `/etcdserverpb.${service}/${name}`,
+    encode: prepare
+      ? (req) => reqType.encode(prepare(req) as protobuf.Message).finish()
+      : (req) => reqType.encode(req as protobuf.Message).finish(),
+    decode: (bytes) => resType.toObject(resType.decode(bytes), TO_OBJECT) as Res,
+  };
+}
+
+// protobufjs encodes enums from numbers only (a name would silently become 0): translate ours.
+const enumValues = (path: string): Record<string, number> => root.lookupEnum(path).values;
+const SORT_ORDER = enumValues('etcdserverpb.RangeRequest.SortOrder');
+const SORT_TARGET = enumValues('etcdserverpb.RangeRequest.SortTarget');
+const COMPARE_TARGET = enumValues('etcdserverpb.Compare.CompareTarget');
+const COMPARE_RESULT = enumValues('etcdserverpb.Compare.CompareResult');
+const FILTER = enumValues('etcdserverpb.WatchCreateRequest.FilterType');
+
+function enumOf(values: Record<string, number>, name: string | number | undefined, what: string): number | undefined {
+  if (name === undefined || typeof name === 'number') return name;
+  const v = values[name];
+  if (v === undefined) throw new TypeError(`unknown ${what} ${name}`);
+  return v;
+}
+
+function prepareRange(req: M.RangeRequest): M.RangeRequest {
+  if (req.sort_order === undefined && req.sort_target === undefined) return req;
+  return {
+    ...req,
+    sort_order: enumOf(SORT_ORDER, req.sort_order, 'sort_order'),
+    sort_target: enumOf(SORT_TARGET, req.sort_target, 'sort_target'),
+  } as unknown as M.RangeRequest;
+}
+
+function prepareCompare(c: M.Compare): M.Compare {
+  return { ...c, target: enumOf(COMPARE_TARGET, c.target, 'compare target'), result: enumOf(COMPARE_RESULT, c.result, 'compare result') } as unknown as M.Compare;
+}
+
+function prepareOps(ops: M.RequestOp[] | undefined): M.RequestOp[] | undefined {
+  if (!ops || !ops.some((op) => op.request_range?.sort_order !== undefined || op.request_range?.sort_target !== undefined || op.request_txn)) return ops;
+  return ops.map((op) => {
+    if (op.request_range) return { request_range: prepareRange(op.request_range) };
+    if (op.request_txn) return { request_txn: prepareTxn(op.request_txn) };
+    return op;
+  });
+}
+
+function prepareTxn(req: M.TxnRequest): M.TxnRequest {
+  const out: M.TxnRequest = {};
+  if (req.compare) out.compare = req.compare.map(prepareCompare);
+  const success = prepareOps(req.success);
+  const failure = prepareOps(req.failure);
+  if (success) out.success = success;
+  if (failure) out.failure = failure;
+  return out;
+}
+
+function prepareWatch(req: M.WatchRequest): M.WatchRequest {
+  const create = req.create_request;
+  if (!create?.filters?.length) return req;
+  return { create_request: { ...create, filters: create.filters.map((f) => enumOf(FILTER, f, 'filter')) as unknown as M.WatchCreateRequest['filters'] } };
+}
+
+export const KV = {
+  range: method<M.RangeRequest, M.RangeResponse>('KV', 'Range', prepareRange),
+  put: method<M.PutRequest, M.PutResponse>('KV', 'Put'),
+  deleteRange: method<M.DeleteRangeRequest, M.DeleteRangeResponse>('KV', 'DeleteRange'),
+  txn: method<M.TxnRequest, M.TxnResponse>('KV', 'Txn', prepareTxn),
+  compact: method<M.CompactionRequest, M.CompactionResponse>('KV', 'Compact'),
+};
+
+export const Lease = {
+  grant: method<M.LeaseGrantRequest, M.LeaseGrantResponse>('Lease', 'LeaseGrant'),
+  revoke: method<M.LeaseRevokeRequest, M.LeaseRevokeResponse>('Lease', 'LeaseRevoke'),
+  keepAlive: method<M.LeaseKeepAliveRequest, M.LeaseKeepAliveResponse>('Lease', 'LeaseKeepAlive'),
+  timeToLive: method<M.LeaseTimeToLiveRequest, M.LeaseTimeToLiveResponse>('Lease', 'LeaseTimeToLive'),
+};
+
+export const Watch = {
+  watch: method<M.WatchRequest, M.WatchResponse>('Watch', 'Watch', prepareWatch),
+};
+
+export const Maintenance = {
+  status: method<M.StatusRequest, M.StatusResponse>('Maintenance', 'Status'),
+};
+
+export const Auth = {
+  authenticate: method<M.AuthenticateRequest, M.AuthenticateResponse>('Auth', 'Authenticate'),
+};

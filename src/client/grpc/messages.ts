@@ -1,0 +1,221 @@
+// The etcd v3 messages we send and receive, typed as they look on our side of the codec: field
+// names as in the .proto (snake_case), int64 as decimal strings, bytes as Buffer, enums by name.
+// Requests may leave any field out (proto3 default); responses always carry every field.
+
+export interface ResponseHeader {
+  cluster_id: string;
+  member_id: string;
+  revision: string;
+  raft_term: string;
+}
+
+export interface KeyValue {
+  key: Buffer;
+  create_revision: string;
+  mod_revision: string;
+  version: string;
+  value: Buffer;
+  lease: string;
+}
+
+/** int64 fields of requests: a decimal string or a safe integer. */
+export type Int64 = string | number;
+
+export interface RangeRequest {
+  key: Buffer;
+  range_end?: Buffer;
+  limit?: Int64;
+  revision?: Int64;
+  sort_order?: 'NONE' | 'ASCEND' | 'DESCEND';
+  sort_target?: 'KEY' | 'VERSION' | 'CREATE' | 'MOD' | 'VALUE';
+  serializable?: boolean;
+  keys_only?: boolean;
+  count_only?: boolean;
+  min_mod_revision?: Int64;
+  max_mod_revision?: Int64;
+  min_create_revision?: Int64;
+  max_create_revision?: Int64;
+}
+
+export interface RangeResponse {
+  header: ResponseHeader;
+  kvs: KeyValue[];
+  more: boolean;
+  count: string;
+}
+
+export interface PutRequest {
+  key: Buffer;
+  value?: Buffer;
+  lease?: Int64;
+  prev_kv?: boolean;
+  ignore_value?: boolean;
+  ignore_lease?: boolean;
+}
+
+export interface PutResponse {
+  header: ResponseHeader;
+  prev_kv: KeyValue | null;
+}
+
+export interface DeleteRangeRequest {
+  key: Buffer;
+  range_end?: Buffer;
+  prev_kv?: boolean;
+}
+
+export interface DeleteRangeResponse {
+  header: ResponseHeader;
+  deleted: string;
+  prev_kvs: KeyValue[];
+}
+
+/** A transaction comparison (etcd's `Compare`): `target(key) result value`, e.g. create_revision(k) == 0. */
+export interface Compare {
+  key: Buffer;
+  range_end?: Buffer;
+  target: 'VERSION' | 'CREATE' | 'MOD' | 'VALUE' | 'LEASE';
+  result: 'EQUAL' | 'GREATER' | 'LESS' | 'NOT_EQUAL';
+  version?: Int64;
+  create_revision?: Int64;
+  mod_revision?: Int64;
+  value?: Buffer;
+  lease?: Int64;
+}
+
+export interface RequestOp {
+  request_range?: RangeRequest;
+  request_put?: PutRequest;
+  request_delete_range?: DeleteRangeRequest;
+  request_txn?: TxnRequest;
+}
+
+export interface ResponseOp {
+  response_range?: RangeResponse;
+  response_put?: PutResponse;
+  response_delete_range?: DeleteRangeResponse;
+  response_txn?: TxnResponse;
+}
+
+export interface TxnRequest {
+  compare?: Compare[];
+  success?: RequestOp[];
+  failure?: RequestOp[];
+}
+
+export interface TxnResponse {
+  header: ResponseHeader;
+  succeeded: boolean;
+  responses: ResponseOp[];
+}
+
+export interface CompactionRequest {
+  revision: Int64;
+  physical?: boolean;
+}
+
+export interface CompactionResponse {
+  header: ResponseHeader;
+}
+
+export interface LeaseGrantRequest {
+  TTL: Int64;
+  ID?: Int64;
+}
+
+export interface LeaseGrantResponse {
+  header: ResponseHeader;
+  ID: string;
+  TTL: string;
+  error: string;
+}
+
+export interface LeaseRevokeRequest {
+  ID: Int64;
+}
+
+export interface LeaseRevokeResponse {
+  header: ResponseHeader;
+}
+
+export interface LeaseKeepAliveRequest {
+  ID: Int64;
+}
+
+export interface LeaseKeepAliveResponse {
+  header: ResponseHeader;
+  ID: string;
+  TTL: string;
+}
+
+export interface LeaseTimeToLiveRequest {
+  ID: Int64;
+  keys?: boolean;
+}
+
+export interface LeaseTimeToLiveResponse {
+  header: ResponseHeader;
+  ID: string;
+  TTL: string;
+  grantedTTL: string;
+  keys: Buffer[];
+}
+
+export interface StatusRequest {}
+
+export interface StatusResponse {
+  header: ResponseHeader;
+  version: string;
+  dbSize: string;
+  leader: string;
+  raftIndex: string;
+  raftTerm: string;
+  raftAppliedIndex: string;
+  errors: string[];
+  dbSizeInUse: string;
+  isLearner: boolean;
+}
+
+export interface AuthenticateRequest {
+  name: string;
+  password: string;
+}
+
+export interface AuthenticateResponse {
+  header: ResponseHeader;
+  token: string;
+}
+
+export interface WatchCreateRequest {
+  key: Buffer;
+  range_end?: Buffer;
+  start_revision?: Int64;
+  progress_notify?: boolean;
+  filters?: Array<'NOPUT' | 'NODELETE'>;
+  prev_kv?: boolean;
+  watch_id?: Int64;
+  fragment?: boolean;
+}
+
+export interface WatchRequest {
+  create_request?: WatchCreateRequest;
+  cancel_request?: { watch_id: Int64 };
+  progress_request?: Record<string, never>;
+}
+
+export interface Event {
+  type: 'PUT' | 'DELETE';
+  kv: KeyValue;
+  prev_kv: KeyValue | null;
+}
+
+export interface WatchResponse {
+  header: ResponseHeader;
+  watch_id: string;
+  created: boolean;
+  canceled: boolean;
+  compact_revision: string;
+  cancel_reason: string;
+  fragment: boolean;
+  events: Event[];
+}
