@@ -5,7 +5,7 @@
 // run (fencing off) must find violations, which proves the checker can fail.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { assertNoLeakedHandles, bounded, handleCounts, pause, prng, seed, startFaultCluster, type FaultCluster } from './harness.js';
 import { table, writeSection } from './report.js';
@@ -96,7 +96,8 @@ async function run(name: string, fenced: boolean, durationMs: number, killMember
   for (let i = 0; i < CLIENTS; i++) {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', fixture, fc.endpoints.join(','), namespace, String(durationMs), fenced ? 'fenced' : 'control', String(SEED * 10 + i), String(TTL_MS)],
+      // FAULT_DEBUG_STUCK=prof: V8 tick logs in /tmp/jprof/<pid>.log (`node --prof-process`), to see where a stuck client spins.
+      [...(process.env['FAULT_DEBUG_STUCK'] === 'prof' ? ['--prof', '--logfile=/tmp/jprof/%p.log', '--no-logfile-per-isolate'] : []), '--import', 'tsx', fixture, fc.endpoints.join(','), namespace, String(durationMs), fenced ? 'fenced' : 'control', String(SEED * 10 + i), String(TTL_MS)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     children.push(child);
@@ -164,6 +165,13 @@ async function run(name: string, fenced: boolean, durationMs: number, killMember
     const grace = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), PAUSE_MS + 15_000)));
     const done = await Promise.race([Promise.all(exits).then(() => 'done' as const), grace]);
     clearTimeout(timer);
+    if (done !== 'done') {
+      // Ask the clients still running where they are (each prints one line on stderr).
+      for (const ch of children) if (ch.exitCode === null && ch.signalCode === null) ch.kill('SIGUSR2');
+      await pause(500);
+      const alive = children.filter((ch) => ch.exitCode === null && ch.signalCode === null).map((ch) => ch.pid);
+      if (alive.length) stderr.push(spawnSync('ps', ['-o', 'pid,stat,pcpu,etime,args', '-p', alive.join(',')], { encoding: 'utf8' }).stdout);
+    }
     assert.equal(done, 'done', `clients did not finish; stderr: ${stderr.join('').slice(-2000)}`);
   } finally {
     for (const ch of children) {
