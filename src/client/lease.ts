@@ -63,7 +63,13 @@ export class KeptLease implements AsyncDisposable {
       res = await race(granting, options.signal, 'lease.grant');
     } catch (err) {
       // The caller has gone: revoke what etcd may still grant, so an abort leaves no lease behind.
-      if (options.signal?.aborted) revokeWhenGranted(client, granting);
+      if (options.signal?.aborted) {
+        revokeWhenGranted(client, granting);
+        // Out of time: a connect pending since before this grant began is stuck (e.g. its handshake
+        // went into a black hole); give it up, so the caller's next attempt dials afresh.
+        const reason: unknown = options.signal.reason;
+        if (reason instanceof Error && reason.name === 'TimeoutError') client.rpc.channel.abandonConnect(sentAt);
+      }
       throw err;
     }
     const lease = new KeptLease(client, res.ID, Number(res.TTL), sentAt);
