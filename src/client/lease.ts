@@ -215,8 +215,11 @@ function revokeWhenGranted(client: EtcdClient, granting: Promise<{ ID: string }>
   void done.finally(() => unown());
 }
 
-/** Revokes lease `id` (deleting its keys), also while close() runs; a lease already gone counts as revoked. */
-async function revokeLease(client: EtcdClient, id: string, signal?: AbortSignal): Promise<void> {
+/**
+ * Revokes lease `id` (deleting its keys), also while close() runs; a lease already gone counts as revoked.
+ * Owners that must be able to try again call it directly: KeptLease.revoke() counts itself done first.
+ */
+export async function revokeLease(client: EtcdClient, id: string, signal?: AbortSignal): Promise<void> {
   try {
     await client.call('lease.revoke', BigInt(id).toString(16), (o) => client.rpc.lease.revoke({ ID: id }, o), {
       signal,

@@ -2,9 +2,8 @@
 // stream. It is lost — signal aborts, never silently re-acquired — when the lease is lost, or when
 // a periodic check finds its key deleted or overwritten behind our back.
 import type { EtcdClient } from '../client/etcd-client.js';
-import type { KeptLease } from '../client/lease.js';
+import { revokeLease, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
-import { revokeById } from '../lease-revoke.js';
 import type { SignalOptions } from '../options.js';
 import type { InstanceId } from './interface.js';
 
@@ -49,7 +48,7 @@ export class HeldId implements InstanceId {
     clearTimeout(this.checkTimer);
     // Revoking the lease deletes the key in the same step: the ID is free for others at once.
     // A retry after a failed revoke goes by ID (KeptLease counts its own revoke as done).
-    if (this.revokeTried) await revokeById(this.client, this.lease, signal);
+    if (this.revokeTried) await revokeLease(this.client, this.lease.id, signal);
     else {
       this.revokeTried = true;
       await this.lease.revoke(signal);

@@ -3,9 +3,8 @@
 // tied it to the request context and silently vanished). When the lease is lost the instance is
 // re-registered with backoff; when the key alone is deleted it is put back under the same lease.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease } from '../client/lease.js';
+import { KeptLease, revokeLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
-import { revokeById } from '../lease-revoke.js';
 import type { SignalOptions } from '../options.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
@@ -193,7 +192,7 @@ export class RegistrationImpl implements Registration {
     if (!lease) return;
     // A lease lost locally may still hold our key in etcd, and a retry cannot go through KeptLease
     // (it counts its first revoke as done): both revoke by ID; absent is fine.
-    if (lease.isLost || this.revokeTried) await revokeById(this.client, lease, signal);
+    if (lease.isLost || this.revokeTried) await revokeLease(this.client, lease.id, signal);
     else {
       this.revokeTried = true;
       await lease.revoke(signal);
