@@ -45,6 +45,24 @@ export async function rawClient(): Promise<Etcd3> {
   return client;
 }
 
+/** etcd's current revision: unchanged across a call means nothing was written. */
+export async function headRevision(): Promise<bigint> {
+  const raw = await rawClient();
+  return BigInt((await raw.kv.range({ key: Buffer.from('\0'), count_only: true })).header.revision);
+}
+
+/** True if `p` is still pending after the macrotask queue drains twice. */
+export async function pending(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  return !settled;
+}
+
 /** Waits for `predicate` to hold, checking every `intervalMs`, failing after `timeoutMs`. */
 export async function eventually<T>(
   predicate: () => Promise<T | undefined | false> | T | undefined | false,

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, type Coordinator, type LeaderInfo } from '../../src/index.js';
 import { TcpProxy } from '../helpers/proxy.js';
-import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { etcdEndpoints, eventually, headRevision, pending, rawClient, testCoordinator } from '../helpers/etcd.js';
 
 /** Full etcd prefix of election `name` (Go's `NewElection(s, "<ns>/elections/<name>")` + '/'). */
 const prefixOf = (c: Coordinator, name: string): string => `${c.namespace}/elections/${name}/`;
@@ -15,23 +15,7 @@ async function candidates(c: Coordinator, name: string): Promise<string[]> {
   return raw.getAll().prefix(prefixOf(c, name)).sort('Create', 'Ascend').keys();
 }
 
-async function revision(): Promise<bigint> {
-  const raw = await rawClient();
-  const res = await raw.kv.range({ key: Buffer.from('\0'), count_only: true });
-  return BigInt(res.header.revision);
-}
 
-/** True if `p` is still pending after the macrotask queue drains twice. */
-async function pending(p: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-  return !settled;
-}
 
 test('campaign writes a Go-format candidate key (lease hex, value) whose create revision is the fencing token', async () => {
   const c = await testCoordinator();
@@ -65,7 +49,7 @@ test('a second candidate waits, then leads as soon as the leader resigns, with a
 
 test('bad name, value or ttlMs: VALIDATION_ERROR and nothing written', async () => {
   const c = await testCoordinator();
-  const before = await revision();
+  const before = await headRevision();
   const bad: Array<[unknown, unknown, unknown]> = [
     ['', 'v', undefined],
     ['/abs', 'v', undefined],
@@ -88,7 +72,7 @@ test('bad name, value or ttlMs: VALIDATION_ERROR and nothing written', async () 
   await assert.rejects(c.election.leader(''), { code: ErrorCode.Validation });
   assert.throws(() => c.election.observe('/x'), { code: ErrorCode.Validation });
   await assert.rejects(c.election.list('a\0'), { code: ErrorCode.Validation });
-  assert.equal(await revision(), before, 'nothing written');
+  assert.equal(await headRevision(), before, 'nothing written');
 });
 
 test('a cancelled campaign rejects CANCELLED and leaves no candidate key (etcd#21128)', async () => {
@@ -164,9 +148,9 @@ test('proclaim changes the value followers see; after losing the key it rejects 
   assert.equal((await c.election.leader('proclaim'))?.revision, lead.fencingToken, 'same key, same fencing token');
   const raw = await rawClient();
   await raw.delete().key(lead.key);
-  const before = await revision();
+  const before = await headRevision();
   await assert.rejects(lead.proclaim('v3'), { code: ErrorCode.Conflict });
-  assert.equal(await revision(), before, 'nothing written');
+  assert.equal(await headRevision(), before, 'nothing written');
   assert.equal(lead.signal.aborted, true);
   await lead.resign();
 });
@@ -314,7 +298,7 @@ test('an observer cut off while leaders change and etcd compacts ends at the tru
     const lead = await second;
     await lead.proclaim('b2');
     const raw = await rawClient();
-    await raw.kv.compact({ revision: (await revision()).toString(), physical: true });
+    await raw.kv.compact({ revision: (await headRevision()).toString(), physical: true });
     await proxy.setMode('rst');
     await proxy.setMode('pass');
     await eventually(() => seen.at(-1)?.value === 'b2', { timeoutMs: 20_000, what: 'the observer to reach the true leader' });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationError, ErrorCode, type Coordinator } from '../../src/index.js';
-import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { etcdEndpoints, eventually, headRevision, rawClient, testCoordinator } from '../helpers/etcd.js';
 import { runChild } from '../helpers/child.js';
 import { TcpProxy } from '../helpers/proxy.js';
 
@@ -14,10 +14,6 @@ async function rawId(c: Coordinator, pool: string, id: number) {
   return res.kvs[0];
 }
 
-async function revision(): Promise<string> {
-  const raw = await rawClient();
-  return (await raw.kv.range({ key: Buffer.from('\0'), count_only: true })).header.revision;
-}
 
 test('allocate writes <namespace>/ids/<pool>/<id> bound to a lease, with the holder as value', async () => {
   const c = await testCoordinator();
@@ -232,7 +228,7 @@ test('an aborted signal rejects with CANCELLED and holds nothing', async () => {
 
 test('bad pool names and ranges reject with VALIDATION_ERROR and write nothing', async () => {
   const c = await testCoordinator();
-  const before = await revision();
+  const before = await headRevision();
   const bad: Array<[string, object]> = [
     ['', {}],
     ['a/b', {}],
@@ -252,7 +248,7 @@ test('bad pool names and ranges reject with VALIDATION_ERROR and write nothing',
     await assert.rejects(c.ids.allocate(pool, opts), { code: ErrorCode.Validation }, `${JSON.stringify(pool)} ${JSON.stringify(opts)}`);
   }
   await assert.rejects(c.ids.list('a/b'), { code: ErrorCode.Validation });
-  assert.equal(await revision(), before, 'nothing written');
+  assert.equal(await headRevision(), before, 'nothing written');
 });
 
 test('release() takes { signal } and can be retried after a failure: the second call frees the ID', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, isCoordinationError, type Coordinator, type Lock } from '../../src/index.js';
-import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { etcdEndpoints, eventually, headRevision, pending, rawClient, testCoordinator } from '../helpers/etcd.js';
 import { TcpProxy } from '../helpers/proxy.js';
 import type { EtcdClient } from '../../src/client/etcd-client.js';
 
@@ -15,23 +15,7 @@ async function contenders(c: Coordinator, key: string): Promise<string[]> {
   return raw.getAll().prefix(prefixOf(c, key)).sort('Create', 'Ascend').keys();
 }
 
-async function revision(): Promise<bigint> {
-  const raw = await rawClient();
-  const res = await raw.kv.range({ key: Buffer.from('\0'), count_only: true });
-  return BigInt(res.header.revision);
-}
 
-/** Settles-or-not probe: true if `p` is still pending after the current macrotask queue drains twice. */
-async function pending(p: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-  return !settled;
-}
 
 test('acquire writes a Go-format contender key whose create revision is the fencing token', async () => {
   const c = await testCoordinator();
@@ -52,9 +36,9 @@ test('tryAcquire on a held lock rejects CONFLICT and writes nothing', async () =
   const a = await testCoordinator();
   const b = await testCoordinator({ namespace: a.namespace });
   const held = await a.lock.acquire('k', 5000);
-  const before = await revision();
+  const before = await headRevision();
   await assert.rejects(b.lock.tryAcquire('k', 5000), { code: ErrorCode.Conflict });
-  assert.equal(await revision(), before);
+  assert.equal(await headRevision(), before);
   await held.unlock();
   const mine = await b.lock.tryAcquire('k', 5000);
   assert.ok(mine.fencingToken > held.fencingToken);
@@ -63,7 +47,7 @@ test('tryAcquire on a held lock rejects CONFLICT and writes nothing', async () =
 
 test('bad input rejects VALIDATION_ERROR and writes nothing', async () => {
   const c = await testCoordinator();
-  const before = await revision();
+  const before = await headRevision();
   const bad: Array<[unknown, unknown]> = [
     ['', 1000],
     ['/a', 1000],
@@ -87,7 +71,7 @@ test('bad input rejects VALIDATION_ERROR and writes nothing', async () => {
     );
   }
   await assert.rejects(c.lock.withLock('a', 1000, 'nope' as never), { code: ErrorCode.Validation });
-  assert.equal(await revision(), before);
+  assert.equal(await headRevision(), before);
 });
 
 test('waiters are granted the lock in FIFO order', async () => {
@@ -383,20 +367,20 @@ test("withLock's signal fires when the lock is lost while fn runs, or when the c
 test('renew, ttl and putIfHeld reject bad input with VALIDATION_ERROR and write nothing', async () => {
   const c = await testCoordinator();
   const lock = await c.lock.acquire('input', 5000);
-  const before = await revision();
+  const before = await headRevision();
   await assert.rejects(lock.renew(0), { code: ErrorCode.Validation });
   await assert.rejects(lock.renew(Number.NaN), { code: ErrorCode.Validation });
   await assert.rejects(lock.putIfHeld({}), { code: ErrorCode.Validation });
   await assert.rejects(lock.putIfHeld({ '': 'x' }), { code: ErrorCode.Validation });
   await assert.rejects(lock.putIfHeld({ a: 5 as unknown as string }), { code: ErrorCode.Validation });
-  assert.equal(await revision(), before);
+  assert.equal(await headRevision(), before);
   await lock.unlock();
   // A released lock answers the same from each: NOT_FOUND, nothing written.
   await assert.rejects(lock.putIfHeld({ a: 'x' }), { code: ErrorCode.NotFound });
   await assert.rejects(lock.remainingMs(), { code: ErrorCode.NotFound });
   await assert.rejects(lock.ttl(), { code: ErrorCode.NotFound });
   await assert.rejects(lock.renew(5000), { code: ErrorCode.NotFound });
-  assert.equal(await revision(), before + 1n); // only the unlock's delete
+  assert.equal(await headRevision(), before + 1n); // only the unlock's delete
 });
 
 // gochat's Go TryAcquire holds lock K by the bare key <ns>/locks/K alone (create-if-absent put).
@@ -421,9 +405,9 @@ test('a bare key we did not write is a holder: tryAcquire CONFLICT (nothing writ
   const raw = await rawClient();
   const lease = raw.lease(30, { autoKeepAlive: false });
   await lease.put(bareOf(c, 'bare-foreign')).value('');
-  const before = await revision();
+  const before = await headRevision();
   await assert.rejects(c.lock.tryAcquire('bare-foreign', 5000), { code: ErrorCode.Conflict });
-  assert.equal(await revision(), before, 'nothing written');
+  assert.equal(await headRevision(), before, 'nothing written');
   const waiting = c.lock.acquire('bare-foreign', 5000);
   await eventually(async () => (await contenders(c, 'bare-foreign')).length === 1, { what: 'us to queue' });
   assert.equal(await pending(waiting), true);

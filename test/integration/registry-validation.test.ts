@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, type ServiceInfo } from '../../src/index.js';
-import { rawClient, testCoordinator } from '../helpers/etcd.js';
+import { headRevision, testCoordinator } from '../helpers/etcd.js';
 
 const good: ServiceInfo = { id: 'i-1', name: 'chat', address: '127.0.0.1', port: 8080, metadata: { v: '1' }, ttlMs: 5000 };
 
@@ -28,29 +28,25 @@ const BAD: Array<[string, unknown]> = [
   ['not an object', null],
 ];
 
-async function revision(): Promise<string> {
-  const raw = await rawClient();
-  return (await raw.kv.range({ key: Buffer.from('x'), count_only: true })).header.revision;
-}
 
 test('every bad service → VALIDATION_ERROR and nothing written (etcd revision unchanged)', async () => {
   const c = await testCoordinator();
-  const before = await revision();
+  const before = await headRevision();
   for (const [what, service] of BAD) {
     await assert.rejects(c.registry.register(service as ServiceInfo), { code: ErrorCode.Validation }, what);
   }
-  assert.equal(await revision(), before);
+  assert.equal(await headRevision(), before);
 });
 
 test('bad names for discover / watch / unregister → VALIDATION_ERROR, nothing written', async () => {
   const c = await testCoordinator();
-  const before = await revision();
+  const before = await headRevision();
   for (const name of ['', 'a/b', 42 as unknown as string]) {
     await assert.rejects(c.registry.discover(name), { code: ErrorCode.Validation });
     assert.throws(() => c.registry.watch(name), { code: ErrorCode.Validation });
     await assert.rejects(c.registry.unregister(name), { code: ErrorCode.Validation });
   }
-  assert.equal(await revision(), before);
+  assert.equal(await headRevision(), before);
 });
 
 test('metadata may be omitted (stored as {}); unregister of an unknown id → NOT_FOUND', async () => {
