@@ -72,6 +72,7 @@ test('an aborted unary call rejects at once with CANCELLED and frees its HTTP/2 
   const p = await proxy();
   const r = rpc([p.url]);
   await r.kv.range({ key: Buffer.from('warm-up') }, T);
+  await r.channel.whenIdle(); // a unary call resolves on its trailers; its stream closes just after
   await p.setMode('delay', 2000);
   const ac = new AbortController();
   const call = r.kv.range({ key: Buffer.from('slow') }, { timeoutMs: 10_000, signal: ac.signal });

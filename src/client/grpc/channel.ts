@@ -71,6 +71,11 @@ function rst(stream: ClientHttp2Stream): void {
   if (!stream.closed && !stream.destroyed && !stream.session?.destroyed) stream.close(NGHTTP2_CANCEL);
 }
 const CALL = Symbol('grpcCall');
+/**
+ * Request options with every priority field already set: node's request() would otherwise add
+ * weight/parent/exclusive/silent to its copy one by one, which costs about 5% of a call's CPU.
+ */
+const REQUEST_OPTIONS = Object.freeze({ endStream: false, weight: constants.NGHTTP2_DEFAULT_WEIGHT, parent: 0, exclusive: false, silent: false });
 const SESSION_WINDOW = 16 * 1024 * 1024;
 
 type Tagged = ClientHttp2Stream & { [CALL]?: Call };
@@ -87,6 +92,9 @@ class Connection {
   activity = 0;
   readonly startedAt = performance.now();
   connected = false;
+  /** `:scheme` and `:authority` of every request on this session. */
+  readonly scheme: string;
+  readonly authority: string;
 
   constructor(
     readonly endpoint: string,
@@ -94,6 +102,9 @@ class Connection {
     private readonly channel: GrpcChannel,
     private readonly opts: Required<Pick<ChannelOptions, 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveTimeoutMs'>>,
   ) {
+    const url = new URL(endpoint);
+    this.scheme = url.protocol.slice(0, -1);
+    this.authority = `${url.hostname}:${url.port || (this.scheme === 'https' ? 443 : 80)}`;
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error(`connect to ${endpoint} timed out after ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
       const fail = (err: Error): void => {
@@ -132,15 +143,17 @@ class Connection {
   track(stream: ClientHttp2Stream): void {
     this.streams.add(stream);
     if (this.streams.size === 1) this.startPings();
-    stream.once('close', () => {
-      this.streams.delete(stream);
-      if (this.streams.size === 0) {
-        // No more pings on an idle session; one already in flight still gets its answer (or not).
-        clearInterval(this.pingTimer);
-        this.pingTimer = undefined;
-      }
-      this.channel.released(this);
-    });
+  }
+
+  /** The stream closed (called from its 'close' handler, so a stream needs no listener of its own here). */
+  untrack(stream: ClientHttp2Stream): void {
+    this.streams.delete(stream);
+    if (this.streams.size === 0) {
+      // No more pings on an idle session; one already in flight still gets its answer (or not).
+      clearInterval(this.pingTimer);
+      this.pingTimer = undefined;
+    }
+    this.channel.released(this);
   }
 
   private startPings(): void {
@@ -293,6 +306,17 @@ class Call {
     }
   }
 
+  /**
+   * The server sent its status. A unary call's outcome is known now: settling here rather than at
+   * the stream's 'close' lets the caller's next request go out before node tears this stream down
+   * (that work then overlaps with etcd's). Anything unusual waits for 'close' and `finish`.
+   */
+  statusIn(): void {
+    if (this.settled || this.handlers) return;
+    if (this.status !== Status.OK) this.settle(new GrpcError(this.status, this.statusMessage));
+    else if (this.messages === 1 && !this.reader?.partial) this.settle(undefined);
+  }
+
   /** The stream closed: decide the outcome from the status we got (or did not get). */
   finish(rstCode: number): void {
     if (this.settled) return;
@@ -333,7 +357,9 @@ function onError(this: Tagged, err: Error): void {
   this[CALL]!.error ??= err;
 }
 function onClose(this: Tagged): void {
-  this[CALL]!.finish(this.rstCode ?? 0);
+  const call = this[CALL]!;
+  call.conn!.untrack(this);
+  call.finish(this.rstCode ?? 0);
 }
 function readStatus(stream: ClientHttp2Stream, call: Call, headers: IncomingHttpHeaders): void {
   const raw = headers['grpc-status'];
@@ -342,6 +368,7 @@ function readStatus(stream: ClientHttp2Stream, call: Call, headers: IncomingHttp
   // The server is done: half-close our side too (a stream may still be open for writing), so the
   // HTTP/2 stream closes and the outcome is delivered.
   if (!stream.writableEnded) stream.end();
+  call.statusIn();
 }
 
 /** An open bidirectional stream. */
@@ -581,17 +608,15 @@ export class GrpcChannel {
 
   /** Starts the HTTP/2 request for `call` on `conn`; false (and the call settled) if it could not. */
   private open(call: Call, conn: Connection, path: string, metadata: Metadata | undefined, timeoutMs: number): boolean {
-    const headers: OutgoingHttpHeaders = {
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/grpc+proto',
-      te: 'trailers',
-    };
-    if (timeoutMs > 0) headers['grpc-timeout'] = `${timeoutMs}m`;
+    // Every header up front (scheme and authority too), so node adds nothing to its copy.
+    const headers: OutgoingHttpHeaders =
+      timeoutMs > 0
+        ? { ':method': 'POST', ':scheme': conn.scheme, ':authority': conn.authority, ':path': path, 'content-type': 'application/grpc+proto', te: 'trailers', 'grpc-timeout': `${timeoutMs}m` }
+        : { ':method': 'POST', ':scheme': conn.scheme, ':authority': conn.authority, ':path': path, 'content-type': 'application/grpc+proto', te: 'trailers' };
     if (metadata) for (const k in metadata) headers[k] = metadata[k];
     let stream: Tagged;
     try {
-      stream = conn.session.request(headers, { endStream: false }) as Tagged;
+      stream = conn.session.request(headers, REQUEST_OPTIONS) as Tagged;
     } catch (err) {
       conn.kill(err as Error, 'disconnected');
       call.settle(new GrpcError(Status.UNAVAILABLE, (err as Error).message, { cause: err }));
