@@ -6,6 +6,7 @@
 // decimal strings and enums by name (see messages.ts).
 import protobuf from 'protobufjs';
 import { ETCD_PROTO } from './etcd-proto.js';
+import * as K from './kv-codec.js';
 import type * as M from './messages.js';
 
 // protobufjs's INamespace type marks optional descriptor fields (comment) as required: cast.
@@ -88,11 +89,20 @@ function prepareWatch(req: M.WatchRequest): M.WatchRequest {
   return { create_request: { ...create, filters: create.filters.map((f) => enumOf(FILTER, f, 'filter')) as unknown as M.WatchCreateRequest['filters'] } };
 }
 
-export const KV = {
+/** The KV calls through protobufjs: the reference kv-codec.ts is tested against. */
+export const KV_REFLECTED = {
   range: method<M.RangeRequest, M.RangeResponse>('KV', 'Range', prepareRange),
   put: method<M.PutRequest, M.PutResponse>('KV', 'Put'),
   deleteRange: method<M.DeleteRangeRequest, M.DeleteRangeResponse>('KV', 'DeleteRange'),
   txn: method<M.TxnRequest, M.TxnResponse>('KV', 'Txn', prepareTxn),
+};
+
+// Range, Put, DeleteRange and Txn carry every lock, config and registry call: hand-written codec.
+export const KV = {
+  range: { path: KV_REFLECTED.range.path, encode: K.encodeRangeRequest, decode: K.decodeRangeResponse } as Method<M.RangeRequest, M.RangeResponse>,
+  put: { path: KV_REFLECTED.put.path, encode: K.encodePutRequest, decode: K.decodePutResponse } as Method<M.PutRequest, M.PutResponse>,
+  deleteRange: { path: KV_REFLECTED.deleteRange.path, encode: K.encodeDeleteRangeRequest, decode: K.decodeDeleteRangeResponse } as Method<M.DeleteRangeRequest, M.DeleteRangeResponse>,
+  txn: { path: KV_REFLECTED.txn.path, encode: K.encodeTxnRequest, decode: K.decodeTxnResponse } as Method<M.TxnRequest, M.TxnResponse>,
   compact: method<M.CompactionRequest, M.CompactionResponse>('KV', 'Compact'),
 };
 

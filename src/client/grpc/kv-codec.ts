@@ -1,0 +1,220 @@
+// etcd's KV messages (proto/rpc.proto, proto/kv.proto: Range, Put, DeleteRange, Txn and what they
+// nest), encoded and decoded by hand on wire.ts: every lock, config and registry call is one of
+// these, and this costs a fraction of protobufjs's reflection codec. Field numbers and enum values
+// are etcd's; the results are exactly what codec.ts's protobufjs toObject() gives (null for an
+// absent message, defaults for absent scalars; test/unit/kv-codec.test.ts checks both ways).
+import type * as M from './messages.js';
+import { Reader, WIRE_BYTES, WIRE_VARINT, Writer } from './wire.js';
+
+// ---- enums (etcd's values) ----
+
+const SORT_ORDER: Record<string, number> = { NONE: 0, ASCEND: 1, DESCEND: 2 };
+const SORT_TARGET: Record<string, number> = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 };
+const COMPARE_RESULT: Record<string, number> = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 };
+const COMPARE_TARGET: Record<string, number> = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 };
+
+function enumValue(values: Record<string, number>, name: string | number, what: string): number {
+  if (typeof name === 'number') return name;
+  const v = values[name];
+  if (v === undefined) throw new TypeError(`unknown ${what} ${name}`);
+  return v;
+}
+
+// ---- requests ----
+
+const writer = new Writer();
+
+/** Scalars are written only when set and not the proto3 default (etcd reads absent as default). */
+function writeRange(w: Writer, r: M.RangeRequest): void {
+  if (r.key?.length) w.bytes(1, r.key);
+  if (r.range_end?.length) w.bytes(2, r.range_end);
+  if (r.limit !== undefined && r.limit !== 0) w.int64(3, r.limit);
+  if (r.revision !== undefined && r.revision !== 0) w.int64(4, r.revision);
+  if (r.sort_order !== undefined) w.int64(5, enumValue(SORT_ORDER, r.sort_order, 'sort_order'));
+  if (r.sort_target !== undefined) w.int64(6, enumValue(SORT_TARGET, r.sort_target, 'sort_target'));
+  if (r.serializable) w.bool(7, true);
+  if (r.keys_only) w.bool(8, true);
+  if (r.count_only) w.bool(9, true);
+  if (r.min_mod_revision !== undefined) w.int64(10, r.min_mod_revision);
+  if (r.max_mod_revision !== undefined) w.int64(11, r.max_mod_revision);
+  if (r.min_create_revision !== undefined) w.int64(12, r.min_create_revision);
+  if (r.max_create_revision !== undefined) w.int64(13, r.max_create_revision);
+}
+
+function writePut(w: Writer, r: M.PutRequest): void {
+  if (r.key?.length) w.bytes(1, r.key);
+  if (r.value?.length) w.bytes(2, r.value);
+  if (r.lease !== undefined && r.lease !== 0 && r.lease !== '0') w.int64(3, r.lease);
+  if (r.prev_kv) w.bool(4, true);
+  if (r.ignore_value) w.bool(5, true);
+  if (r.ignore_lease) w.bool(6, true);
+}
+
+function writeDeleteRange(w: Writer, r: M.DeleteRangeRequest): void {
+  if (r.key?.length) w.bytes(1, r.key);
+  if (r.range_end?.length) w.bytes(2, r.range_end);
+  if (r.prev_kv) w.bool(3, true);
+}
+
+function writeCompare(w: Writer, c: M.Compare): void {
+  w.int64(1, enumValue(COMPARE_RESULT, c.result, 'compare result'));
+  w.int64(2, enumValue(COMPARE_TARGET, c.target, 'compare target'));
+  if (c.key?.length) w.bytes(3, c.key);
+  // target_union is a oneof: a member that is set is sent even when zero.
+  if (c.version !== undefined) w.int64(4, c.version);
+  if (c.create_revision !== undefined) w.int64(5, c.create_revision);
+  if (c.mod_revision !== undefined) w.int64(6, c.mod_revision);
+  if (c.value !== undefined) w.bytes(7, c.value);
+  if (c.lease !== undefined) w.int64(8, c.lease);
+  if (c.range_end?.length) w.bytes(64, c.range_end);
+}
+
+function writeOp(w: Writer, op: M.RequestOp): void {
+  if (op.request_range) w.message(1, op.request_range, writeRange);
+  if (op.request_put) w.message(2, op.request_put, writePut);
+  if (op.request_delete_range) w.message(3, op.request_delete_range, writeDeleteRange);
+  if (op.request_txn) w.message(4, op.request_txn, writeTxn);
+}
+
+function writeTxn(w: Writer, t: M.TxnRequest): void {
+  if (t.compare) for (const c of t.compare) w.message(1, c, writeCompare);
+  if (t.success) for (const op of t.success) w.message(2, op, writeOp);
+  if (t.failure) for (const op of t.failure) w.message(3, op, writeOp);
+}
+
+function encoder<T>(write: (w: Writer, message: T) => void): (message: T) => Buffer {
+  return (message) => {
+    write(writer.reset(), message);
+    return writer.finish();
+  };
+}
+
+export const encodeRangeRequest = encoder(writeRange);
+export const encodePutRequest = encoder(writePut);
+export const encodeDeleteRangeRequest = encoder(writeDeleteRange);
+export const encodeTxnRequest = encoder(writeTxn);
+
+// ---- responses ----
+
+const EMPTY = Buffer.alloc(0);
+
+function readHeader(r: Reader): M.ResponseHeader {
+  const h: M.ResponseHeader = { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' };
+  while (!r.done) {
+    const tag = r.uint32();
+    const wire = tag & 7;
+    if (wire !== WIRE_VARINT) r.skip(wire);
+    else if (tag >>> 3 === 1) h.cluster_id = r.int64(false);
+    else if (tag >>> 3 === 2) h.member_id = r.int64(false);
+    else if (tag >>> 3 === 3) h.revision = r.int64(true);
+    else if (tag >>> 3 === 4) h.raft_term = r.int64(false);
+    else r.skip(wire);
+  }
+  return h;
+}
+
+export function readKeyValue(r: Reader): M.KeyValue {
+  const kv: M.KeyValue = { key: EMPTY, create_revision: '0', mod_revision: '0', version: '0', value: EMPTY, lease: '0' };
+  while (!r.done) {
+    const tag = r.uint32();
+    switch (tag) {
+      case (1 << 3) | WIRE_BYTES:
+        kv.key = r.bytes();
+        break;
+      case (2 << 3) | WIRE_VARINT:
+        kv.create_revision = r.int64(true);
+        break;
+      case (3 << 3) | WIRE_VARINT:
+        kv.mod_revision = r.int64(true);
+        break;
+      case (4 << 3) | WIRE_VARINT:
+        kv.version = r.int64(true);
+        break;
+      case (5 << 3) | WIRE_BYTES:
+        kv.value = r.bytes();
+        break;
+      case (6 << 3) | WIRE_VARINT:
+        kv.lease = r.int64(true);
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return kv;
+}
+
+function readRange(r: Reader): M.RangeResponse {
+  const m: M.RangeResponse = { kvs: [], header: null as unknown as M.ResponseHeader, more: false, count: '0' };
+  while (!r.done) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
+    else if (tag === ((2 << 3) | WIRE_BYTES)) m.kvs.push(readKeyValue(r.nested()));
+    else if (tag === ((3 << 3) | WIRE_VARINT)) m.more = r.bool();
+    else if (tag === ((4 << 3) | WIRE_VARINT)) m.count = r.int64(true);
+    else r.skip(tag & 7);
+  }
+  return m;
+}
+
+function readPut(r: Reader): M.PutResponse {
+  const m: M.PutResponse = { header: null as unknown as M.ResponseHeader, prev_kv: null };
+  while (!r.done) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
+    else if (tag === ((2 << 3) | WIRE_BYTES)) m.prev_kv = readKeyValue(r.nested());
+    else r.skip(tag & 7);
+  }
+  return m;
+}
+
+function readDeleteRange(r: Reader): M.DeleteRangeResponse {
+  const m: M.DeleteRangeResponse = { prev_kvs: [], header: null as unknown as M.ResponseHeader, deleted: '0' };
+  while (!r.done) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
+    else if (tag === ((2 << 3) | WIRE_VARINT)) m.deleted = r.int64(true);
+    else if (tag === ((3 << 3) | WIRE_BYTES)) m.prev_kvs.push(readKeyValue(r.nested()));
+    else r.skip(tag & 7);
+  }
+  return m;
+}
+
+function readOp(r: Reader): M.ResponseOp {
+  const op: M.ResponseOp = {};
+  while (!r.done) {
+    const tag = r.uint32();
+    // A oneof: the last member on the wire wins, as in every protobuf implementation.
+    if (tag === ((1 << 3) | WIRE_BYTES)) setOnly(op, 'response_range', readRange(r.nested()));
+    else if (tag === ((2 << 3) | WIRE_BYTES)) setOnly(op, 'response_put', readPut(r.nested()));
+    else if (tag === ((3 << 3) | WIRE_BYTES)) setOnly(op, 'response_delete_range', readDeleteRange(r.nested()));
+    else if (tag === ((4 << 3) | WIRE_BYTES)) setOnly(op, 'response_txn', readTxn(r.nested()));
+    else r.skip(tag & 7);
+  }
+  return op;
+}
+
+function setOnly<K extends keyof M.ResponseOp>(op: M.ResponseOp, key: K, value: M.ResponseOp[K]): void {
+  for (const k in op) delete op[k as keyof M.ResponseOp];
+  op[key] = value;
+}
+
+function readTxn(r: Reader): M.TxnResponse {
+  const m: M.TxnResponse = { responses: [], header: null as unknown as M.ResponseHeader, succeeded: false };
+  while (!r.done) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
+    else if (tag === ((2 << 3) | WIRE_VARINT)) m.succeeded = r.bool();
+    else if (tag === ((3 << 3) | WIRE_BYTES)) m.responses.push(readOp(r.nested()));
+    else r.skip(tag & 7);
+  }
+  return m;
+}
+
+function decoder<T>(read: (r: Reader) => T): (bytes: Buffer) => T {
+  return (bytes) => read(new Reader(bytes));
+}
+
+export const decodeRangeResponse = decoder(readRange);
+export const decodePutResponse = decoder(readPut);
+export const decodeDeleteRangeResponse = decoder(readDeleteRange);
+export const decodeTxnResponse = decoder(readTxn);

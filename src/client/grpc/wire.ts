@@ -1,0 +1,243 @@
+// Protocol-buffers wire format (https://protobuf.dev/programming-guides/encoding/), just the parts
+// etcd's KV messages use: varints, 64-bit integers as decimal strings, bools, bytes and nested
+// messages. Used by kv-codec.ts for the calls on every hot path; protobufjs (codec.ts) stays the
+// codec of everything else and the reference the tests hold this one to.
+//
+// Why not protobufjs here: its int64 goes through Long objects both ways (Long.fromString on encode,
+// Long.toString on decode, ~1 µs each, a dozen per transaction) and its decode makes a message
+// object that toObject() then copies; this writes into one reused buffer and reads straight into
+// the plain objects we hand out.
+
+/** int64 as our messages carry it: a decimal string, or a safe integer. */
+export type Int64Input = string | number;
+
+const TWO_32 = 4294967296;
+/** Bytes of a varint below which its value is a safe integer (7 × 7 = 49 bits). */
+const SAFE_VARINT_BYTES = 7;
+
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_BYTES = 2;
+export const WIRE_FIXED32 = 5;
+
+/**
+ * Writes one message at a time into a buffer reused across messages (encoding is synchronous, so
+ * nothing else can write in between). A nested message gets a one-byte length slot, widened after
+ * the fact in the rare case it is 128 bytes or more.
+ */
+export class Writer {
+  private buf = Buffer.allocUnsafe(4096);
+  private pos = 0;
+
+  /** Starts a new message. */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  /** A copy of what was written since reset(). */
+  finish(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  /** A non-negative integer up to 2^53 as a varint. */
+  varint(n: number): void {
+    this.room(10);
+    const buf = this.buf;
+    while (n > 0x7f) {
+      buf[this.pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    buf[this.pos++] = n;
+  }
+
+  tag(field: number, wireType: number): void {
+    this.varint(field * 8 + wireType);
+  }
+
+  /** An int64/uint64 field; negative values as 64-bit two's complement (ten bytes), as protobuf does. */
+  int64(field: number, value: Int64Input): void {
+    this.tag(field, WIRE_VARINT);
+    const n = typeof value === 'number' ? value : value.length <= 15 ? Number(value) : NaN;
+    if (Number.isSafeInteger(n) && n >= 0) return this.varint(n);
+    const key = String(value);
+    let bytes = bigVarints.get(key);
+    if (!bytes) {
+      bytes = bigVarint(BigInt(value)); // throws on anything that is not an integer
+      if (bigVarints.size >= MAX_CACHED) bigVarints.clear();
+      bigVarints.set(key, bytes);
+    }
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  bool(field: number, value: boolean): void {
+    this.tag(field, WIRE_VARINT);
+    this.varint(value ? 1 : 0);
+  }
+
+  bytes(field: number, value: Uint8Array): void {
+    this.tag(field, WIRE_BYTES);
+    this.varint(value.length);
+    this.room(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** A nested message: `body` writes its fields; the length in front is filled in afterwards. */
+  message<T>(field: number, value: T, body: (w: Writer, value: T) => void): void {
+    this.tag(field, WIRE_BYTES);
+    this.room(1);
+    const slot = this.pos++;
+    body(this, value);
+    const length = this.pos - slot - 1;
+    if (length < 0x80) {
+      this.buf[slot] = length;
+      return;
+    }
+    // Rare: the length needs more than one byte, so move the body up to make room.
+    const extra = varintBytes(length) - 1;
+    this.room(extra);
+    this.buf.copy(this.buf, slot + 1 + extra, slot + 1, this.pos);
+    this.pos += extra;
+    const end = this.pos;
+    this.pos = slot;
+    this.varint(length);
+    this.pos = end;
+  }
+}
+
+/** Lease IDs are 63-bit and sent again and again: their varints, by decimal text. */
+const bigVarints = new Map<string, Uint8Array>();
+const MAX_CACHED = 256;
+
+function bigVarint(value: bigint): Uint8Array {
+  let v = BigInt.asUintN(64, value);
+  const out: number[] = [];
+  while (v > 0x7fn) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return Uint8Array.from(out);
+}
+
+/** The other way: cluster and member IDs come in every response header (several per txn). */
+interface BigText {
+  bytes: Buffer;
+  signed: boolean;
+  text: string;
+}
+const bigTexts: BigText[] = [];
+const MAX_BIG_TEXTS = 8;
+
+function varintBytes(n: number): number {
+  let bytes = 1;
+  while (n > 0x7f) {
+    n = Math.floor(n / 128);
+    bytes++;
+  }
+  return bytes;
+}
+
+/** Reads one message; `end` bounds a nested message inside the same buffer. */
+export class Reader {
+  pos: number;
+
+  constructor(
+    readonly buf: Buffer,
+    pos = 0,
+    public end = buf.length,
+  ) {
+    this.pos = pos;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** A varint that fits in 32 bits unsigned (tags, lengths, enums, bools). */
+  uint32(): number {
+    let n = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.byte();
+      n += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return n > 0xffffffff ? n % TWO_32 : n;
+    }
+    // A longer varint (an int32 enum below zero is sent as ten bytes): keep its low 32 bits.
+    while (this.byte() >= 0x80);
+    return n % TWO_32;
+  }
+
+  bool(): boolean {
+    return this.uint32() !== 0;
+  }
+
+  /** An int64 (`signed`) or uint64 varint as a decimal string, exact beyond 2^53. */
+  int64(signed: boolean): string {
+    const start = this.pos;
+    let n = 0;
+    for (let i = 0; i < SAFE_VARINT_BYTES; i++) {
+      const b = this.byte();
+      n += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) return String(n);
+    }
+    // Eight bytes or more (IDs, negative numbers): exact, through BigInt, remembered by their bytes.
+    while (this.pos - start < 10 && this.byte() >= 0x80);
+    const bytes = this.buf.subarray(start, this.pos);
+    for (const seen of bigTexts) if (seen.signed === signed && seen.bytes.equals(bytes)) return seen.text;
+    let v = 0n;
+    for (let i = 0; i < bytes.length; i++) v |= BigInt(bytes[i]! & 0x7f) << BigInt(7 * i);
+    v = BigInt.asUintN(64, v);
+    const text = (signed ? BigInt.asIntN(64, v) : v).toString();
+    if (bigTexts.length >= MAX_BIG_TEXTS) bigTexts.shift();
+    bigTexts.push({ bytes: Buffer.from(bytes), signed, text });
+    return text;
+  }
+
+  /** Bytes: a view into the buffer we read (no copy), as protobufjs's reader gives. */
+  bytes(): Buffer {
+    const length = this.uint32();
+    const start = this.pos;
+    this.pos += length;
+    if (this.pos > this.end) throw new RangeError('protobuf: bytes field runs past the end of the message');
+    return this.buf.subarray(start, this.pos);
+  }
+
+  /** A nested message's bounds: the reader that reads it (same buffer) ends where it does. */
+  nested(): Reader {
+    const length = this.uint32();
+    const start = this.pos;
+    this.pos += length;
+    if (this.pos > this.end) throw new RangeError('protobuf: nested message runs past the end of the message');
+    return new Reader(this.buf, start, this.pos);
+  }
+
+  /** Skips a field we do not read (newer etcd versions may add some). */
+  skip(wireType: number): void {
+    if (wireType === WIRE_VARINT) while (this.byte() >= 0x80);
+    else if (wireType === WIRE_FIXED64) this.pos += 8;
+    else if (wireType === WIRE_BYTES) {
+      const length = this.uint32(); // read first: `pos += uint32()` would add to the old pos
+      this.pos += length;
+    }
+    else if (wireType === WIRE_FIXED32) this.pos += 4;
+    else throw new RangeError(`protobuf: unsupported wire type ${wireType}`);
+    if (this.pos > this.end) throw new RangeError('protobuf: field runs past the end of the message');
+  }
+
+  private byte(): number {
+    if (this.pos >= this.end) throw new RangeError('protobuf: varint runs past the end of the message');
+    return this.buf[this.pos++]!;
+  }
+}
