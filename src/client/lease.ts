@@ -24,6 +24,11 @@ export interface GrantOptions {
   keepAlive?: boolean;
 }
 
+/** A lease ID (decimal string) in lowercase hex, as etcd's Go recipes (`%x`) put it in keys. */
+export function leaseHex(id: string): string {
+  return BigInt(id).toString(16);
+}
+
 export class KeptLease implements AsyncDisposable {
   /** Aborts when the lease is lost (expired, revoked behind our back, or unconfirmable for a whole TTL). */
   readonly signal: AbortSignal;
@@ -33,6 +38,8 @@ export class KeptLease implements AsyncDisposable {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private revoked = false;
   private unown: () => void;
+  /** Lease ID in lowercase hex, as etcd's Go recipes put it in keys. */
+  readonly hexId: string;
 
   private constructor(
     private readonly client: EtcdClient,
@@ -43,6 +50,7 @@ export class KeptLease implements AsyncDisposable {
     sentAt: number,
   ) {
     this.signal = this.lost.signal;
+    this.hexId = leaseHex(id);
     this.confirmedAt = sentAt;
     this.unown = client.own({ close: () => this.revoke().catch(() => undefined) });
     this.armExpiry();
@@ -77,10 +85,6 @@ export class KeptLease implements AsyncDisposable {
     return lease;
   }
 
-  /** Lease ID in lowercase hex, as etcd's Go recipes put it in keys. */
-  get hexId(): string {
-    return BigInt(this.id).toString(16);
-  }
 
   get isLost(): boolean {
     return this.lost.signal.aborted;
@@ -221,7 +225,7 @@ function revokeWhenGranted(client: EtcdClient, granting: Promise<{ ID: string }>
  */
 export async function revokeLease(client: EtcdClient, id: string, signal?: AbortSignal): Promise<void> {
   try {
-    await client.call('lease.revoke', BigInt(id).toString(16), (o) => client.rpc.lease.revoke({ ID: id }, o), {
+    await client.call('lease.revoke', leaseHex(id), (o) => client.rpc.lease.revoke({ ID: id }, o), {
       signal,
       idempotent: true,
       level: 'debug',

@@ -9,8 +9,7 @@ import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
 import { HeldLock } from './held-lock.js';
 import type { DistributedLock, Lock, LockCallOptions, LockInfo } from './interface.js';
-import { prefixEnd } from '../client/prefix-end.js';
-import { absent, bareKey, contenderKey, lockPrefix, newestTwo } from './keys.js';
+import { contenderKey, LockKeyCache, type LockKeys } from './keys.js';
 import { listLocks } from './listing.js';
 import { linkSignals } from './signals.js';
 import { FRESH_MS, SpareLeases } from './spare-leases.js';
@@ -20,12 +19,14 @@ import type { Contender } from './wait.js';
 
 export class EtcdDistributedLock implements DistributedLock {
   private readonly spares: SpareLeases;
+  private readonly keys: LockKeyCache;
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
   /** An idle watch on a key nobody writes: keeps the coordinator's watch stream open between waits. */
 
   constructor(private readonly client: EtcdClient) {
     this.spares = new SpareLeases(client);
+    this.keys = new LockKeyCache(client.key(client.dirs.lock));
     client.own({ close: () => this.close() });
   }
 
@@ -59,17 +60,16 @@ export class EtcdDistributedLock implements DistributedLock {
   }
 
   private async lock(key: string, ttlMs: number, wait: boolean, signal: AbortSignal | undefined): Promise<HeldLock> {
-    validateLockKey(key);
+    const keys = this.keys.get(key, validateLockKey);
     validateTtl(ttlMs);
     const what = `lock.${wait ? 'acquire' : 'tryAcquire'} ${key}`;
     this.client.assertOpen(what);
     if (signal?.aborted) throw abortError(signal, what);
     const started = performance.now();
-    const prefix = lockPrefix(this.client.key(this.client.dirs.lock), key);
     let lease = await this.spares.take(ttlMs, signal);
     for (let attempt = 1; ; attempt++) {
       try {
-        const lock = await this.enqueue(key, prefix, lease, ttlMs, wait, signal);
+        const lock = await this.enqueue(key, keys, lease, ttlMs, wait, signal);
         this.client.logger.info({ operation: what.split(' ')[0], key, durationMs: round(performance.now() - started) }, 'lock acquired');
         return lock;
       } catch (err) {
@@ -87,27 +87,26 @@ export class EtcdDistributedLock implements DistributedLock {
 
   private async enqueue(
     key: string,
-    prefix: string,
+    keys: LockKeys,
     lease: KeptLease,
     ttlMs: number,
     wait: boolean,
     signal: AbortSignal | undefined,
   ): Promise<HeldLock> {
-    const myKey = contenderKey(prefix, lease.id);
+    const { prefix, bare } = keys;
+    const myKey = contenderKey(prefix, lease.hexId);
     const mine = Buffer.from(myKey);
-    const bare = Buffer.from(bareKey(prefix));
-    const all = Buffer.from(prefix);
     const put = { key: mine, value: Buffer.alloc(0), lease: lease.id };
     // A spare that idled a while gets one keep-alive alongside, so ttl() ≈ the requested TTL.
     const refresh = lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS ? lease.keepAliveOnce(signal) : undefined;
     refresh?.catch(() => undefined);
     const txn: TxnRequest = {
       // Nobody holds or waits — no contender, no gochat TryAcquire key: take both keys in one round trip.
-      compare: [absent(all, prefixEnd(all)), absent(bare)],
+      compare: keys.free as TxnRequest['compare'],
       success: [{ request_put: put }, { request_put: { key: bare, value: Buffer.alloc(0), lease: lease.id } }],
       // Else (acquire) queue up: our key (a resend finds it in prev_kv), who is just ahead, the bare key.
       failure: wait
-        ? [{ request_put: { ...put, prev_kv: true } }, { request_range: newestTwo(prefix) }, { request_range: { key: bare, keys_only: true } }]
+        ? [{ request_put: { key: mine, value: put.value, lease: lease.id, prev_kv: true } }, { request_range: keys.newest }, { request_range: keys.bareRead }]
         : [],
     };
     let res;
@@ -155,7 +154,7 @@ export class EtcdDistributedLock implements DistributedLock {
       }
       await refresh?.catch(() => undefined);
       if (lease.isLost) throw lease.signal.reason as CoordinationError;
-      return new HeldLock(this.client, this.spares, key, myKey, myRev, bareRev, lease, ttlMs);
+      return new HeldLock(this.client, this.spares, key, myKey, myRev, bare, bareRev, lease, ttlMs);
     } catch (err) {
       // Leave nothing behind: revoking our lease deletes our queue key (and the bare key, if ours).
       this.spares.revoke(lease);

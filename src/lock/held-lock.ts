@@ -18,7 +18,6 @@ export class HeldLock implements Lock {
   private keepingAlive = false;
   private unlocking: Promise<void> | undefined;
   private readonly unown: () => void;
-  private readonly bareKey: Buffer;
   private readonly onLeaseLost = (): void => this.markLost(this.lease.signal.reason as CoordinationError);
 
   constructor(
@@ -27,13 +26,13 @@ export class HeldLock implements Lock {
     readonly key: string,
     readonly ownerKey: string,
     readonly fencingToken: bigint,
-    /** Create revision of the bare key `<ns>/locks/K` we hold for gochat's TryAcquire. */
+    /** gochat's TryAcquire key `<ns>/locks/K`, which we hold alongside, and its create revision. */
+    private readonly bareKey: Buffer,
     private readonly bareRev: bigint,
     private lease: KeptLease,
     /** Requested TTL: which spares bucket the lease goes back to. */
     private ttlMs: number,
   ) {
-    this.bareKey = Buffer.from(ownerKey.slice(0, ownerKey.lastIndexOf('/')));
     lease.signal.addEventListener('abort', this.onLeaseLost, { once: true });
     // close() revokes the lease itself (KeptLease is owned too); here we only stop the watch.
     this.unown = client.own({ close: () => this.detach() });

@@ -3,6 +3,7 @@
 // revision. gochat's Go TryAcquire holds `K` by the bare key `<ns>/locks/K` instead (a create-if-absent
 // put), so our holder owns that key too, and a bare key we did not write counts as a holder.
 import type { Compare, RangeRequest } from '../client/grpc/messages.js';
+import { leaseHex } from '../client/lease.js';
 import { prefixEnd } from '../client/prefix-end.js';
 
 /** Full etcd prefix of lock `key`: what Go's `NewMutex(session, path.Join("/locks", key))` uses. */
@@ -17,12 +18,12 @@ export function bareKey(prefix: string): string {
 
 /** True for a contender key (last segment = its lease ID in hex), false for gochat's bare key. */
 export function isContenderKey(key: string, leaseId: string): boolean {
-  return leaseId !== '0' && key.endsWith(`/${BigInt(leaseId).toString(16)}`);
+  return leaseId !== '0' && key.endsWith(`/${leaseHex(leaseId)}`);
 }
 
-/** A contender's key: prefix + lease ID (decimal string) in lowercase hex, like Go's `%x`. */
-export function contenderKey(prefix: string, leaseId: string): string {
-  return prefix + BigInt(leaseId).toString(16);
+/** A contender's key: prefix + lease ID in lowercase hex (KeptLease.hexId), like Go's `%x`. */
+export function contenderKey(prefix: string, leaseHex: string): string {
+  return prefix + leaseHex;
 }
 
 
@@ -45,5 +46,52 @@ export function newestTwo(prefix: string, maxCreateRevision?: bigint): RangeRequ
 
 /** A comparison that holds while `key` (or every key in [key, rangeEnd)) does not exist. */
 export function absent(key: Buffer, rangeEnd?: Buffer): Compare {
-  return { key, ...(rangeEnd && { range_end: rangeEnd }), target: 'CREATE', result: 'EQUAL', create_revision: 0 };
+  return rangeEnd ? { key, range_end: rangeEnd, target: 'CREATE', result: 'EQUAL', create_revision: 0 } : { key, target: 'CREATE', result: 'EQUAL', create_revision: 0 };
+}
+
+/** What every acquire of one lock sends that depends on its name alone. */
+export interface LockKeys {
+  /** `<ns>/locks/K/`: contender keys are this + lease ID in hex. */
+  readonly prefix: string;
+  /** gochat's TryAcquire key `<ns>/locks/K`. */
+  readonly bare: Buffer;
+  /** Holds while nobody holds or waits: no contender, no bare key. */
+  readonly free: readonly Compare[];
+  /** The newest two contenders. */
+  readonly newest: RangeRequest;
+  /** The bare key, if anyone holds it. */
+  readonly bareRead: RangeRequest;
+}
+
+/** Most lock names a process keeps ready; beyond it the cache starts afresh. */
+const MAX_CACHED = 1024;
+
+/**
+ * LockKeys per validated lock name: an app locks the same few names over and over, so the keys,
+ * buffers and comparisons are built (and the name checked) once, not on every acquire.
+ */
+export class LockKeyCache {
+  private readonly cache = new Map<string, LockKeys>();
+
+  constructor(private readonly locksRoot: string) {}
+
+  /** The keys of lock `name`; `validate` runs the first time a name is seen (it throws on a bad one). */
+  get(name: string, validate: (name: unknown) => void): LockKeys {
+    const hit = this.cache.get(name);
+    if (hit) return hit;
+    validate(name);
+    const prefix = lockPrefix(this.locksRoot, name);
+    const all = Buffer.from(prefix);
+    const bare = Buffer.from(bareKey(prefix));
+    const keys: LockKeys = Object.freeze({
+      prefix,
+      bare,
+      free: Object.freeze([absent(all, prefixEnd(all)), absent(bare)]),
+      newest: newestTwo(prefix),
+      bareRead: { key: bare, keys_only: true },
+    });
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(name, keys);
+    return keys;
+  }
 }

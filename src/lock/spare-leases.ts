@@ -11,13 +11,16 @@ const PER_TTL = 2;
 const MAX_TTLS = 4;
 /** A spare older than this is refreshed (one keep-alive) alongside the acquire, so ttl() ≈ requested. */
 export const FRESH_MS = 500;
+/** An unused spare is revoked this long before it would expire. */
+const RETIRE_BEFORE_MS = 300;
 
 export class SpareLeases {
   private readonly spares = new Map<number, KeptLease[]>();
   private readonly granting = new Map<number, Promise<void>>();
   private readonly pending = new Set<Promise<unknown>>();
-  /** Per spare: revokes it shortly before it would expire unused (etcd would drop it anyway, noisily). */
-  private readonly retire = new Map<KeptLease, NodeJS.Timeout>();
+  /** Revokes spares shortly before they would expire unused (etcd would drop them anyway, noisily); one timer for all. */
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepAt = Infinity;
 
   constructor(private readonly client: EtcdClient) {}
 
@@ -44,15 +47,8 @@ export class SpareLeases {
     const list = this.bucket(ttl);
     if (list.length >= PER_TTL) return this.revoke(lease);
     list.push(lease);
-    list.sort((a, b) => a.remainingMs() - b.remainingMs()); // freshest last: pop() takes it
-    const timer = setTimeout(() => {
-      this.retire.delete(lease);
-      const i = list.indexOf(lease);
-      if (i >= 0) list.splice(i, 1);
-      this.revoke(lease);
-    }, Math.max(0, lease.remainingMs() - 300));
-    timer.unref();
-    this.retire.set(lease, timer);
+    if (list.length > 1) list.sort((a, b) => a.remainingMs() - b.remainingMs()); // freshest last: pop() takes it
+    this.sweepBy(performance.now() + lease.remainingMs() - RETIRE_BEFORE_MS);
   }
 
   /** Revokes in the background (deleting its keys); close() waits for it. */
@@ -74,8 +70,8 @@ export class SpareLeases {
     while (this.pending.size > 0 || this.granting.size > 0) {
       await Promise.allSettled([...this.pending, ...this.granting.values()]);
     }
-    for (const timer of this.retire.values()) clearTimeout(timer);
-    this.retire.clear();
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
     for (const list of this.spares.values()) for (const lease of list) await lease.revoke().catch(() => undefined);
     this.spares.clear();
   }
@@ -88,8 +84,6 @@ export class SpareLeases {
     this.spares.set(ttl, list);
     while (list.length > 0) {
       const lease = list.pop()!;
-      clearTimeout(this.retire.get(lease));
-      this.retire.delete(lease);
       // A spare whose expiry is near (or past) is worth less than a new grant.
       if (!lease.isLost && lease.remainingMs() > Math.min(1000, lease.ttlSeconds * 500)) return lease;
       this.revoke(lease);
@@ -103,15 +97,39 @@ export class SpareLeases {
       if (this.spares.size >= MAX_TTLS) {
         const [oldest, old] = this.spares.entries().next().value as [number, KeptLease[]];
         this.spares.delete(oldest);
-        for (const lease of old) {
-          clearTimeout(this.retire.get(lease));
-          this.retire.delete(lease);
-          this.revoke(lease);
-        }
+        for (const lease of old) this.revoke(lease);
       }
       this.spares.set(ttl, (list = []));
     }
     return list;
+  }
+
+  /** Makes sure a sweep runs by `at` (performance.now() time); a sooner one already set stays. */
+  private sweepBy(at: number): void {
+    if (at >= this.sweepAt || this.client.isClosed) return;
+    clearTimeout(this.sweepTimer);
+    this.sweepAt = at;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(0, at - performance.now()));
+    this.sweepTimer.unref();
+  }
+
+  /** Revokes the spares about to expire; sets the next sweep for the rest. */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    this.sweepAt = Infinity;
+    let next = Infinity;
+    for (const list of this.spares.values()) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const lease = list[i]!;
+        const left = lease.remainingMs();
+        if (left > RETIRE_BEFORE_MS) next = Math.min(next, performance.now() + left - RETIRE_BEFORE_MS);
+        else {
+          list.splice(i, 1);
+          this.revoke(lease);
+        }
+      }
+    }
+    if (next < Infinity) this.sweepBy(next);
   }
 
   private refill(ttl: number): void {

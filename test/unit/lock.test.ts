@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/index.js';
 import { prefixEnd } from '../../src/client/prefix-end.js';
 import { bareKey, contenderKey, isContenderKey, lockPrefix, newestTwo } from '../../src/lock/keys.js';
+import { leaseHex } from '../../src/client/lease.js';
 import { linkSignals } from '../../src/lock/signals.js';
 import { MAX_LOCK_TTL_MS, validateLockKey, validateTtl } from '../../src/lock/validate.js';
 import { checkTtlMs } from '../../src/ttl.js';
@@ -13,7 +14,7 @@ import { validService } from '../../src/registry/validation.js';
 test('lock keys follow Go concurrency.Mutex: <ns>/locks/<key>/<lease hex>', () => {
   const prefix = lockPrefix('/gochat/locks/', 'orders/42');
   assert.equal(prefix, '/gochat/locks/orders/42/');
-  assert.equal(contenderKey(prefix, '7587882335436530187'), '/gochat/locks/orders/42/694d92c82127e20b');
+  assert.equal(contenderKey(prefix, leaseHex('7587882335436530187')), '/gochat/locks/orders/42/694d92c82127e20b');
   assert.equal(lockPrefix('/locks/', 'k'), '/locks/k/');
 });
 
