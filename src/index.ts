@@ -1,7 +1,7 @@
 // Public exports only.
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
-export type { CoordinatorOptions, SignalOptions, TlsOptions } from './options.js';
+export type { CoordinatorOptions, LockSettings, SignalOptions, TlsOptions } from './options.js';
 export type { DistributedLock, EtcdCompare, Lock, LockCallOptions, LockInfo } from './lock/interface.js';
 export { MAX_LOCK_TTL_MS } from './lock/validate.js';
 export type {

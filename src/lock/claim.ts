@@ -6,18 +6,21 @@ import { prefixEnd } from '../client/prefix-end.js';
 import { absent, newestTwo } from './keys.js';
 import { vanished, waitGone, type Blocker, type Contender } from './wait.js';
 
-/** Waits (behind `blocker`, if any) until the lock is ours; resolves with the bare key's create revision. */
-export async function waitForLock(c: Contender, blocker: Blocker | undefined, bare: Buffer, leaseId: string): Promise<bigint> {
+/**
+ * Waits (behind `blocker`, if any) until the lock is ours; resolves with the bare key's create
+ * revision. `holdOn`: the lease to take the bare key on; without it the bare key is only checked.
+ */
+export async function waitForLock(c: Contender, blocker: Blocker | undefined, bare: Buffer, holdOn: string | undefined): Promise<bigint> {
   for (;;) {
     if (blocker !== undefined) await waitGone(c, blocker);
-    const claimed = await claim(c, bare, leaseId);
+    const claimed = await claim(c, bare, holdOn);
     if (typeof claimed === 'bigint') return claimed;
     blocker = claimed.blocker;
   }
 }
 
 /** One round trip: the bare key's create revision if the lock is now ours, else what blocks us. */
-async function claim(c: Contender, bare: Buffer, leaseId: string): Promise<bigint | { blocker: Blocker | undefined }> {
+async function claim(c: Contender, bare: Buffer, holdOn: string | undefined): Promise<bigint | { blocker: Blocker | undefined }> {
   const queue = Buffer.from(c.prefix);
   const res = await c.client.call(
     'lock.claim',
@@ -32,7 +35,7 @@ async function claim(c: Contender, bare: Buffer, leaseId: string): Promise<bigin
             { key: Buffer.from(c.myKey), target: 'CREATE', result: 'EQUAL', create_revision: c.myRev.toString() },
             absent(bare),
           ],
-          success: [{ request_put: { key: bare, value: Buffer.alloc(0), lease: leaseId } }],
+          success: holdOn === undefined ? [] : [{ request_put: { key: bare, value: Buffer.alloc(0), lease: holdOn } }],
           failure: [{ request_range: newestTwo(c.prefix, c.myRev) }, { request_range: { key: bare, keys_only: true } }],
         },
         o,
@@ -45,6 +48,6 @@ async function claim(c: Contender, bare: Buffer, leaseId: string): Promise<bigin
   if (ours?.key.toString() !== c.myKey) throw vanished(c);
   if (ahead) return { blocker: { key: ahead.key.toString(), rev: BigInt(ahead.create_revision) } };
   const holder = res.responses[1]?.response_range!.kvs[0];
-  if (holder?.lease === leaseId) return BigInt(holder.create_revision); // a resend had taken it
+  if (holdOn !== undefined && holder?.lease === holdOn) return BigInt(holder.create_revision); // a resend had taken it
   return { blocker: holder && { key: bare.toString(), rev: BigInt(holder.create_revision) } };
 }

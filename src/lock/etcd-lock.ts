@@ -1,15 +1,16 @@
 // The lock algorithm, as etcd's Go concurrency.Mutex (same keys, so both exclude each other):
 // one transaction creates our key (owned by our lease) and reads who is just ahead of us; if
 // nobody is, the lock is ours; else we wait for that key alone to go. The holder also owns gochat's
-// TryAcquire key `<ns>/locks/K` (so gochat's TryAcquire fails while we hold, and we wait while it
-// holds). Unlock deletes both.
+// TryAcquire key `<ns>/locks/K` (so gochat's TryAcquire fails while we hold; option
+// lock.holdTryAcquireKey: false leaves it out), and we wait while such a key exists. Unlock deletes
+// what we wrote.
 import type { TxnRequest } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
 import { HeldLock } from './held-lock.js';
 import type { DistributedLock, Lock, LockCallOptions, LockInfo } from './interface.js';
-import { contenderKey, LockKeyCache, type LockKeys } from './keys.js';
+import { LockKeyCache, type LockKeys } from './keys.js';
 import { listLocks } from './listing.js';
 import { linkSignals } from './signals.js';
 import { FRESH_MS, SpareLeases } from './spare-leases.js';
@@ -20,6 +21,8 @@ import type { Contender } from './wait.js';
 export class EtcdDistributedLock implements DistributedLock {
   private readonly spares: SpareLeases;
   private readonly keys: LockKeyCache;
+  /** Whether our holder also writes gochat's TryAcquire key (option lock.holdTryAcquireKey). */
+  private readonly holdBare: boolean;
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
   /** An idle watch on a key nobody writes: keeps the coordinator's watch stream open between waits. */
@@ -27,6 +30,7 @@ export class EtcdDistributedLock implements DistributedLock {
   constructor(private readonly client: EtcdClient) {
     this.spares = new SpareLeases(client);
     this.keys = new LockKeyCache(client.key(client.dirs.lock));
+    this.holdBare = client.options.lock.holdTryAcquireKey;
     client.own({ close: () => this.close() });
   }
 
@@ -62,18 +66,18 @@ export class EtcdDistributedLock implements DistributedLock {
   private async lock(key: string, ttlMs: number, wait: boolean, signal: AbortSignal | undefined): Promise<HeldLock> {
     const keys = this.keys.get(key, validateLockKey);
     validateTtl(ttlMs);
-    const what = `lock.${wait ? 'acquire' : 'tryAcquire'} ${key}`;
-    this.client.assertOpen(what);
-    if (signal?.aborted) throw abortError(signal, what);
+    const operation = wait ? 'lock.acquire' : 'lock.tryAcquire';
+    if (this.client.isClosed) this.client.assertOpen(`${operation} ${key}`);
+    if (signal?.aborted) throw abortError(signal, `${operation} ${key}`);
     const started = performance.now();
-    let lease = await this.spares.take(ttlMs, signal);
+    let lease = this.spares.takeReady(ttlMs) ?? (await this.spares.take(ttlMs, signal));
     for (let attempt = 1; ; attempt++) {
       try {
         const lock = await this.enqueue(key, keys, lease, ttlMs, wait, signal);
-        this.client.logger.info({ operation: what.split(' ')[0], key, durationMs: round(performance.now() - started) }, 'lock acquired');
+        this.client.logger.info({ operation, key, durationMs: round(performance.now() - started) }, 'lock acquired');
         return lock;
       } catch (err) {
-        const error = toCoordinationError(err, what);
+        const error = toCoordinationError(err, `${operation} ${key}`);
         // A spare that died unnoticed (process paused past its TTL): nothing was written; once more.
         if (attempt === 1 && error.code === ErrorCode.NotFound && isLeaseNotFound(error)) {
           lease.markLost('not found by etcd');
@@ -94,44 +98,40 @@ export class EtcdDistributedLock implements DistributedLock {
     signal: AbortSignal | undefined,
   ): Promise<HeldLock> {
     const { prefix, bare } = keys;
-    const myKey = contenderKey(prefix, lease.hexId);
-    const mine = Buffer.from(myKey);
+    const { key: myKey, bytes: mine } = keys.contender(lease.hexId);
     const put = { key: mine, value: Buffer.alloc(0), lease: lease.id };
     // A spare that idled a while gets one keep-alive alongside, so ttl() ≈ the requested TTL.
     const refresh = lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS ? lease.keepAliveOnce(signal) : undefined;
     refresh?.catch(() => undefined);
     const txn: TxnRequest = {
-      // Nobody holds or waits — no contender, no gochat TryAcquire key: take both keys in one round trip.
+      // Nobody holds or waits — no contender, no gochat TryAcquire key: the lock is ours in one round
+      // trip (and the bare key too, unless the app opted out of holding it). Nothing on failure: a
+      // smaller request is a faster one, and only a contended acquire pays the second round trip.
       compare: keys.free as TxnRequest['compare'],
-      success: [{ request_put: put }, { request_put: { key: bare, value: Buffer.alloc(0), lease: lease.id } }],
-      // Else (acquire) queue up: our key (a resend finds it in prev_kv), who is just ahead, the bare key.
-      failure: wait
-        ? [{ request_put: { key: mine, value: put.value, lease: lease.id, prev_kv: true } }, { request_range: keys.newest }, { request_range: keys.bareRead }]
-        : [],
+      success: this.holdBare ? [{ request_put: put }, { request_put: { key: bare, value: put.value, lease: lease.id } }] : [{ request_put: put }],
     };
-    let res;
-    try {
-      // Safe to resend: a second attempt finds our key (prev_kv) or, having taken the lock, our bare key.
-      res = await this.client.call(wait ? 'lock.acquire' : 'lock.tryAcquire', key, (o) => this.client.rpc.kv.txn(txn, o), {
-        signal,
-        idempotent: wait,
-        level: 'debug',
-      });
-    } catch (err) {
-      // Unknown outcome: our key may exist, so this lease must never serve again.
-      if (!isLeaseNotFound(err)) this.spares.revoke(lease);
-      throw err;
-    }
+    const operation = wait ? 'lock.acquire' : 'lock.tryAcquire';
+    // Safe to resend: a second attempt finds the lock taken — by our own key, which queueing up finds (prev_kv).
+    let res = await this.send(operation, key, lease, txn, wait, signal);
+    const queued = !res.succeeded;
     if (!wait && !res.succeeded) {
       this.spares.give(lease, ttlMs);
       throw new CoordinationError(ErrorCode.Conflict, `lock ${key} is held by someone else`);
     }
+    if (queued) {
+      // Queue up: our key (a resend, or a first attempt whose answer was lost, finds it in prev_kv),
+      // who is just ahead, the bare key.
+      const queue: TxnRequest = {
+        success: [{ request_put: { key: mine, value: put.value, lease: lease.id, prev_kv: true } }, { request_range: keys.newest }, { request_range: keys.bareRead }],
+      };
+      res = await this.send(operation, key, lease, queue, true, signal);
+    }
     try {
       // A resend finds our key already there (prev_kv): our place is where that key was created.
-      const prev = res.succeeded ? undefined : res.responses[0]?.response_put!.prev_kv;
+      const prev = queued ? res.responses[0]?.response_put!.prev_kv : undefined;
       const myRev = BigInt(prev?.create_revision ?? res.header.revision);
       let bareRev = myRev; // taken outright: both keys were created by this txn
-      if (!res.succeeded) {
+      if (queued) {
         const contender = (s: AbortSignal | undefined): Contender => ({ client: this.client, key, prefix, myKey, myRev, signal: s ?? this.client.closing });
         // Fresh key: it is the newest, so the second newest is just ahead, else the bare key's holder
         // blocks us. Resent: the first claim finds our place.
@@ -144,7 +144,7 @@ export class EtcdDistributedLock implements DistributedLock {
           lease.startKeepAlive();
           const linked = linkSignals(signal, this.client.closing, lease.signal);
           try {
-            bareRev = await waitForLock(contender(linked.signal), blocker, bare, lease.id);
+            bareRev = await waitForLock(contender(linked.signal), blocker, bare, this.holdBare ? lease.id : undefined);
           } finally {
             linked.dispose();
             lease.stopKeepAlive();
@@ -152,12 +152,22 @@ export class EtcdDistributedLock implements DistributedLock {
           if (lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS) await lease.keepAliveOnce(signal);
         }
       }
-      await refresh?.catch(() => undefined);
+      if (refresh) await refresh.catch(() => undefined);
       if (lease.isLost) throw lease.signal.reason as CoordinationError;
-      return new HeldLock(this.client, this.spares, key, myKey, myRev, bare, bareRev, lease, ttlMs);
+      return new HeldLock(this.client, this.spares, key, myKey, mine, myRev, this.holdBare ? { key: bare, rev: bareRev } : undefined, lease, ttlMs);
     } catch (err) {
       // Leave nothing behind: revoking our lease deletes our queue key (and the bare key, if ours).
       this.spares.revoke(lease);
+      throw err;
+    }
+  }
+
+  /** One lock transaction; on an unknown outcome our key may exist, so the lease never serves again. */
+  private async send(operation: string, key: string, lease: KeptLease, txn: TxnRequest, idempotent: boolean, signal: AbortSignal | undefined) {
+    try {
+      return await this.client.call(operation, key, (o) => this.client.rpc.kv.txn(txn, o), { signal, idempotent, level: 'debug' });
+    } catch (err) {
+      if (!isLeaseNotFound(err)) this.spares.revoke(lease);
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 // A lock we hold: our contender key, its create revision (the fencing token), gochat's TryAcquire
-// key that we hold alongside, and the lease that keeps both. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
+// key that we hold alongside (unless the app set lock.holdTryAcquireKey: false), and the lease that
+// keeps both. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
 // local deadline) and, once someone looks at `signal`, from a watch on our own key.
 import type { Compare } from '../client/grpc/messages.js';
 import type { HubWatch } from '../client/watch-hub.js';
@@ -25,15 +26,16 @@ export class HeldLock implements Lock {
     private readonly spares: SpareLeases,
     readonly key: string,
     readonly ownerKey: string,
+    /** `ownerKey` as bytes, shared with the lock's key cache: sent, never changed. */
+    private readonly ownerBytes: Buffer,
     readonly fencingToken: bigint,
-    /** gochat's TryAcquire key `<ns>/locks/K`, which we hold alongside, and its create revision. */
-    private readonly bareKey: Buffer,
-    private readonly bareRev: bigint,
+    /** gochat's TryAcquire key `<ns>/locks/K` and its create revision, when we hold it alongside (the default). */
+    private readonly bare: { key: Buffer; rev: bigint } | undefined,
     private lease: KeptLease,
     /** Requested TTL: which spares bucket the lease goes back to. */
     private ttlMs: number,
   ) {
-    lease.signal.addEventListener('abort', this.onLeaseLost, { once: true });
+    lease.watchLoss(this.onLeaseLost);
     // close() revokes the lease itself (KeptLease is owned too); here we only stop the watch.
     this.unown = client.own({ close: () => this.detach() });
   }
@@ -72,17 +74,17 @@ export class HeldLock implements Lock {
     let res;
     try {
       if (next.remainingMs() < next.ttlSeconds * 1000 - FRESH_MS) await next.keepAliveOnce(opts.signal);
-      const key = Buffer.from(this.ownerKey);
+      const key = this.ownerBytes;
       res = await this.client.call(
         'lock.renew',
         this.key,
         (o) =>
           this.client.rpc.kv.txn(
             {
-              compare: [this.ownershipCondition(), this.bareHeld()],
+              compare: this.bare ? [this.ownershipCondition(), this.bareHeld(this.bare)] : [this.ownershipCondition()],
               success: [
                 { request_put: { key, value: Buffer.alloc(0), lease: next.id } },
-                { request_put: { key: this.bareKey, value: Buffer.alloc(0), lease: next.id } },
+                ...(this.bare ? [{ request_put: { key: this.bare.key, value: Buffer.alloc(0), lease: next.id } }] : []),
               ],
               failure: [{ request_range: { key, keys_only: true } }],
             },
@@ -102,15 +104,15 @@ export class HeldLock implements Lock {
           ? new CoordinationError(ErrorCode.NotFound, `lock ${this.key}: our key is gone (lease expired or key deleted)`)
           : BigInt(ours.create_revision) !== this.fencingToken
             ? new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`)
-            : new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: the key ${this.bareKey.toString()} was deleted or taken over`),
+            : new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: the key ${this.bare?.key.toString()} was deleted or taken over`),
       );
       throw this.lost!;
     }
     const [old, oldTtlMs] = [this.lease, this.ttlMs];
-    old.signal.removeEventListener('abort', this.onLeaseLost);
+    old.unwatchLoss(this.onLeaseLost);
     this.lease = next;
     this.ttlMs = ttlMs;
-    next.signal.addEventListener('abort', this.onLeaseLost, { once: true });
+    next.watchLoss(this.onLeaseLost);
     if (this.keepingAlive) next.startKeepAlive();
     this.spares.give(old, oldTtlMs);
   }
@@ -139,8 +141,8 @@ export class HeldLock implements Lock {
   }
 
   /** Holds while the bare key is the one we took. */
-  private bareHeld(): Compare {
-    return { key: this.bareKey, target: 'CREATE', result: 'EQUAL', create_revision: this.bareRev.toString() };
+  private bareHeld(bare: { key: Buffer; rev: bigint }): Compare {
+    return { key: bare.key, target: 'CREATE', result: 'EQUAL', create_revision: bare.rev.toString() };
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: LockCallOptions = {}): Promise<bigint> {
@@ -187,19 +189,33 @@ export class HeldLock implements Lock {
       return;
     }
     const started = performance.now();
-    const mine = { request_delete_range: { key: Buffer.from(this.ownerKey) } };
-    // Our key, and the bare key while it is still the one we took (never someone else's).
+    // Deleted: the lease carries nothing now and serves the next acquire. Otherwise be thorough.
+    if (await this.deleteKeys(signal)) this.spares.give(lease, this.ttlMs);
+    else this.spares.revoke(lease);
+    this.client.logger.info({ operation: 'lock.unlock', key: this.key, durationMs: round(performance.now() - started) }, 'lock released');
+  }
+
+  /**
+   * Deletes our key, and the bare key while it is still the one we took (never someone else's);
+   * true if everything we wrote was there to delete. Without the bare key a plain DeleteRange does,
+   * which etcd serves faster than a transaction.
+   */
+  private async deleteKeys(signal: AbortSignal | undefined): Promise<boolean> {
+    const bare = this.bare;
+    const mine = { key: this.ownerBytes };
+    const settings = { signal, idempotent: true, level: 'debug' as const };
+    if (!bare) {
+      const res = await this.client.call('lock.unlock', this.key, (o) => this.client.rpc.kv.deleteRange(mine, o), settings);
+      return res.deleted === '1';
+    }
+    const del = { request_delete_range: mine };
     const res = await this.client.call(
       'lock.unlock',
       this.key,
-      (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld()], success: [mine, { request_delete_range: { key: this.bareKey } }], failure: [mine] }, o),
-      { signal, idempotent: true, level: 'debug' },
+      (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [del, { request_delete_range: { key: bare.key } }], failure: [del] }, o),
+      settings,
     );
-    // Deleted: the lease carries nothing now and serves the next acquire. Otherwise be thorough.
-    const deleted = res.responses.reduce((n, r) => n + Number(r.response_delete_range?.deleted ?? 0), 0);
-    if (res.succeeded && deleted === 2) this.spares.give(lease, this.ttlMs);
-    else this.spares.revoke(lease);
-    this.client.logger.info({ operation: 'lock.unlock', key: this.key, durationMs: round(performance.now() - started) }, 'lock released');
+    return res.succeeded && res.responses.every((r) => r.response_delete_range?.deleted === '1');
   }
 
   /** Stops watching and listening; from here on nothing can mark this lock lost. */
@@ -207,7 +223,7 @@ export class HeldLock implements Lock {
     if (this.released) return;
     this.released = true;
     this.unown();
-    this.lease.signal.removeEventListener('abort', this.onLeaseLost);
+    this.lease.unwatchLoss(this.onLeaseLost);
     this.lease.stopKeepAlive();
     this.watcher?.cancel();
     this.watcher = undefined;
@@ -223,13 +239,13 @@ export class HeldLock implements Lock {
     this.controller?.abort(reason);
     // Our queue key was deleted while our lease lives on: free the bare key we hold on that lease too,
     // so the next holder need not wait for the lease to end (and gochat's TryAcquire sees it free).
-    if (!this.lease.isLost && !this.client.isClosed) void this.releaseBareKey();
+    if (this.bare && !this.lease.isLost && !this.client.isClosed) void this.releaseBareKey(this.bare);
   }
 
   /** Deletes the bare key if it is still the one we took; best effort (our lease's end removes it anyway). */
-  private async releaseBareKey(): Promise<void> {
+  private async releaseBareKey(bare: { key: Buffer; rev: bigint }): Promise<void> {
     await this.client
-      .call('lock.release', this.key, (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld()], success: [{ request_delete_range: { key: this.bareKey } }] }, o), {
+      .call('lock.release', this.key, (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [{ request_delete_range: { key: bare.key } }] }, o), {
         idempotent: true,
         level: 'debug',
       })
@@ -250,7 +266,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.check',
       this.key,
-      (o) => this.client.rpc.kv.range({ key: Buffer.from(this.ownerKey), keys_only: true }, o),
+      (o) => this.client.rpc.kv.range({ key: this.ownerBytes, keys_only: true }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     const kv = res.kvs[0];
@@ -265,7 +281,7 @@ export class HeldLock implements Lock {
   private watchOwnKey(): void {
     let checked = false;
     this.watcher = this.client.watches.watch(
-      { key: Buffer.from(this.ownerKey), only: 'delete' },
+      { key: this.ownerBytes, only: 'delete' },
       {
         onEvents: (events) => {
           if (events.length > 0) this.markLost(this.keyGone());

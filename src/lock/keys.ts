@@ -61,6 +61,13 @@ export interface LockKeys {
   readonly newest: RangeRequest;
   /** The bare key, if anyone holds it. */
   readonly bareRead: RangeRequest;
+  /** Our contender key for a lease (its hex ID), as text and bytes; the last two are remembered (spare leases take turns). */
+  contender(leaseHex: string): Contender;
+}
+
+export interface Contender {
+  readonly key: string;
+  readonly bytes: Buffer;
 }
 
 /** Most lock names a process keeps ready; beyond it the cache starts afresh. */
@@ -83,12 +90,22 @@ export class LockKeyCache {
     const prefix = lockPrefix(this.locksRoot, name);
     const all = Buffer.from(prefix);
     const bare = Buffer.from(bareKey(prefix));
+    let [last, before]: Array<(Contender & { hex: string }) | undefined> = [];
     const keys: LockKeys = Object.freeze({
       prefix,
       bare,
       free: Object.freeze([absent(all, prefixEnd(all)), absent(bare)]),
       newest: newestTwo(prefix),
       bareRead: { key: bare, keys_only: true },
+      contender(leaseHex: string): Contender {
+        if (last?.hex === leaseHex) return last;
+        if (before?.hex === leaseHex) [last, before] = [before, last];
+        else {
+          const key = contenderKey(prefix, leaseHex);
+          [last, before] = [{ hex: leaseHex, key, bytes: Buffer.from(key) }, last];
+        }
+        return last!;
+      },
     });
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(name, keys);

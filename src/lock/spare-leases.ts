@@ -24,6 +24,17 @@ export class SpareLeases {
 
   constructor(private readonly client: EtcdClient) {}
 
+  /**
+   * A spare of `ttlMs` if one is ready, synchronously: the uncontended acquire then sends its
+   * transaction in the same turn of the event loop as the call (no await before it).
+   */
+  takeReady(ttlMs: number): KeptLease | undefined {
+    const ttl = ttlSeconds(ttlMs);
+    const lease = this.pop(ttl);
+    if (lease && !this.spares.get(ttl)?.length) this.refill(ttl);
+    return lease;
+  }
+
   /** A live lease of `ttlMs` (whole seconds): a spare if one is ready, else a fresh grant. */
   async take(ttlMs: number, signal?: AbortSignal): Promise<KeptLease> {
     const ttl = ttlSeconds(ttlMs);
@@ -47,7 +58,12 @@ export class SpareLeases {
     const list = this.bucket(ttl);
     if (list.length >= PER_TTL) return this.revoke(lease);
     list.push(lease);
-    if (list.length > 1) list.sort((a, b) => a.remainingMs() - b.remainingMs()); // freshest last: pop() takes it
+    // Freshest last (pop() takes it): one insertion step, the list is at most PER_TTL long.
+    for (let i = list.length - 1; i > 0 && list[i - 1]!.remainingMs() > list[i]!.remainingMs(); i--) {
+      const fresher = list[i - 1]!;
+      list[i - 1] = list[i]!;
+      list[i] = fresher;
+    }
     this.sweepBy(performance.now() + lease.remainingMs() - RETIRE_BEFORE_MS);
   }
 

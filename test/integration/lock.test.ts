@@ -433,6 +433,59 @@ test('renew to another TTL moves the bare key to the new lease along with ours',
   await lock.unlock();
 });
 
+// lock.holdTryAcquireKey: false — for apps whose Go services never TryAcquire the names they lock.
+const oneKey = { lock: { holdTryAcquireKey: false } };
+
+test('holdTryAcquireKey: false writes only our contender key, and unlock deletes it', async () => {
+  const c = await testCoordinator(oneKey);
+  const raw = await rawClient();
+  const lock = await c.lock.acquire('one-key', 5000);
+  assert.deepEqual(await contenders(c, 'one-key'), [lock.ownerKey]);
+  assert.equal(await raw.get(bareOf(c, 'one-key')).string(), null, 'no bare key while we hold');
+  await lock.renew(20_000); // moves our key to another lease, still without the bare key
+  assert.equal(await raw.get(bareOf(c, 'one-key')).string(), null);
+  await lock.unlock();
+  assert.deepEqual(await contenders(c, 'one-key'), []);
+  // The lease came back as a spare: the next acquire uses it, one transaction again.
+  const again = await c.lock.acquire('one-key', 5000);
+  await again.unlock();
+});
+
+test('holdTryAcquireKey: false still treats a bare key as a holder: tryAcquire CONFLICT, acquire waits until it goes', async () => {
+  const c = await testCoordinator(oneKey);
+  const raw = await rawClient();
+  const lease = raw.lease(30, { autoKeepAlive: false });
+  await lease.put(bareOf(c, 'one-foreign')).value('');
+  const before = await headRevision();
+  await assert.rejects(c.lock.tryAcquire('one-foreign', 5000), { code: ErrorCode.Conflict });
+  assert.equal(await headRevision(), before, 'nothing written');
+  const waiting = c.lock.acquire('one-foreign', 5000);
+  await eventually(async () => (await contenders(c, 'one-foreign')).length === 1, { what: 'us to queue' });
+  assert.equal(await pending(waiting), true);
+  await raw.delete().key(bareOf(c, 'one-foreign'));
+  const lock = await waiting;
+  assert.equal(await raw.get(bareOf(c, 'one-foreign')).string(), null, 'taken without writing the bare key');
+  await lock.unlock();
+  await lease.revoke();
+});
+
+test('holdTryAcquireKey: false hands the lock over in FIFO order, and excludes a holder that does hold the bare key', async () => {
+  const c = await testCoordinator(oneKey);
+  const d = await testCoordinator({ namespace: c.namespace }); // the default: holds the bare key too
+  const first = await c.lock.acquire('one-mixed', 5000);
+  const second = d.lock.acquire('one-mixed', 5000);
+  await eventually(async () => (await contenders(c, 'one-mixed')).length === 2, { what: 'the default holder to queue' });
+  assert.equal(await pending(second), true);
+  await first.unlock();
+  const held = await second;
+  assert.notEqual(await (await rawClient()).get(bareOf(c, 'one-mixed')).string(), null, 'the default holder holds the bare key');
+  const third = c.lock.acquire('one-mixed', 5000);
+  await eventually(async () => (await contenders(c, 'one-mixed')).length === 2, { what: 'the one-key waiter to queue' });
+  assert.equal(await pending(third), true);
+  await held.unlock();
+  await (await third).unlock();
+});
+
 test('a contender key deleted and created again under the same name (same lease) is a new contender, behind the waiter', async () => {
   // Our spare leases make this common: a holder unlocks and re-enqueues under the same key name.
   // The waiter hears of the delete 150 ms late, when the name exists again, created anew.

@@ -29,6 +29,12 @@ test('with no namespace the layout is gochat Go defaults; namespace and prefixes
   assert.equal(resolveOptions({ endpoints: ['a:1'] }).namespace, '');
 });
 
+test("the lock holds gochat TryAcquire's key unless told not to", () => {
+  assert.equal(resolveOptions({ endpoints: ['a:1'] }).lock.holdTryAcquireKey, true);
+  assert.equal(resolveOptions({ endpoints: ['a:1'], lock: {} }).lock.holdTryAcquireKey, true);
+  assert.equal(resolveOptions({ endpoints: ['a:1'], lock: { holdTryAcquireKey: false } }).lock.holdTryAcquireKey, false);
+});
+
 const bad: Array<[string, unknown]> = [
   ['namespace with ..', { endpoints: ['a:1'], namespace: 'a/../b' }],
   ['prefix that escapes', { endpoints: ['a:1'], prefixes: { lock: '../locks' } }],
@@ -48,6 +54,8 @@ const bad: Array<[string, unknown]> = [
   ['retry attempts 0', { endpoints: ['a:1'], retry: { maxAttempts: 0 } }],
   ['retry maxDelay < initialDelay', { endpoints: ['a:1'], retry: { initialDelay: 500, maxDelay: 10 } }],
   ['logger without methods', { endpoints: ['a:1'], logger: {} }],
+  ['lock.holdTryAcquireKey not a boolean', { endpoints: ['a:1'], lock: { holdTryAcquireKey: 'no' } }],
+  ['unknown lock setting', { endpoints: ['a:1'], lock: { holdBareKey: false } }],
   ['tls cert without key', { endpoints: ['a:1'], tls: { ca: 'x', cert: 'y' } }],
   ['unknown log level', { endpoints: ['a:1'], logLevel: 'loud' }],
 ];
