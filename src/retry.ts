@@ -71,17 +71,32 @@ export interface RetryOptions {
  * signal aborts. Errors leave as CoordinationError.
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+  if (opts.signal?.aborted) throw abortError(opts.signal, opts.operation);
+  try {
+    return await fn(1);
+  } catch (err) {
+    return retryAfter(err, fn, opts);
+  }
+}
+
+/**
+ * What withRetry does once the first attempt failed with `err`: throws it (as CoordinationError)
+ * unless it is transient and attempts are left, else backs off and tries again. For callers that
+ * make the first attempt themselves, so that a call that succeeds builds no retry state at all.
+ */
+export async function retryAfter<T>(err: unknown, fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
   const attempts = opts.idempotent ? Math.max(1, opts.config.maxAttempts) : 1;
   for (let attempt = 1; ; attempt++) {
+    const error = toCoordinationError(err, opts.operation);
+    if (attempt >= attempts || !isTransient(error)) throw error;
+    const delayMs = backoffDelay(opts.config, attempt);
+    opts.onRetry?.({ attempt, delayMs, error });
+    await sleep(delayMs, opts.signal);
     if (opts.signal?.aborted) throw abortError(opts.signal, opts.operation);
     try {
-      return await fn(attempt);
-    } catch (err) {
-      const error = toCoordinationError(err, opts.operation);
-      if (attempt >= attempts || !isTransient(error)) throw error;
-      const delayMs = backoffDelay(opts.config, attempt);
-      opts.onRetry?.({ attempt, delayMs, error });
-      await sleep(delayMs, opts.signal);
+      return await fn(attempt + 1);
+    } catch (next) {
+      err = next;
     }
   }
 }

@@ -7,7 +7,7 @@ import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '.
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { Component } from '../layout.js';
 import type { ResolvedOptions } from '../options.js';
-import { withRetry, type RetryConfig } from '../retry.js';
+import { retryAfter, type RetryConfig } from '../retry.js';
 import { EtcdRpc, type RpcOptions } from './grpc/etcd-rpc.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -112,14 +112,21 @@ export class EtcdClient {
     try {
       if (!settings.duringClose || this.ended) this.assertOpen(operation);
       const opts: CallOptions = { timeoutMs: this.timeout, signal };
-      const result = await withRetry(() => fn(opts), {
-        config: this.retry,
-        operation: `${operation} ${key}`,
-        idempotent: settings.idempotent ?? false,
-        ...(signal && { signal }),
-        onRetry: ({ attempt, delayMs, error }) =>
-          this.logger.warn({ operation, key, attempt, delayMs, code: error.code, error: errorText(error) }, 'operation retry'),
-      });
+      if (signal?.aborted) throw abortError(signal, `${operation} ${key}`);
+      let result: T;
+      try {
+        result = await fn(opts);
+      } catch (err) {
+        // Retry state is built only now: the common case, a call that succeeds, pays for none of it.
+        result = await retryAfter(err, () => fn(opts), {
+          config: this.retry,
+          operation: `${operation} ${key}`,
+          idempotent: settings.idempotent ?? false,
+          ...(signal && { signal }),
+          onRetry: ({ attempt, delayMs, error }) =>
+            this.logger.warn({ operation, key, attempt, delayMs, code: error.code, error: errorText(error) }, 'operation retry'),
+        });
+      }
       const durationMs = round(performance.now() - started);
       this.logger[settings.level ?? 'info']({ operation, key, durationMs }, 'operation success');
       return result;
