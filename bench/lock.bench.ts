@@ -17,39 +17,43 @@ async function coordinator(namespace: string): Promise<Coordinator> {
   return createCoordinator({ endpoints: endpoints(), namespace, logger: silentLogger });
 }
 
-/** One round of each uncontended loop, each on its own client, measured one after the other. */
-async function uncontendedRound(): Promise<{ ours: number; oursLogged: number; etcd3: number; raw: number; rawOurs: number; twoKeys: number; pipelined: number; ttlAfterAcquire: number }> {
+type Round = { ours: number; oursOneKey: number; oursLogged: number; etcd3: number; raw: number; rawOurs: number; twoKeys: number; pipelined: number; ttlAfterAcquire: number };
+
+/** One round of each uncontended loop, each on its own client, measured one after the other (each lock next to its floor). */
+async function uncontendedRound(): Promise<Round> {
   const c = await coordinator('bench-lock-u');
+  // lock.holdTryAcquireKey: false — one key per transaction, as the issue-14 targets were set.
+  const one = await createCoordinator({ endpoints: endpoints(), namespace: 'bench-lock-u1', logger: silentLogger, lock: { holdTryAcquireKey: false } });
   // The library's default logger at its default level (pino, `warn`): what an app gets without options.
   const logged = await createCoordinator({ endpoints: endpoints(), namespace: 'bench-lock-ul', logLevel: 'warn' });
   const client = new Etcd3({ hosts: endpoints() });
   const rpc = new EtcdRpc({ endpoints: endpoints(), connectTimeoutMs: 5000 });
+  const cycle = (co: Coordinator) => async () => {
+    const lock = await co.lock.acquire('u', TTL_MS);
+    await lock.unlock();
+  };
   try {
-    const raw = await rawPair(client);
     const rawOurs = await rawPairOurs(rpc);
+    const oursOneKey = await opsPerSecond(cycle(one), SECONDS * 1000);
     const twoKeys = await rawTwoKeyPairOurs(rpc);
-    const pipelined = await rawPipelined(client);
+    const ours = await opsPerSecond(cycle(c), SECONDS * 1000);
+    const oursLogged = await opsPerSecond(cycle(logged), SECONDS * 1000);
+    const raw = await rawPair(client);
     const etcd3 = await opsPerSecond(async () => {
       const lock = client.lock('bench-lock-etcd3/u').ttl(TTL_MS / 1000);
       await lock.acquire();
       await lock.release();
     }, SECONDS * 1000);
-    const ours = await opsPerSecond(async () => {
-      const lock = await c.lock.acquire('u', TTL_MS);
-      await lock.unlock();
-    }, SECONDS * 1000);
-    const oursLogged = await opsPerSecond(async () => {
-      const lock = await logged.lock.acquire('u', TTL_MS);
-      await lock.unlock();
-    }, SECONDS * 1000);
+    const pipelined = await rawPipelined(client);
     const lock = await c.lock.acquire('u', TTL_MS);
     const ttlAfterAcquire = await lock.remainingMs();
     await lock.unlock();
-    return { ours, oursLogged, etcd3, raw, rawOurs, twoKeys, pipelined, ttlAfterAcquire };
+    return { ours, oursOneKey, oursLogged, etcd3, raw, rawOurs, twoKeys, pipelined, ttlAfterAcquire };
   } finally {
     rpc.close();
     client.close();
     await c.close();
+    await one.close();
     await logged.close();
   }
 }
@@ -188,17 +192,16 @@ if (!goWhy) {
 
 console.log(`[bench] lock: ${SECONDS} s per measurement`);
 // Interleaved rounds, best of each: sub-millisecond loops swing with whatever else the machine runs.
-const rounds: Array<Awaited<ReturnType<typeof uncontendedRound>>> = [];
+const rounds: Round[] = [];
 for (let round = 0; round < ROUNDS; round++) rounds.push(await uncontendedRound());
-const bestOf = (k: 'ours' | 'etcd3' | 'raw' | 'rawOurs' | 'twoKeys' | 'pipelined'): number => Math.max(...rounds.map((r) => r[k]));
-const [raw, etcd3, pipelined, rawOurs] = [bestOf('raw'), bestOf('etcd3'), bestOf('pipelined'), bestOf('rawOurs')];
-const vsRawOurs = `${percentile(rounds.map((r) => r.ours / r.rawOurs), 50).toFixed(2)}×`;
-const vsTwoKeys = `${percentile(rounds.map((r) => r.ours / r.twoKeys), 50).toFixed(2)}×`;
-const loggedVsSilent = `${percentile(rounds.map((r) => r.oursLogged / r.ours), 50).toFixed(2)}×`;
-const ours = { cycles: bestOf('ours'), ttlAfterAcquire: rounds[rounds.length - 1]!.ttlAfterAcquire };
-const perRound = rounds.map((r) => `${fmt(r.ours)} / ${fmt(r.etcd3)} (${ratio(r.ours, r.etcd3)})`).join(', ');
-// Ratios to etcd3 within each round (same moment, same machine state), median over the rounds.
-const vsEtcd3 = (k: 'ours' | 'raw' | 'pipelined'): string => `${percentile(rounds.map((r) => r[k] / r.etcd3), 50).toFixed(1)}×`;
+type Measured = Exclude<keyof Round, 'ttlAfterAcquire'>;
+const bestOf = (k: Measured): number => Math.max(...rounds.map((r) => r[k]));
+// Ratios within each round (same moment, same machine state), median over the rounds.
+const median = (a: Measured, b: Measured): number => percentile(rounds.map((r) => r[a] / r[b]), 50);
+const x = (v: number, digits = 2): string => `${v.toFixed(digits)}×`;
+const [raw, etcd3, pipelined, rawOurs, twoKeys] = [bestOf('raw'), bestOf('etcd3'), bestOf('pipelined'), bestOf('rawOurs'), bestOf('twoKeys')];
+const ours = { cycles: bestOf('ours'), oneKey: bestOf('oursOneKey'), ttlAfterAcquire: rounds[rounds.length - 1]!.ttlAfterAcquire };
+const perRound = rounds.map((r) => `${fmt(r.ours)} · ${fmt(r.oursOneKey)} / ${fmt(r.etcd3)}`).join(', ');
 const goU = go ? (await goRun(go, ['-mode', 'uncontended', '-prefix', 'bench-lock-go/u']))['cyclesPerSec'] : undefined;
 const c2 = await contendedOurs(2);
 const c8 = await contendedOurs(8);
@@ -206,9 +209,9 @@ const go2 = go ? (await goRun(go, ['-mode', 'contended', '-n', '2', '-prefix', '
 const go8 = go ? (await goRun(go, ['-mode', 'contended', '-n', '8', '-prefix', 'bench-lock-go/c8']))['handoffsPerSec'] : undefined;
 
 const body = `
-Uncontended: one process, acquire + unlock of one key in a loop (TTL ${TTL_MS / 1000} s); ${ROUNDS} interleaved rounds
-(raw pair, pipelined, etcd3, ours): cycles/s best of each, ratios to etcd3 the median of the rounds' own ratios;
-per round ours / etcd3: ${perRound}. Contended: N
+Uncontended: one process, acquire + unlock of one key in a loop (TTL ${TTL_MS / 1000} s); ${ROUNDS} interleaved rounds,
+each lock measured next to its floor: cycles/s best of each, ratios the median of the rounds' own
+ratios; per round ours (default · \`holdTryAcquireKey: false\`) / etcd3: ${perRound}. Contended: N
 coordinators (each its own etcd connection) loop acquire → unlock on one key with no hold time; a
 handoff is one holder's unlock() call until the next holder's acquire() resolves. The Go figures come
 from etcd's own \`concurrency.Mutex\` (\`bench/go/main.go\`, Debian's etcd client sources) against the
@@ -217,7 +220,8 @@ same etcd in the same run${go ? '' : ` — **not measured here: ${goWhy ?? 'Go b
 ${table(
   ['measurement', 'ours', 'etcd3 `client.lock()`', 'Go `concurrency.Mutex`', 'ours ÷ etcd3', 'ours ÷ Go'],
   [
-    ['uncontended acquire+unlock cycles/s', fmt(ours.cycles), fmt(etcd3), fmt(goU), vsEtcd3('ours'), ratio(ours.cycles, goU)],
+    ['uncontended cycles/s, default (also holds gochat TryAcquire\'s key)', fmt(ours.cycles), fmt(etcd3), fmt(goU), x(median('ours', 'etcd3'), 1), ratio(ours.cycles, goU)],
+    ['uncontended cycles/s, `lock: { holdTryAcquireKey: false }`', fmt(ours.oneKey), fmt(etcd3), fmt(goU), x(median('oursOneKey', 'etcd3'), 1), ratio(ours.oneKey, goU)],
     ['2 contenders: handoffs/s', fmt(c2.handoffs), 'cannot wait', fmt(go2), '', ratio(c2.handoffs, go2)],
     ['8 contenders: handoffs/s', fmt(c8.handoffs), 'cannot wait', fmt(go8), '', ratio(c8.handoffs, go8)],
   ],
@@ -231,21 +235,30 @@ ${table(
   ],
 )}
 
-Floor: a raw create-if-absent txn + delete from Node, serial, no library around it: over our own
-client (node:http2) ${fmt(rawOurs)} cycles/s — ours reaches ${vsRawOurs} of it (median of the rounds' ratios; target ≥ 0.9×);
-over etcd3 ${fmt(raw)} cycles/s (${vsEtcd3('raw')} etcd3). Since our holder also owns gochat's bare TryAcquire key (issue 13),
-each transaction carries two keys: that two-key pair over our client reaches ${fmt(bestOf('twoKeys'))} cycles/s, and ours
-${vsTwoKeys} of it. Ours is that pair (a spare lease takes the grant out of
-the critical path; each of the two transactions also writes or deletes gochat's bare TryAcquire key), so with \`unlock()\` resolving only once etcd confirms the delete, no lock can beat
-this figure; etcd3's \`client.lock()\` is grant + txn + revoke plus a keep-alive stream; Go's Mutex is
-the same pair as ours with Go's cheaper RPCs. Ceiling of the alternative, for reference: the same
-txn with the delete sent but not awaited (a one-round-trip cycle, which would make \`unlock()\`
-resolve before the lock is free) reaches ${fmt(pipelined)} cycles/s (${vsEtcd3('pipelined')} etcd3).
+Floors: what each lock must send, raw from Node over our own client (node:http2), serial, no library
+around it — with \`unlock()\` resolving only once etcd confirms the delete, no lock can beat them.
+
+| lock | its floor | floor cycles/s | lock ÷ floor |
+|---|---|---|---|
+| \`holdTryAcquireKey: false\` | create-if-absent txn + delete | ${fmt(rawOurs)} | ${x(median('oursOneKey', 'rawOurs'))} |
+| default | the same with gochat's bare TryAcquire key in both transactions (issue 13): create both keys if nobody holds or waits, then delete both guarded by the bare key's create revision | ${fmt(twoKeys)} | ${x(median('ours', 'twoKeys'))} |
+
+The bare key costs etcd a second key in each transaction (two-key floor ÷ one-key floor:
+${x(median('twoKeys', 'rawOurs'))}); it is what makes gochat's Go \`TryAcquire\` fail while we hold, and an app
+whose Go services never TryAcquire the names it locks can leave it out. Either way a spare lease takes
+the grant out of the critical path. The same one-key pair over etcd3: ${fmt(raw)} cycles/s
+(${x(median('raw', 'etcd3'), 1)} etcd3). etcd3's \`client.lock()\` is grant + txn + revoke plus a keep-alive
+stream; Go's Mutex is the one-key pair with Go's cheaper RPCs. Ceiling of the alternative, for
+reference: the txn with the delete sent but not awaited (a one-round-trip cycle, which would make
+\`unlock()\` resolve before the lock is free) reaches ${fmt(pipelined)} cycles/s (${x(median('pipelined', 'etcd3'), 1)} etcd3).
 With the default logger at its default level (pino, \`warn\`; no option given) the uncontended loop
-runs at ${loggedVsSilent} of the silent logger's (median of the rounds' ratios; target ≥ 0.9×).
+runs at ${x(median('oursLogged', 'ours'))} of the silent logger's (median of the rounds' ratios; target ≥ 0.9×).
 \`remainingMs()\` right after an uncontended acquire with a ${TTL_MS / 1000} s TTL: ${fmt(ours.ttlAfterAcquire)} ms (etcd reports
 whole seconds, truncated).
-Targets (issues 3, 14): uncontended ≥ 2.5× etcd3, ≥ 0.9× the raw pair over our client, ≥ 0.6× Go, default logger ≥ 0.9× silent; ≥ 5× Go with 2 contenders, ≥ 2× with 8; handoff p50 ≤ 5 ms.
+Targets (issues 3, 14): uncontended ≥ 2.5× etcd3, ≥ 0.9× the raw create-if-absent txn + delete pair
+over our client (the pair of a one-key lock, \`holdTryAcquireKey: false\`; the default sends the two-key
+pair above), ≥ 0.6× Go, default logger ≥ 0.9× silent; ≥ 5× Go with 2 contenders, ≥ 2× with 8; handoff
+p50 ≤ 5 ms.
 `;
 console.log(body);
 writeSection('lock', 'Distributed lock', body);
