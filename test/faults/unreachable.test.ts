@@ -3,6 +3,7 @@
 // the same coordinator works again when etcd returns (nothing is recreated).
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createCoordinator, ErrorCode, silentLogger, type Coordinator } from '../../src/index.js';
 import type { EtcdClient } from '../../src/client/etcd-client.js';
 import { freePorts } from '../../scripts/lib/etcd.mjs';
@@ -71,6 +72,15 @@ async function timedFailure(op: () => Promise<unknown>, codes: string[]): Promis
     return true;
   });
   return { ms: Math.round(performance.now() - started), code };
+}
+
+/** A process's state letter from /proc (T = stopped), for failure messages. */
+function processState(pid: number | undefined): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[0] ?? '?';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Polls `op` (bounded) until it succeeds; returns ms since `since`. */
@@ -181,6 +191,10 @@ test('SIGSTOPped member: TIMEOUT_ERROR within timeout + 100 ms, recovery after S
       let result: { ms: number; code: string };
       try {
         result = await timedFailure(op, [ErrorCode.Timeout]);
+      } catch (err) {
+        // Seen once (not reproduced since): an operation succeeded here. Say what the member was doing.
+        const pid = fc.members[i]!.pid;
+        throw new Error(`${name} during SIGSTOP of member ${i} (pid ${pid}, state ${processState(pid)}): ${(err as Error).message}`, { cause: err });
       } finally {
         fc.members[i]!.resume();
       }
