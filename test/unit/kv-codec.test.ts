@@ -183,3 +183,11 @@ test('int64 text: the same bytes give the same text, signed and unsigned apart',
   assert.equal(u.int64(false), '18446744073709551615');
   assert.throws(() => new Writer().reset().int64(1, 'not a number'), SyntaxError);
 });
+
+test('a value larger than the reused buffer encodes whole, and the next message is unaffected', () => {
+  const value = Buffer.alloc(200 * 1024, 3);
+  const big = referenceDecode('etcdserverpb.PutRequest', KV.put.encode({ key: Buffer.from('big'), value })) as { value: Buffer };
+  assert.deepEqual(big.value, value);
+  const small = referenceDecode('etcdserverpb.PutRequest', KV.put.encode({ key: Buffer.from('k'), value: Buffer.from('v') }));
+  assert.deepEqual(small, referenceDecode('etcdserverpb.PutRequest', reference('etcdserverpb.PutRequest', { key: Buffer.from('k'), value: Buffer.from('v') })));
+});

@@ -25,8 +25,11 @@ export const WIRE_FIXED32 = 5;
  * nothing else can write in between). A nested message gets a one-byte length slot, widened after
  * the fact in the rare case it is 128 bytes or more.
  */
+const START_BYTES = 4096;
+const KEEP_BYTES = 64 * 1024;
+
 export class Writer {
-  private buf = Buffer.allocUnsafe(4096);
+  private buf = Buffer.allocUnsafe(START_BYTES);
   private pos = 0;
 
   /** Starts a new message. */
@@ -39,6 +42,8 @@ export class Writer {
   finish(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
+    // One big value (a config blob) must not pin a big buffer for the life of the process.
+    if (this.buf.length > KEEP_BYTES) this.buf = Buffer.allocUnsafe(START_BYTES);
     return out;
   }
 
