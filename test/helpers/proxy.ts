@@ -97,8 +97,8 @@ export class TcpProxy {
   /** Resets (RST) every open connection once; new connections are accepted per the mode. */
   resetAll(): void {
     for (const [a, b] of this.pairs) {
-      a.resetAndDestroy();
-      b.resetAndDestroy();
+      reset(a);
+      reset(b);
     }
     this.pairs.clear();
     this.silent.clear();
@@ -110,8 +110,8 @@ export class TcpProxy {
     for (const pair of [...this.silent]) {
       this.pairs.delete(pair);
       this.silent.delete(pair);
-      pair[0].resetAndDestroy();
-      pair[1].resetAndDestroy();
+      reset(pair[0]);
+      reset(pair[1]);
     }
     return n;
   }
@@ -122,4 +122,13 @@ export class TcpProxy {
     this.server = undefined;
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
+}
+
+/**
+ * RST a connection. One still connecting is destroyed instead: node's resetAndDestroy() waits for
+ * 'connect' first, so an upstream whose connect never completes would stay open for good.
+ */
+function reset(socket: Socket): void {
+  if (socket.connecting) socket.destroy();
+  else socket.resetAndDestroy();
 }
