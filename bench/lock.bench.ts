@@ -101,7 +101,6 @@ function rawTwoKeyPairOurs(rpc: EtcdRpc): Promise<number> {
       {
         compare: [{ key: bare, target: 'CREATE', result: 'EQUAL', create_revision: res.header.revision }],
         success: [{ request_delete_range: { key: mine } }, { request_delete_range: { key: bare } }],
-        failure: [{ request_delete_range: { key: mine } }],
       },
       o,
     );

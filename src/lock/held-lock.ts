@@ -208,14 +208,16 @@ export class HeldLock implements Lock {
       const res = await this.client.call('lock.unlock', this.key, (o) => this.client.rpc.kv.deleteRange(mine, o), settings);
       return res.deleted === '1';
     }
-    const del = { request_delete_range: mine };
     const res = await this.client.call(
       'lock.unlock',
       this.key,
-      (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [del, { request_delete_range: { key: bare.key } }], failure: [del] }, o),
+      (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [{ request_delete_range: mine }, { request_delete_range: { key: bare.key } }] }, o),
       settings,
     );
-    return res.succeeded && res.responses.every((r) => r.response_delete_range?.deleted === '1');
+    if (res.succeeded) return res.responses.every((r) => r.response_delete_range?.deleted === '1');
+    // The bare key is no longer the one we took (rare): delete our own key alone, in a second round trip.
+    await this.client.call('lock.unlock', this.key, (o) => this.client.rpc.kv.deleteRange(mine, o), settings);
+    return false;
   }
 
   /** Stops watching and listening; from here on nothing can mark this lock lost. */

@@ -400,6 +400,20 @@ test("our holder owns gochat TryAcquire's bare key on its lease; unlock deletes 
   assert.deepEqual(await contenders(c, 'bare-own'), []);
 });
 
+test("unlock never deletes a bare key that is no longer ours, and still deletes our own key", async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  const lock = await c.lock.acquire('bare-taken', 5000);
+  // Someone deletes our bare key and a gochat TryAcquire takes it.
+  await raw.delete().key(bareOf(c, 'bare-taken'));
+  const go = await raw.if(bareOf(c, 'bare-taken'), 'Create', '==', 0).then(raw.put(bareOf(c, 'bare-taken')).value('go')).commit();
+  assert.equal(go.succeeded, true);
+  await lock.unlock();
+  assert.equal(await raw.get(bareOf(c, 'bare-taken')).string(), 'go', "the Go holder's key is untouched");
+  assert.deepEqual(await contenders(c, 'bare-taken'), [], 'our key is gone');
+  await raw.delete().key(bareOf(c, 'bare-taken'));
+});
+
 test('a bare key we did not write is a holder: tryAcquire CONFLICT (nothing written), acquire waits until it goes', async () => {
   const c = await testCoordinator();
   const raw = await rawClient();
