@@ -5,9 +5,10 @@
 //   rst       reset every open connection and every new one
 //   refuse    stop listening: new connections are refused; open ones are reset
 //   delay     forward after `delayMs`
+//   oneway    forward what the client sends, drop what etcd answers (a request lands, its answer is lost)
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-export type ProxyMode = 'pass' | 'blackhole' | 'rst' | 'refuse' | 'delay';
+export type ProxyMode = 'pass' | 'blackhole' | 'rst' | 'refuse' | 'delay' | 'oneway';
 
 export class TcpProxy {
   private server: Server | undefined;
@@ -63,7 +64,7 @@ export class TcpProxy {
     this.silent.add(pair);
     const forward = (from: Socket, to: Socket) =>
       from.on('data', (chunk) => {
-        if (this.modeNow === 'blackhole') return;
+        if (this.modeNow === 'blackhole' || (this.modeNow === 'oneway' && from === upstream)) return;
         this.silent.delete(pair);
         if (this.modeNow === 'delay' && this.delayMs > 0) {
           setTimeout(() => to.writable && to.write(chunk), this.delayMs);

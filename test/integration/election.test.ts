@@ -140,6 +140,31 @@ test('resign whose delete fails keeps leadership and can be retried (etcd#22123)
   }
 });
 
+test('resign whose delete lands but whose answer is lost: retrying resolves, and the next candidate leads', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  try {
+    const c = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+    const lead = await c.election.campaign('lost-answer', 'a', { ttlMs: 10_000 });
+    const other = await testCoordinator({ namespace: c.namespace });
+    const next = other.election.campaign('lost-answer', 'b', { ttlMs: 10_000 });
+    await eventually(async () => (await candidates(c, 'lost-answer')).length === 2, { what: 'the second candidate to queue' });
+    await proxy.setMode('oneway');
+    await assert.rejects(lead.resign(), (err: Error & { code: string }) => ([ErrorCode.Timeout, ErrorCode.Connection, ErrorCode.Unavailable] as string[]).includes(err.code));
+    // The delete landed: the next candidate leads although our resign() failed.
+    const successor = await next;
+    assert.ok(successor.fencingToken > lead.fencingToken);
+    await proxy.setMode('pass');
+    await eventually(async () => {
+      await lead.resign();
+      return true;
+    }, { what: 'the retried resign to resolve' });
+    assert.equal((await other.election.leader('lost-answer'))?.key, successor.key, 'the retry deleted nothing of the new leader');
+    await successor.resign();
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test('proclaim changes the value followers see; after losing the key it rejects CONFLICT and writes nothing', async () => {
   const c = await testCoordinator();
   const lead = await c.election.campaign('proclaim', 'v1');
