@@ -1,11 +1,12 @@
-// The hand-written KV codec (kv-codec.ts on wire.ts) against protobufjs's reflection codec built
+// The hand-written KV, Lease and Watch codecs (kv-codec.ts, lease-codec.ts, watch-codec.ts on
+// wire.ts) against protobufjs's reflection codec built
 // from etcd's protos: what one encodes the other decodes to the same message, for random messages
 // covering every field (63-bit and negative int64s, empty and large bytes, nested txns, unknown fields).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { ETCD_PROTO } from '../../src/client/grpc/etcd-proto.js';
-import { KV, KV_REFLECTED } from '../../src/client/grpc/codec.js';
+import { KV, KV_REFLECTED, Lease, LEASE_REFLECTED, Watch } from '../../src/client/grpc/codec.js';
 import type * as M from '../../src/client/grpc/messages.js';
 import { Reader, Writer } from '../../src/client/grpc/wire.js';
 
@@ -115,7 +116,54 @@ function txnResponse(depth = 0): object {
   return { ...(maybe(0.9) && { header: header() }), succeeded: maybe(), responses: some(() => responseOp(depth)) };
 }
 
+const leaseGrantResponse = (): object => ({ ...(maybe(0.9) && { header: header() }), ID: int64(), TTL: int64(), ...(maybe(0.3) && { error: pick(['', 'lease not found', 'ünïcode']) }) });
+const leaseKeepAliveResponse = (): object => ({ ...(maybe(0.9) && { header: header() }), ID: int64(), TTL: int64() });
+const leaseTimeToLiveResponse = (): object => ({ ...(maybe(0.9) && { header: header() }), ID: int64(), TTL: int64(), grantedTTL: int64(), keys: some(bytes) });
+const event = (): object => ({ ...(maybe(0.8) && { type: pick(['PUT', 'DELETE']) }), ...(maybe(0.9) && { kv: keyValue() }), ...(maybe(0.3) && { prev_kv: keyValue() }) });
+const watchResponse = (): object => ({
+  ...(maybe(0.9) && { header: header() }),
+  watch_id: int64(),
+  created: maybe(0.2),
+  canceled: maybe(0.1),
+  compact_revision: pick(['0', int64()]),
+  cancel_reason: pick(['', 'mvcc: required revision has been compacted']),
+  fragment: maybe(0.1),
+  events: Array.from({ length: pick([0, 1, 3, 40]) }, event),
+});
+
 const ROUNDS = 400;
+
+test('lease requests: protobufjs decodes what we encode to the message it would encode itself', () => {
+  const cases = [
+    ['etcdserverpb.LeaseGrantRequest', Lease.grant, LEASE_REFLECTED.grant, () => ({ TTL: pick([int64(), 10, 0]), ...(maybe() && { ID: pick([int64(), 0]) }) })],
+    ['etcdserverpb.LeaseRevokeRequest', Lease.revoke, LEASE_REFLECTED.revoke, () => ({ ID: pick([int64(), 7]) })],
+    ['etcdserverpb.LeaseKeepAliveRequest', Lease.keepAlive, LEASE_REFLECTED.keepAlive, () => ({ ID: int64() })],
+    ['etcdserverpb.LeaseTimeToLiveRequest', Lease.timeToLive, LEASE_REFLECTED.timeToLive, () => ({ ID: int64(), ...(maybe() && { keys: maybe() }) })],
+  ] as const;
+  for (const [name, ours, theirs, make] of cases) {
+    for (let i = 0; i < ROUNDS; i++) {
+      const message = make();
+      const mine = referenceDecode(name, (ours.encode as (m: unknown) => Uint8Array)(message));
+      assert.deepEqual(mine, referenceDecode(name, (theirs.encode as (m: unknown) => Uint8Array)(message)), `${name} #${i}`);
+    }
+  }
+});
+
+test('lease and watch responses: we decode what protobufjs encodes exactly as its toObject() does', () => {
+  const cases = [
+    ['etcdserverpb.LeaseGrantResponse', Lease.grant, leaseGrantResponse],
+    ['etcdserverpb.LeaseRevokeResponse', Lease.revoke, () => ({ ...(maybe(0.9) && { header: header() }) })],
+    ['etcdserverpb.LeaseKeepAliveResponse', Lease.keepAlive, leaseKeepAliveResponse],
+    ['etcdserverpb.LeaseTimeToLiveResponse', Lease.timeToLive, leaseTimeToLiveResponse],
+    ['etcdserverpb.WatchResponse', Watch.watch, watchResponse],
+  ] as const;
+  for (const [name, ours, make] of cases) {
+    for (let i = 0; i < ROUNDS; i++) {
+      const bytes = reference(name, make());
+      assert.deepEqual((ours.decode as (b: Buffer) => unknown)(bytes), referenceDecode(name, bytes), `${name} #${i}`);
+    }
+  }
+});
 
 test('requests: protobufjs decodes what we encode to the message it would encode itself', () => {
   const cases = [

@@ -7,6 +7,8 @@
 import protobuf from 'protobufjs';
 import { ETCD_PROTO } from './etcd-proto.js';
 import * as K from './kv-codec.js';
+import * as L from './lease-codec.js';
+import { decodeWatchResponse } from './watch-codec.js';
 import type * as M from './messages.js';
 
 // protobufjs's INamespace type marks optional descriptor fields (comment) as required: cast.
@@ -106,15 +108,30 @@ export const KV = {
   compact: method<M.CompactionRequest, M.CompactionResponse>('KV', 'Compact'),
 };
 
-export const Lease = {
+/** The Lease calls through protobufjs: the reference lease-codec.ts is tested against. */
+export const LEASE_REFLECTED = {
   grant: method<M.LeaseGrantRequest, M.LeaseGrantResponse>('Lease', 'LeaseGrant'),
   revoke: method<M.LeaseRevokeRequest, M.LeaseRevokeResponse>('Lease', 'LeaseRevoke'),
   keepAlive: method<M.LeaseKeepAliveRequest, M.LeaseKeepAliveResponse>('Lease', 'LeaseKeepAlive'),
   timeToLive: method<M.LeaseTimeToLiveRequest, M.LeaseTimeToLiveResponse>('Lease', 'LeaseTimeToLive'),
 };
 
-export const Watch = {
+// Every lock, registration and instance ID holds a lease: hand-written codec (63-bit IDs).
+export const Lease = {
+  grant: { path: LEASE_REFLECTED.grant.path, encode: L.encodeLeaseGrantRequest, decode: L.decodeLeaseGrantResponse } as Method<M.LeaseGrantRequest, M.LeaseGrantResponse>,
+  revoke: { path: LEASE_REFLECTED.revoke.path, encode: L.encodeLeaseIdRequest, decode: L.decodeLeaseRevokeResponse } as Method<M.LeaseRevokeRequest, M.LeaseRevokeResponse>,
+  keepAlive: { path: LEASE_REFLECTED.keepAlive.path, encode: L.encodeLeaseIdRequest, decode: L.decodeLeaseKeepAliveResponse } as Method<M.LeaseKeepAliveRequest, M.LeaseKeepAliveResponse>,
+  timeToLive: { path: LEASE_REFLECTED.timeToLive.path, encode: L.encodeLeaseIdRequest, decode: L.decodeLeaseTimeToLiveResponse } as Method<M.LeaseTimeToLiveRequest, M.LeaseTimeToLiveResponse>,
+};
+
+/** The Watch stream through protobufjs: requests stay here; the reference for watch-codec.ts. */
+export const WATCH_REFLECTED = {
   watch: method<M.WatchRequest, M.WatchResponse>('Watch', 'Watch', prepareWatch),
+};
+
+// Every config and registry change arrives as a WatchResponse: hand-written decoder.
+export const Watch = {
+  watch: { ...WATCH_REFLECTED.watch, decode: decodeWatchResponse } as Method<M.WatchRequest, M.WatchResponse>,
 };
 
 export const Maintenance = {

@@ -4,7 +4,7 @@
 // are etcd's; the results are exactly what codec.ts's protobufjs toObject() gives (null for an
 // absent message, defaults for absent scalars; test/unit/kv-codec.test.ts checks both ways).
 import type * as M from './messages.js';
-import { Reader, WIRE_BYTES, WIRE_VARINT, Writer } from './wire.js';
+import { decoder, encoder, Reader, WIRE_BYTES, WIRE_VARINT, Writer } from './wire.js';
 
 // ---- enums (etcd's values) ----
 
@@ -21,8 +21,6 @@ function enumValue(values: Record<string, number>, name: string | number, what: 
 }
 
 // ---- requests ----
-
-const writer = new Writer();
 
 /** Scalars are written only when set and not the proto3 default (etcd reads absent as default). */
 function writeRange(w: Writer, r: M.RangeRequest): void {
@@ -82,13 +80,6 @@ function writeTxn(w: Writer, t: M.TxnRequest): void {
   if (t.failure) for (const op of t.failure) w.message(3, op, writeOp);
 }
 
-function encoder<T>(write: (w: Writer, message: T) => void): (message: T) => Buffer {
-  return (message) => {
-    write(writer.reset(), message);
-    return writer.finish();
-  };
-}
-
 export const encodeRangeRequest = encoder(writeRange);
 export const encodePutRequest = encoder(writePut);
 export const encodeDeleteRangeRequest = encoder(writeDeleteRange);
@@ -98,7 +89,7 @@ export const encodeTxnRequest = encoder(writeTxn);
 
 const EMPTY = Buffer.alloc(0);
 
-function readHeader(r: Reader): M.ResponseHeader {
+export function readHeader(r: Reader): M.ResponseHeader {
   const h: M.ResponseHeader = { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' };
   while (!r.done) {
     const tag = r.uint32();
@@ -208,10 +199,6 @@ function readTxn(r: Reader): M.TxnResponse {
     else r.skip(tag & 7);
   }
   return m;
-}
-
-function decoder<T>(read: (r: Reader) => T): (bytes: Buffer) => T {
-  return (bytes) => read(new Reader(bytes));
 }
 
 export const decodeRangeResponse = decoder(readRange);

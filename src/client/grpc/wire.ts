@@ -246,3 +246,19 @@ export class Reader {
     return this.buf[this.pos++]!;
   }
 }
+
+/** The one writer every encoder shares: encoding is synchronous, so one message at a time. */
+const writer = new Writer();
+
+/** An encoder of whole messages from a function that writes one's fields. */
+export function encoder<T>(write: (w: Writer, message: T) => void): (message: T) => Buffer {
+  return (message) => {
+    write(writer.reset(), message);
+    return writer.finish();
+  };
+}
+
+/** A decoder of whole messages from a function that reads one. */
+export function decoder<T>(read: (r: Reader) => T): (bytes: Buffer) => T {
+  return (bytes) => read(new Reader(bytes));
+}
