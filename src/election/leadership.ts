@@ -28,7 +28,7 @@ export class HeldLeadership implements Leadership {
     readonly fencingToken: bigint,
     private readonly lease: KeptLease,
   ) {
-    lease.signal.addEventListener('abort', this.onLeaseLost, { once: true });
+    lease.watchLoss(this.onLeaseLost);
     lease.startKeepAlive();
     // close() revokes the lease itself (KeptLease is owned too); here we only stop the watch.
     this.unown = client.own({ close: () => this.detach() });
@@ -105,7 +105,7 @@ export class HeldLeadership implements Leadership {
     if (this.resigned) return;
     this.resigned = true;
     this.unown();
-    this.lease.signal.removeEventListener('abort', this.onLeaseLost);
+    this.lease.unwatchLoss(this.onLeaseLost);
     this.lease.stopKeepAlive();
     this.watcher?.cancel();
     this.watcher = undefined;

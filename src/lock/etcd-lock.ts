@@ -25,7 +25,6 @@ export class EtcdDistributedLock implements DistributedLock {
   private readonly holdBare: boolean;
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
-  /** An idle watch on a key nobody writes: keeps the coordinator's watch stream open between waits. */
 
   constructor(private readonly client: EtcdClient) {
     this.spares = new SpareLeases(client);
@@ -73,7 +72,7 @@ export class EtcdDistributedLock implements DistributedLock {
     let lease = this.spares.takeReady(ttlMs) ?? (await this.spares.take(ttlMs, signal));
     for (let attempt = 1; ; attempt++) {
       try {
-        const lock = await this.enqueue(key, keys, lease, ttlMs, wait, signal);
+        const lock = await this.enqueue(operation, key, keys, lease, ttlMs, wait, signal);
         this.client.logger.info({ operation, key, durationMs: round(performance.now() - started) }, 'lock acquired');
         return lock;
       } catch (err) {
@@ -90,6 +89,7 @@ export class EtcdDistributedLock implements DistributedLock {
   }
 
   private async enqueue(
+    operation: string,
     key: string,
     keys: LockKeys,
     lease: KeptLease,
@@ -110,7 +110,6 @@ export class EtcdDistributedLock implements DistributedLock {
       compare: keys.free as TxnRequest['compare'],
       success: this.holdBare ? [{ request_put: put }, { request_put: { key: bare, value: put.value, lease: lease.id } }] : [{ request_put: put }],
     };
-    const operation = wait ? 'lock.acquire' : 'lock.tryAcquire';
     // Safe to resend: a second attempt finds the lock taken — by our own key, which queueing up finds (prev_kv).
     let res = await this.send(operation, key, lease, txn, wait, signal);
     const queued = !res.succeeded;
