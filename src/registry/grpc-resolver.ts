@@ -1,10 +1,16 @@
 // A grpc-js name resolver for `etcd:///<service-name>`, fed by the registry's discovery cache:
 // the channel gets the current instances at once and every change as it happens, round_robin by
-// default. Supported: @grpc/grpc-js 1.14.x, a peer dependency (`~1.14.0`) so that the scheme lands in the
-// app's own grpc-js, the copy its channels use. Since 1.10 the listener
-// receives Endpoint[] instead of addresses, and in 1.14 it became one function taking
-// StatusOr<Endpoint[]> (build/src/resolver.d.ts); older or newer majors need another adapter.
-import { experimental, status, Metadata, type ChannelOptions } from '@grpc/grpc-js';
+// default. Supported: @grpc/grpc-js >=1.10.0 <2, a peer dependency so that the scheme lands in the
+// app's own grpc-js, the copy its channels use. 1.10 is the first whose listener takes Endpoint[]
+// (earlier ones take addresses); the listener itself changed shape in 1.14, so one class serves both,
+// choosing at run time by what the channel hands it:
+//   - 1.10–1.13: an object, onSuccessfulResolution(endpoints, serviceConfig, serviceConfigError,
+//     configSelector, attributes) and onError(status) (LegacyResolverListener below);
+//   - 1.14+: one function taking StatusOr<Endpoint[]>, attributes, StatusOr<ServiceConfig> | null
+//     and a resolution note (build/src/resolver.d.ts).
+// We compile against 1.14's types. StatusOr values are built here as plain objects: the
+// experimental.statusOrFrom* helpers do not exist before 1.14, and only types come from there.
+import { experimental, status, Metadata, type ChannelOptions, type ServiceConfig, type StatusObject } from '@grpc/grpc-js';
 import { errorText, silentLogger, type Logger } from '../logger.js';
 import { toCoordinationError, validationError } from '../errors.js';
 import { EtcdRegistry } from './etcd-registry.js';
@@ -12,6 +18,25 @@ import type { ServiceInfo, ServiceRegistry } from './interface.js';
 import { validName } from './validation.js';
 
 type Endpoint = experimental.Endpoint;
+
+/**
+ * The listener grpc-js 1.10–1.13 hand a resolver (their build/src/resolver.d.ts), as far as we use
+ * it: we never pass a service-config error or a config selector (whose type differs between 1.12
+ * and 1.13), so those are typed as the null we pass.
+ */
+interface LegacyResolverListener {
+  onSuccessfulResolution(
+    endpoints: Endpoint[],
+    serviceConfig: ServiceConfig | null,
+    serviceConfigError: null,
+    configSelector: null,
+    attributes: Record<string, unknown>,
+  ): void;
+  onError(error: StatusObject): void;
+}
+
+/** What grpc-js hands the resolver's constructor: a function on 1.14+, an object on 1.10–1.13. */
+type AnyResolverListener = experimental.ResolverListener | LegacyResolverListener;
 
 export interface GrpcResolverOptions {
   /** URI scheme to register: targets look like `<scheme>:///<service-name>`. @default 'etcd' */
@@ -66,8 +91,8 @@ export function registerGrpcResolver(registry: ServiceRegistry, options: GrpcRes
   };
 }
 
-function unavailable(details: string): experimental.StatusOr<Endpoint[]> {
-  return experimental.statusOrFromError({ code: status.UNAVAILABLE, details, metadata: new Metadata() });
+function unavailable(details: string): StatusObject {
+  return { code: status.UNAVAILABLE, details, metadata: new Metadata() };
 }
 
 class EtcdResolver implements experimental.Resolver {
@@ -79,7 +104,7 @@ class EtcdResolver implements experimental.Resolver {
 
   constructor(
     private readonly target: experimental.GrpcUri,
-    private readonly listener: experimental.ResolverListener,
+    private readonly listener: AnyResolverListener,
     private readonly channelOptions: ChannelOptions,
   ) {
     this.name = target.path.replace(/^\/+/, '');
@@ -112,6 +137,9 @@ class EtcdResolver implements experimental.Resolver {
   private async follow(run: AbortController): Promise<void> {
     const { binding, name } = this;
     try {
+      // grpc-js's contract: no listener call synchronously with updateResolution(), errors included.
+      await Promise.resolve();
+      if (run.signal.aborted) return;
       if (!binding) throw new Error(`no registry registered for scheme "${this.target.scheme}"`);
       validName(name);
       const changes = binding.registry.watch(name, { signal: run.signal })[Symbol.asyncIterator]();
@@ -125,7 +153,7 @@ class EtcdResolver implements experimental.Resolver {
       if (run.signal.aborted) return;
       const error = toCoordinationError(err, `grpc.resolve ${name}`);
       binding?.logger.warn({ operation: 'grpc.resolve', key: name, code: error.code, error: errorText(error) }, 'resolution failed');
-      this.listener(unavailable(`etcd resolver: ${error.message}`), {}, null, '');
+      this.fail(unavailable(`etcd resolver: ${error.message}`), null);
     } finally {
       // Ended (error, coordinator closed): the next updateResolution() starts again.
       if (this.running === run) this.running = undefined;
@@ -156,12 +184,21 @@ class EtcdResolver implements experimental.Resolver {
   private send(endpoints: Endpoint[]): void {
     this.lastSent = JSON.stringify(endpoints);
     // A channel with its own service config keeps it; otherwise we ask for our policy.
-    const serviceConfig = this.channelOptions['grpc.service_config']
+    const serviceConfig: ServiceConfig | null = this.channelOptions['grpc.service_config']
       ? null
-      : experimental.statusOrFromValue({ loadBalancingConfig: [{ [this.binding!.options.loadBalancingPolicy]: {} }], methodConfig: [] });
-    this.listener(experimental.statusOrFromValue(endpoints), {}, serviceConfig, '');
+      : { loadBalancingConfig: [{ [this.binding!.options.loadBalancingPolicy]: {} }], methodConfig: [] };
+    const listener = this.listener;
+    if (typeof listener === 'function') listener({ ok: true, value: endpoints }, {}, serviceConfig && { ok: true, value: serviceConfig }, '');
+    else listener.onSuccessfulResolution(endpoints, serviceConfig, null, null, {});
     // grpc-js parks a channel with an empty list in IDLE, where calls wait for their deadline:
     // an error on top (with no subchannels left to keep) makes them fail fast with UNAVAILABLE.
-    if (endpoints.length === 0) this.listener(unavailable(`etcd resolver: no instances of "${this.name}" registered`), {}, serviceConfig, '');
+    if (endpoints.length === 0) this.fail(unavailable(`etcd resolver: no instances of "${this.name}" registered`), serviceConfig);
+  }
+
+  /** Reports a resolution failure in the listener's shape (1.10–1.13 take no service config with it). */
+  private fail(error: StatusObject, serviceConfig: ServiceConfig | null): void {
+    const listener = this.listener;
+    if (typeof listener === 'function') listener({ ok: false, error }, {}, serviceConfig && { ok: true, value: serviceConfig }, '');
+    else listener.onError(error);
   }
 }
