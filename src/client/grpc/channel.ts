@@ -72,10 +72,10 @@ function rst(stream: ClientHttp2Stream): void {
 }
 const CALL = Symbol('grpcCall');
 /**
- * Request options with every priority field already set: node's request() would otherwise add
- * weight/parent/exclusive/silent to its copy one by one, which costs about 5% of a call's CPU.
+ * No priority fields: RFC 9113 deprecates them, Node 22+ prints DEP0194 for `weight` (even when
+ * undefined), and Bun resets every stream that carries any of them (NGHTTP2_INTERNAL_ERROR).
  */
-const REQUEST_OPTIONS = Object.freeze({ endStream: false, weight: constants.NGHTTP2_DEFAULT_WEIGHT, parent: 0, exclusive: false, silent: false });
+const REQUEST_OPTIONS = Object.freeze({ endStream: false });
 const SESSION_WINDOW = 16 * 1024 * 1024;
 
 type Tagged = ClientHttp2Stream & { [CALL]?: Call };
