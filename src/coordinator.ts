@@ -77,7 +77,8 @@ export function clientOf(coordinator: Coordinator): EtcdClient {
 /**
  * Connects to etcd and checks it answers within `options.timeout` (retrying refused connections
  * inside that budget). Rejects with VALIDATION_ERROR for bad options, AUTH_ERROR for bad
- * credentials, CONNECTION_ERROR when etcd cannot be reached in time — unless `snapshotFile` is set:
+ * credentials (a valid user connects whatever its role may read: each call is checked against its
+ * own keys), CONNECTION_ERROR when etcd cannot be reached in time — unless `snapshotFile` is set:
  * then it resolves after `timeout` without etcd (logged at WARN) and config live views serve the snapshot.
  */
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
@@ -94,7 +95,14 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   try {
     while (!budget.aborted) {
       try {
-        await client.ping(budget);
+        const { readable } = await client.ping(budget);
+        if (!readable) {
+          // Least privilege: etcd knew the user (else no permission check); its role just cannot read the root key.
+          client.logger.debug(
+            { operation: 'connect', key: client.prefix, code: 'PERMISSION_DENIED' },
+            'credentials accepted: the role may not read the namespace root (least privilege); each call is checked against its own keys',
+          );
+        }
         client.logger.info(
           { operation: 'connect', key: resolved.namespace, durationMs: Math.round(performance.now() - started) },
           'coordinator connected',

@@ -1,5 +1,6 @@
 // Every error that leaves the library is a CoordinationError with a code from ErrorCode.
 // gRPC/etcd failures (GrpcError from src/client/grpc) are translated in exactly one place: toCoordinationError().
+import { GrpcError, Status } from './client/grpc/status.js';
 
 /** Error codes (seed §4.1), plus `AUTH_ERROR`, `CANCELLED` and `INTERNAL_ERROR` which the seed's list has no place for. */
 export const ErrorCode = {
@@ -150,11 +151,56 @@ export function classify(err: unknown): ErrorCode {
 
 /**
  * Wraps any error from gRPC/etcd (or elsewhere) as a CoordinationError, keeping the original as
- * `cause` and its message text. `what` names the operation, e.g. `config.set app.name`.
+ * `cause` and its message text. `what` names the operation, e.g. `config.set app.name`. A permission
+ * etcd denied reads `<what>: permission denied (needs readwrite on /gochat/config/app.name)`: the key
+ * ranges the refused request needed (GrpcError.needs, src/client/key-needs.ts).
  */
 export function toCoordinationError(err: unknown, what: string): CoordinationError {
   if (err instanceof CoordinationError) return err;
   const code = classify(err);
+  if (err instanceof GrpcError && err.code === Status.PERMISSION_DENIED) {
+    return new CoordinationError(ErrorCode.Auth, `${what}: permission denied${err.needs ? ` (needs ${err.needs})` : ''}`, { cause: err });
+  }
   const detail = err instanceof Error ? err.message : String(err);
   return new CoordinationError(code, `${what}: ${detail}`, { cause: err });
+}
+
+/**
+ * True when etcd refused a request for a permission the user's role lacks (gRPC PERMISSION_DENIED;
+ * the user and password were accepted), also once wrapped in a CoordinationError.
+ */
+export function isPermissionDenied(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof GrpcError) return e.code === Status.PERMISSION_DENIED;
+    if (!(e instanceof CoordinationError)) return false;
+  }
+  return false;
+}
+
+// grpc-go's names of the status codes, as etcd writes them into a watch's cancel_reason.
+const GO_CODES: Record<string, number> = { Canceled: Status.CANCELLED };
+for (const [name, code] of Object.entries(Status)) {
+  const camel = name.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _s: string, c: string) => c.toUpperCase());
+  GO_CODES[camel] ??= code;
+}
+
+/**
+ * The error of a watch etcd cancelled: etcd ≥ 3.4 writes the gRPC status of why it refused a create
+ * into cancel_reason (`rpc error: code = PermissionDenied desc = etcdserver: permission denied`), so
+ * it is classified by that status like any call's; other reasons stay text. `needs`: what the
+ * create needed (`read on prefix /gochat/config/`), named when it was a permission denial.
+ */
+export function watchCancelError(reason: string, needs?: string): Error {
+  const m = /^rpc error: code = (\w+) desc = ([\s\S]*)$/.exec(reason);
+  const code = m ? GO_CODES[m[1]!] : undefined;
+  if (m === null || code === undefined) return new Error(reason || 'watch cancelled by etcd');
+  const error = new GrpcError(code, m[2]!);
+  if (needs && code === Status.PERMISSION_DENIED) error.needs = needs;
+  return error;
+}
+
+/** etcd's answer to adding a user or role that exists (its error identity: FAILED_PRECONDITION and this text). */
+export function isAlreadyExists(err: unknown): boolean {
+  const e = err instanceof CoordinationError ? err.cause : err;
+  return e instanceof GrpcError && e.code === Status.FAILED_PRECONDITION && /^etcdserver: (user|role) name already exists$/.test(e.details);
 }

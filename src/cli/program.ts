@@ -12,6 +12,7 @@ import { registerLockCommands } from './locks.js';
 import { registerIdCommands } from './ids.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerElectionCommands } from './elections.js';
+import { registerRolesCommand } from './roles.js';
 
 /** What a command's action gets: its output, a coordinator on demand, and Ctrl-C as a signal. */
 export interface CliContext {
@@ -80,6 +81,7 @@ Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scrip
   registerIdCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   registerElectionCommands(program, ctx);
+  registerRolesCommand(program, ctx);
   try {
     if (args.length === 0) {
       program.outputHelp();

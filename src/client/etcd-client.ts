@@ -3,7 +3,7 @@
 // our retry policy, error mapping and logging, and owns every resource (leases, watches, loops) so
 // that close() can release them all.
 import { setMaxListeners } from 'node:events';
-import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, abortError, isPermissionDenied, toCoordinationError } from '../errors.js';
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { Component } from '../layout.js';
 import type { ResolvedOptions } from '../options.js';
@@ -144,12 +144,22 @@ export class EtcdClient {
 
   /**
    * Checks etcd answers within `timeout` and accepts our credentials: a serializable count-only
-   * read of our namespace (etcd's Status RPC alone would pass without any credentials).
+   * read of our namespace's root key. etcd's Status RPC would not do: etcd 3.4 answers it without
+   * any credentials (verified on 3.4.23), so it proves nothing. A least-privilege role (only
+   * `<ns>/config/`, say) may not read that key: etcd's PERMISSION_DENIED then proves the credentials
+   * all the same — etcd resolved our token to a user before it checked the user's roles (a wrong
+   * password fails at Authenticate, an unknown token is UNAUTHENTICATED, no user at all "user name
+   * is empty") — so it counts as connected, with `revision` unknown and `readable: false`.
    */
-  async ping(signal?: AbortSignal): Promise<{ revision: bigint }> {
+  async ping(signal?: AbortSignal): Promise<{ revision: bigint | undefined; readable: boolean }> {
     const key = Buffer.from(this.prefix || 'health');
-    const res = await this.rpc.kv.range({ key, count_only: true, serializable: true }, { timeoutMs: this.timeout, signal });
-    return { revision: BigInt(res.header.revision) };
+    try {
+      const res = await this.rpc.kv.range({ key, count_only: true, serializable: true }, { timeoutMs: this.timeout, signal });
+      return { revision: BigInt(res.header.revision), readable: true };
+    } catch (err) {
+      if (!isPermissionDenied(err)) throw err;
+      return { revision: undefined, readable: false };
+    }
   }
 
   /** Registers a resource for close(); returns a function that forgets it (call it on release). */

@@ -9,7 +9,9 @@
 //  - a stream that stops answering is replaced: a create not confirmed within the timeout means the
 //    stream sits on a dead or hung member, so it is reset and reopened on the next member.
 // The stream is closed a moment after the last watch ends (no idle stream, no keep-alive pings).
+import { watchCancelError } from '../errors.js';
 import { errorText } from '../logger.js';
+import { WATCH_CREATE, describeRefused } from './key-needs.js';
 import type { EtcdClient } from './etcd-client.js';
 import type { RpcStream } from './grpc/etcd-rpc.js';
 import type { Event, WatchCreateRequest, WatchRequest, WatchResponse } from './grpc/messages.js';
@@ -34,8 +36,12 @@ export interface WatchHandlers {
   onEvents(events: Event[], revision: bigint): void;
   /** The stream broke; the watch will resume by itself. */
   onDisconnected?(error: unknown): void;
-  /** etcd cancelled the watch (compactRevision > 0: its start revision was compacted); it is gone. */
-  onCancelled(reason: { compactRevision: bigint; message: string }): void;
+  /**
+   * etcd cancelled the watch (compactRevision > 0: its start revision was compacted); it is gone.
+   * `error`: why etcd refused it, as a call's error would say (a permission denial is AUTH_ERROR
+   * naming the key range), when etcd said more than "compacted".
+   */
+  onCancelled(reason: { compactRevision: bigint; message: string; error?: Error }): void;
 }
 
 export interface HubWatch {
@@ -192,9 +198,13 @@ export class WatchHub {
       return;
     }
     if (res.canceled) {
+      // Only this watch ends: etcd refused (or compacted) it alone, the stream and the others go on.
       this.entries.delete(id);
       clearTimeout(entry.createTimer);
-      entry.handlers.onCancelled({ compactRevision: BigInt(res.compact_revision), message: res.cancel_reason || 'watch cancelled by etcd' });
+      const compactRevision = BigInt(res.compact_revision);
+      const message = res.cancel_reason || 'watch cancelled by etcd';
+      if (compactRevision > 0n || !res.cancel_reason) entry.handlers.onCancelled({ compactRevision, message });
+      else entry.handlers.onCancelled({ compactRevision, message, error: watchCancelError(res.cancel_reason, describeRefused(WATCH_CREATE, entry.spec)) });
       return;
     }
     if (res.created) {

@@ -5,7 +5,7 @@
 // resumes each watch after the last event it delivered. On compaction etcd cancels the watch
 // (compact_revision set): we re-read the state at head, emit reconciling PUT/DELETE events
 // against the keys we knew, log WARN, and watch again from that read + 1.
-import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, classify, isTransient, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
 import type { EtcdClient } from './etcd-client.js';
@@ -143,8 +143,10 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   }
 
   /** A compacted resume revision is the one cause of a cancel we can repair. */
-  private async afterCancel(reason: { compactRevision: bigint; message: string }): Promise<void> {
+  private async afterCancel(reason: { compactRevision: bigint; message: string; error?: Error }): Promise<void> {
     try {
+      // Refused for the user's role (or credentials): said at once, never retried.
+      if (reason.error && classify(reason.error) === ErrorCode.Auth) throw reason.error;
       if (reason.compactRevision === 0n && !(await this.isCompacted(this.seen + 1n))) {
         throw new CoordinationError(ErrorCode.Unavailable, `watch cancelled by etcd: ${reason.message}`);
       }

@@ -138,6 +138,19 @@ export const Maintenance = {
   status: method<M.StatusRequest, M.StatusResponse>('Maintenance', 'Status'),
 };
 
+const PERM_TYPE = enumValues('authpb.Permission.Type');
+
+function prepareGrant(req: M.AuthRoleGrantPermissionRequest): M.AuthRoleGrantPermissionRequest {
+  return { ...req, perm: { ...req.perm, permType: enumOf(PERM_TYPE, req.perm.permType, 'permission type') } } as unknown as M.AuthRoleGrantPermissionRequest;
+}
+
 export const Auth = {
   authenticate: method<M.AuthenticateRequest, M.AuthenticateResponse>('Auth', 'Authenticate'),
+  // Admin calls (etcd's root role), for coordctl roles --apply.
+  userAdd: method<M.AuthUserAddRequest, M.AuthHeaderResponse>('Auth', 'UserAdd'),
+  userGet: method<M.AuthUserGetRequest, M.AuthUserGetResponse>('Auth', 'UserGet'),
+  userGrantRole: method<M.AuthUserGrantRoleRequest, M.AuthHeaderResponse>('Auth', 'UserGrantRole'),
+  roleAdd: method<M.AuthRoleAddRequest, M.AuthHeaderResponse>('Auth', 'RoleAdd'),
+  roleGet: method<M.AuthRoleGetRequest, M.AuthRoleGetResponse>('Auth', 'RoleGet'),
+  roleGrantPermission: method<M.AuthRoleGrantPermissionRequest, M.AuthHeaderResponse>('Auth', 'RoleGrantPermission', prepareGrant),
 };

@@ -75,6 +75,30 @@ export const ETCD_PROTO = {
       "Authenticate": {
        "requestType": "AuthenticateRequest",
        "responseType": "AuthenticateResponse"
+      },
+      "UserAdd": {
+       "requestType": "AuthUserAddRequest",
+       "responseType": "AuthUserAddResponse"
+      },
+      "UserGet": {
+       "requestType": "AuthUserGetRequest",
+       "responseType": "AuthUserGetResponse"
+      },
+      "UserGrantRole": {
+       "requestType": "AuthUserGrantRoleRequest",
+       "responseType": "AuthUserGrantRoleResponse"
+      },
+      "RoleAdd": {
+       "requestType": "AuthRoleAddRequest",
+       "responseType": "AuthRoleAddResponse"
+      },
+      "RoleGet": {
+       "requestType": "AuthRoleGetRequest",
+       "responseType": "AuthRoleGetResponse"
+      },
+      "RoleGrantPermission": {
+       "requestType": "AuthRoleGrantPermissionRequest",
+       "responseType": "AuthRoleGrantPermissionResponse"
       }
      }
     },
@@ -750,6 +774,128 @@ export const ETCD_PROTO = {
        "id": 2
       }
      }
+    },
+    "AuthUserAddRequest": {
+     "fields": {
+      "name": {
+       "type": "string",
+       "id": 1
+      },
+      "password": {
+       "type": "string",
+       "id": 2
+      },
+      "options": {
+       "type": "authpb.UserAddOptions",
+       "id": 3
+      }
+     }
+    },
+    "AuthUserGetRequest": {
+     "fields": {
+      "name": {
+       "type": "string",
+       "id": 1
+      }
+     }
+    },
+    "AuthUserGrantRoleRequest": {
+     "fields": {
+      "user": {
+       "type": "string",
+       "id": 1
+      },
+      "role": {
+       "type": "string",
+       "id": 2
+      }
+     }
+    },
+    "AuthRoleAddRequest": {
+     "fields": {
+      "name": {
+       "type": "string",
+       "id": 1
+      }
+     }
+    },
+    "AuthRoleGetRequest": {
+     "fields": {
+      "role": {
+       "type": "string",
+       "id": 1
+      }
+     }
+    },
+    "AuthRoleGrantPermissionRequest": {
+     "fields": {
+      "name": {
+       "type": "string",
+       "id": 1
+      },
+      "perm": {
+       "type": "authpb.Permission",
+       "id": 2
+      }
+     }
+    },
+    "AuthUserAddResponse": {
+     "fields": {
+      "header": {
+       "type": "ResponseHeader",
+       "id": 1
+      }
+     }
+    },
+    "AuthUserGetResponse": {
+     "fields": {
+      "header": {
+       "type": "ResponseHeader",
+       "id": 1
+      },
+      "roles": {
+       "rule": "repeated",
+       "type": "string",
+       "id": 2
+      }
+     }
+    },
+    "AuthUserGrantRoleResponse": {
+     "fields": {
+      "header": {
+       "type": "ResponseHeader",
+       "id": 1
+      }
+     }
+    },
+    "AuthRoleAddResponse": {
+     "fields": {
+      "header": {
+       "type": "ResponseHeader",
+       "id": 1
+      }
+     }
+    },
+    "AuthRoleGetResponse": {
+     "fields": {
+      "header": {
+       "type": "ResponseHeader",
+       "id": 1
+      },
+      "perm": {
+       "rule": "repeated",
+       "type": "authpb.Permission",
+       "id": 2
+      }
+     }
+    },
+    "AuthRoleGrantPermissionResponse": {
+     "fields": {
+      "header": {
+       "type": "ResponseHeader",
+       "id": 1
+      }
+     }
     }
    }
   },
@@ -803,6 +949,43 @@ export const ETCD_PROTO = {
        "values": {
         "PUT": 0,
         "DELETE": 1
+       }
+      }
+     }
+    }
+   }
+  },
+  "authpb": {
+   "nested": {
+    "UserAddOptions": {
+     "fields": {
+      "no_password": {
+       "type": "bool",
+       "id": 1
+      }
+     }
+    },
+    "Permission": {
+     "fields": {
+      "permType": {
+       "type": "Type",
+       "id": 1
+      },
+      "key": {
+       "type": "bytes",
+       "id": 2
+      },
+      "range_end": {
+       "type": "bytes",
+       "id": 3
+      }
+     },
+     "nested": {
+      "Type": {
+       "values": {
+        "READ": 0,
+        "WRITE": 1,
+        "READWRITE": 2
        }
       }
      }

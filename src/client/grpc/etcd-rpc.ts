@@ -1,11 +1,13 @@
-// etcd v3's RPCs on our gRPC channel: KV, Lease, Watch, Maintenance.Status and Auth.Authenticate,
+// etcd v3's RPCs on our gRPC channel: KV, Lease, Watch, Maintenance.Status, Auth.Authenticate (and
+// the Auth admin calls coordctl roles --apply uses),
 // with etcd's auth: one Authenticate, the token sent as `token` metadata on every call, fetched
 // again once when etcd calls it invalid (simple tokens expire after 5 idle minutes). The token and
 // password never appear in an error message or a log line.
 import { GrpcChannel, type BidiStream, type ChannelOptions, type Metadata } from './channel.js';
 import { Auth, KV, Lease, Maintenance, Watch, type Method } from './codec.js';
 import type * as M from './messages.js';
-import { GrpcError } from './status.js';
+import { GrpcError, Status } from './status.js';
+import { describeRefused } from '../key-needs.js';
 
 export interface RpcOptions {
   /** Deadline of the call in ms (connect included). */
@@ -31,6 +33,14 @@ export interface RpcStream<Req> {
   readonly endpoint: string;
 }
 
+/** The calls whose PERMISSION_DENIED names the key ranges the request needed (never an Auth call). */
+const KEYED: ReadonlySet<string> = new Set([KV.range.path, KV.put.path, KV.deleteRange.path, KV.txn.path, Lease.revoke.path, Lease.timeToLive.path]);
+
+function refusal(err: unknown, path: string, request: unknown): unknown {
+  if (err instanceof GrpcError && err.code === Status.PERMISSION_DENIED) err.needs = describeRefused(path, request);
+  return err;
+}
+
 /** etcd rejects a token it does not know (expired, or issued before a restart) with this text. */
 const INVALID_TOKEN = /invalid auth token/i;
 
@@ -53,6 +63,16 @@ export class EtcdRpc {
     grant: (req: M.LeaseGrantRequest, o: RpcOptions) => this.unary(Lease.grant, req, o),
     revoke: (req: M.LeaseRevokeRequest, o: RpcOptions) => this.unary(Lease.revoke, req, o),
     timeToLive: (req: M.LeaseTimeToLiveRequest, o: RpcOptions) => this.unary(Lease.timeToLive, req, o),
+  };
+
+  /** etcd's user and role administration (root only), for coordctl roles --apply. */
+  readonly auth = {
+    userAdd: (req: M.AuthUserAddRequest, o: RpcOptions) => this.unary(Auth.userAdd, req, o),
+    userGet: (req: M.AuthUserGetRequest, o: RpcOptions) => this.unary(Auth.userGet, req, o),
+    userGrantRole: (req: M.AuthUserGrantRoleRequest, o: RpcOptions) => this.unary(Auth.userGrantRole, req, o),
+    roleAdd: (req: M.AuthRoleAddRequest, o: RpcOptions) => this.unary(Auth.roleAdd, req, o),
+    roleGet: (req: M.AuthRoleGetRequest, o: RpcOptions) => this.unary(Auth.roleGet, req, o),
+    roleGrantPermission: (req: M.AuthRoleGrantPermissionRequest, o: RpcOptions) => this.unary(Auth.roleGrantPermission, req, o),
   };
 
   constructor(options: EtcdRpcOptions) {
@@ -88,7 +108,10 @@ export class EtcdRpc {
   private unary<Req, Res>(method: Method<Req, Res>, request: Req, o: RpcOptions): Promise<Res> {
     const body = method.encode(request);
     if (this.username === undefined) return this.channel.unary(method.path, body, o.timeoutMs, o.signal, undefined, method.decode);
-    return this.withToken(o, (metadata) => this.channel.unary(method.path, body, o.timeoutMs, o.signal, metadata, method.decode));
+    const sent = this.withToken(o, (metadata) => this.channel.unary(method.path, body, o.timeoutMs, o.signal, metadata, method.decode));
+    // Only a user's role denies a permission: the error names the key ranges the request needed
+    // (errors.ts puts them in the message).
+    return KEYED.has(method.path) ? sent.catch((err: unknown) => Promise.reject(refusal(err, method.path, request))) : sent;
   }
 
   private async stream<Req, Res>(method: Method<Req, Res>, callbacks: StreamCallbacks<Res>, openTimeoutMs: number): Promise<RpcStream<Req>> {

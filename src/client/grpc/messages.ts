@@ -186,6 +186,55 @@ export interface AuthenticateResponse {
   token: string;
 }
 
+/** A key permission of a role (authpb.Permission): `[key, range_end)`, or `key` alone without range_end. */
+export interface AuthPermission {
+  permType: 'READ' | 'WRITE' | 'READWRITE';
+  key: Buffer;
+  range_end?: Buffer;
+}
+
+export interface AuthUserAddRequest {
+  name: string;
+  password: string;
+}
+
+export interface AuthUserGetRequest {
+  name: string;
+}
+
+export interface AuthUserGetResponse {
+  header: ResponseHeader;
+  roles: string[];
+}
+
+export interface AuthUserGrantRoleRequest {
+  user: string;
+  role: string;
+}
+
+export interface AuthRoleAddRequest {
+  name: string;
+}
+
+export interface AuthRoleGetRequest {
+  role: string;
+}
+
+export interface AuthRoleGetResponse {
+  header: ResponseHeader;
+  perm: AuthPermission[];
+}
+
+export interface AuthRoleGrantPermissionRequest {
+  name: string;
+  perm: AuthPermission;
+}
+
+/** The answer of an Auth admin call that returns nothing but the header. */
+export interface AuthHeaderResponse {
+  header: ResponseHeader;
+}
+
 export interface WatchCreateRequest {
   key: Buffer;
   range_end?: Buffer;

@@ -26,6 +26,11 @@ export type Status = (typeof Status)[keyof typeof Status];
 /** A call that ended with a non-OK status (from etcd, or locally: deadline, lost connection). */
 export class GrpcError extends Error {
   override readonly name = 'GrpcError';
+  /**
+   * What a request etcd refused with PERMISSION_DENIED needed, e.g. `write on /gochat/config/a`
+   * (set by EtcdRpc and the watch hub; src/client/key-needs.ts): key ranges only, never a value.
+   */
+  declare needs?: string;
 
   constructor(
     readonly code: number,
