@@ -2,7 +2,8 @@
 // nest), encoded and decoded by hand on wire.ts: every lock, config and registry call is one of
 // these, and this costs a fraction of protobufjs's reflection codec. Field numbers and enum values
 // are etcd's; the results are exactly what codec.ts's protobufjs toObject() gives (null for an
-// absent message, defaults for absent scalars; test/unit/kv-codec.test.ts checks both ways).
+// absent message, defaults for absent scalars; test/unit/kv-codec.test.ts checks both ways), except
+// where that would be a lie about our types: a response without its header throws (see headed).
 import type * as M from './messages.js';
 import { decoder, encoder, Reader, WIRE_BYTES, WIRE_VARINT, Writer } from './wire.js';
 
@@ -89,6 +90,19 @@ export const encodeTxnRequest = encoder(writeTxn);
 
 const EMPTY = Buffer.alloc(0);
 
+/** A response as it is read: the header may not have come (yet). */
+export type Unheaded<T extends { header: M.ResponseHeader }> = Omit<T, 'header'> & { header: M.ResponseHeader | undefined };
+
+/**
+ * The response once read, if its header came. etcd sends one with every response, nested ones in
+ * a Txn included; callers read its revision (fencing tokens, watch starts), so a default '0' would
+ * be a wrong answer and protobufjs's null a TypeError far from here: a response without is malformed.
+ */
+export function headed<T extends { header: M.ResponseHeader }>(m: Unheaded<T>, what: string): T {
+  if (m.header === undefined) throw new RangeError(`protobuf: ${what} without its header`);
+  return m as unknown as T; // every other field has its default from the start
+}
+
 export function readHeader(r: Reader): M.ResponseHeader {
   const h: M.ResponseHeader = { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' };
   while (!r.done) {
@@ -135,7 +149,7 @@ export function readKeyValue(r: Reader): M.KeyValue {
 }
 
 function readRange(r: Reader): M.RangeResponse {
-  const m: M.RangeResponse = { kvs: [], header: null as unknown as M.ResponseHeader, more: false, count: '0' };
+  const m: Unheaded<M.RangeResponse> = { kvs: [], header: undefined, more: false, count: '0' };
   while (!r.done) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
@@ -144,22 +158,22 @@ function readRange(r: Reader): M.RangeResponse {
     else if (tag === ((4 << 3) | WIRE_VARINT)) m.count = r.int64(true);
     else r.skip(tag & 7);
   }
-  return m;
+  return headed(m, 'RangeResponse');
 }
 
 function readPut(r: Reader): M.PutResponse {
-  const m: M.PutResponse = { header: null as unknown as M.ResponseHeader, prev_kv: null };
+  const m: Unheaded<M.PutResponse> = { header: undefined, prev_kv: null };
   while (!r.done) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
     else if (tag === ((2 << 3) | WIRE_BYTES)) m.prev_kv = readKeyValue(r.nested());
     else r.skip(tag & 7);
   }
-  return m;
+  return headed(m, 'PutResponse');
 }
 
 function readDeleteRange(r: Reader): M.DeleteRangeResponse {
-  const m: M.DeleteRangeResponse = { prev_kvs: [], header: null as unknown as M.ResponseHeader, deleted: '0' };
+  const m: Unheaded<M.DeleteRangeResponse> = { prev_kvs: [], header: undefined, deleted: '0' };
   while (!r.done) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
@@ -167,7 +181,7 @@ function readDeleteRange(r: Reader): M.DeleteRangeResponse {
     else if (tag === ((3 << 3) | WIRE_BYTES)) m.prev_kvs.push(readKeyValue(r.nested()));
     else r.skip(tag & 7);
   }
-  return m;
+  return headed(m, 'DeleteRangeResponse');
 }
 
 function readOp(r: Reader): M.ResponseOp {
@@ -190,7 +204,7 @@ function setOnly<K extends keyof M.ResponseOp>(op: M.ResponseOp, key: K, value: 
 }
 
 function readTxn(r: Reader): M.TxnResponse {
-  const m: M.TxnResponse = { responses: [], header: null as unknown as M.ResponseHeader, succeeded: false };
+  const m: Unheaded<M.TxnResponse> = { responses: [], header: undefined, succeeded: false };
   while (!r.done) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
@@ -198,7 +212,7 @@ function readTxn(r: Reader): M.TxnResponse {
     else if (tag === ((3 << 3) | WIRE_BYTES)) m.responses.push(readOp(r.nested()));
     else r.skip(tag & 7);
   }
-  return m;
+  return headed(m, 'TxnResponse');
 }
 
 export const decodeRangeResponse = decoder(readRange);

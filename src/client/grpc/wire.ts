@@ -8,12 +8,18 @@
 // object that toObject() then copies; this writes into one reused buffer and reads straight into
 // the plain objects we hand out.
 
-/** int64 as our messages carry it: a decimal string, or a safe integer. */
-export type Int64Input = string | number;
+/** int64 as our messages carry it: a decimal string, or a safe integer (or a bigint). */
+export type Int64Input = string | number | bigint;
 
 const TWO_32 = 4294967296;
 /** Bytes of a varint below which its value is a safe integer (7 × 7 = 49 bits). */
 const SAFE_VARINT_BYTES = 7;
+/** The longest varint there is: 64 bits, 7 per byte. */
+const MAX_VARINT_BYTES = 10;
+/** Digits below which a decimal string is a safe integer (10^15 < 2^53). */
+const SAFE_DIGITS = 15;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -69,15 +75,20 @@ export class Writer {
     this.varint(field * 8 + wireType);
   }
 
-  /** An int64/uint64 field; negative values as 64-bit two's complement (ten bytes), as protobuf does. */
+  /**
+   * An int64 field; negative values as 64-bit two's complement (ten bytes), as protobuf does.
+   * Anything an int64 cannot hold exactly (`'1e3'`, `' 12'`, `''`, 1.5, 2^63) is a TypeError or
+   * RangeError: user input is validated before it gets here, so this is a bug of ours.
+   */
   int64(field: number, value: Int64Input): void {
     this.tag(field, WIRE_VARINT);
-    const n = typeof value === 'number' ? value : value.length <= 15 ? Number(value) : NaN;
-    if (Number.isSafeInteger(n) && n >= 0) return this.varint(n);
-    const key = String(value);
-    let bytes = bigVarints.get(key);
+    // Hot path: revisions and counts, short digit strings or small numbers, parsed in place.
+    const n = typeof value === 'number' ? value : typeof value === 'string' ? smallDecimal(value) : -1;
+    if (n >= 0 && Number.isSafeInteger(n)) return this.varint(n);
+    const key = typeof value === 'string' ? value : String(value);
+    let bytes = bigVarints.get(key); // only ever holds values that passed toInt64
     if (!bytes) {
-      bytes = bigVarint(BigInt(value)); // throws on anything that is not an integer
+      bytes = bigVarint(toInt64(value));
       if (bigVarints.size >= MAX_CACHED) bigVarints.clear();
       bigVarints.set(key, bytes);
     }
@@ -125,6 +136,46 @@ export class Writer {
 /** Lease IDs are 63-bit and sent again and again: their varints, by decimal text. */
 const bigVarints = new Map<string, Uint8Array>();
 const MAX_CACHED = 256;
+
+/** A string of 1 to 15 decimal digits as its value, anything else -1 (for the slow path to judge). */
+function smallDecimal(s: string): number {
+  const length = s.length;
+  if (length === 0 || length > SAFE_DIGITS) return -1;
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = s.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+/** The slow path's check: exactly the values an int64 field holds, in the forms our messages use. */
+function toInt64(value: Int64Input): bigint {
+  let v: bigint;
+  if (typeof value === 'bigint') v = value;
+  else if (typeof value === 'number') {
+    if (!Number.isInteger(value)) throw new TypeError(`protobuf: int64 value ${value} is not an integer`);
+    if (!Number.isSafeInteger(value)) throw new RangeError(`protobuf: int64 value ${value} is not a safe integer: pass it as a decimal string`);
+    v = BigInt(value);
+  } else if (typeof value === 'string') {
+    // BigInt() alone would take '', ' 12', '0x10' and '0b1': decimal digits with an optional '-' only.
+    if (!isDecimal(value)) throw new TypeError(`protobuf: int64 value ${JSON.stringify(value)} is not a decimal integer`);
+    v = BigInt(value);
+  } else throw new TypeError(`protobuf: int64 value of type ${typeof value}`);
+  if (v < INT64_MIN || v > INT64_MAX) throw new RangeError(`protobuf: int64 value ${String(value)} is out of range`);
+  return v;
+}
+
+function isDecimal(s: string): boolean {
+  const start = s.charCodeAt(0) === 45 ? 1 : 0; // '-'
+  if (s.length === start) return false;
+  for (let i = start; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 function bigVarint(value: bigint): Uint8Array {
   let v = BigInt.asUintN(64, value);
@@ -180,7 +231,7 @@ export class Reader {
       if (b < 0x80) return n > 0xffffffff ? n % TWO_32 : n;
     }
     // A longer varint (an int32 enum below zero is sent as ten bytes): keep its low 32 bits.
-    while (this.byte() >= 0x80);
+    this.varintEnd(this.pos - 5);
     return n % TWO_32;
   }
 
@@ -198,7 +249,7 @@ export class Reader {
       if (b < 0x80) return String(n);
     }
     // Eight bytes or more (IDs, negative numbers): exact, through BigInt, remembered by their bytes.
-    while (this.pos - start < 10 && this.byte() >= 0x80);
+    this.varintEnd(start);
     const bytes = this.buf.subarray(start, this.pos);
     for (const seen of bigTexts) if (seen.signed === signed && seen.bytes.equals(bytes)) return seen.text;
     let v = 0n;
@@ -230,7 +281,7 @@ export class Reader {
 
   /** Skips a field we do not read (newer etcd versions may add some). */
   skip(wireType: number): void {
-    if (wireType === WIRE_VARINT) while (this.byte() >= 0x80);
+    if (wireType === WIRE_VARINT) this.varintEnd(this.pos);
     else if (wireType === WIRE_FIXED64) this.pos += 8;
     else if (wireType === WIRE_BYTES) {
       const length = this.uint32(); // read first: `pos += uint32()` would add to the old pos
@@ -239,6 +290,14 @@ export class Reader {
     else if (wireType === WIRE_FIXED32) this.pos += 4;
     else throw new RangeError(`protobuf: unsupported wire type ${wireType}`);
     if (this.pos > this.end) throw new RangeError('protobuf: field runs past the end of the message');
+  }
+
+  /** Reads on to the last byte of the varint that began at `start`; more than ten is malformed. */
+  private varintEnd(start: number): void {
+    while (this.byte() >= 0x80) {
+      // protobufjs's 64-bit reader throws the same; a longer one would shift the rest of the message.
+      if (this.pos - start >= MAX_VARINT_BYTES) throw new RangeError('protobuf: invalid varint encoding (longer than 10 bytes)');
+    }
   }
 
   private byte(): number {

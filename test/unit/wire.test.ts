@@ -1,0 +1,81 @@
+// wire.ts on its own: what Writer.int64 takes (and refuses), and varints at the ten-byte limit on
+// every reader path. kv-codec.test.ts holds the same edges to protobufjs on random messages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Reader, WIRE_VARINT, Writer, type Int64Input } from '../../src/client/grpc/wire.js';
+
+const written = (v: Int64Input): Buffer => {
+  const w = new Writer().reset();
+  w.int64(1, v);
+  return w.finish();
+};
+
+/** A varint of `value` (below 2^53) spread over `width` bytes. */
+function spread(value: number, width: number): Buffer {
+  const out = Buffer.alloc(width, 0x80);
+  for (let i = 0; i < width; i++) {
+    out[i] = (value % 128) | (i < width - 1 ? 0x80 : 0);
+    value = Math.floor(value / 128);
+  }
+  return out;
+}
+
+test('int64: a decimal string, a safe integer and a bigint of the same value are the same bytes', () => {
+  for (const [text, n, big] of [
+    ['0', 0, 0n],
+    ['300', 300, 300n],
+    ['-1', -1, -1n],
+    ['9007199254740991', Number.MAX_SAFE_INTEGER, 9007199254740991n],
+    ['-9007199254740991', -Number.MAX_SAFE_INTEGER, -9007199254740991n],
+  ] as const) {
+    assert.deepEqual(written(n), written(text), text);
+    assert.deepEqual(written(big), written(text), text);
+  }
+  assert.deepEqual(written('9223372036854775807'), written(2n ** 63n - 1n));
+  assert.deepEqual(written('-9223372036854775808'), written(-(2n ** 63n)));
+  // Leading zeros and '-0' are still decimal integers.
+  assert.deepEqual(written('007'), written(7));
+  assert.deepEqual(written('-0'), written(0));
+  assert.deepEqual(written('-000000000000000000000042'), written(-42));
+  assert.equal(written('-1').length, 1 + 10, 'a negative int64 is ten bytes of two’s complement');
+});
+
+test('int64: anything else is a TypeError or RangeError that names the value', () => {
+  for (const v of ['', '-', ' 12', '12 ', '+3', '1e3', '0x10', '0b1', '1.5', '1_000', 'abc', '١٢']) {
+    assert.throws(() => written(v), { name: 'TypeError', message: `protobuf: int64 value ${JSON.stringify(v)} is not a decimal integer` });
+  }
+  for (const v of [1.5, NaN, Infinity, -Infinity]) assert.throws(() => written(v), TypeError, String(v));
+  for (const v of [2 ** 53, -(2 ** 53), 1e21]) assert.throws(() => written(v), { name: 'RangeError', message: /not a safe integer: pass it as a decimal string/ });
+  for (const v of ['9223372036854775808', '-9223372036854775809', '18446744073709551615', 2n ** 63n, -(2n ** 63n) - 1n]) {
+    assert.throws(() => written(v), { name: 'RangeError', message: /out of range/ }, String(v));
+  }
+  for (const v of [undefined, null, true, {}]) assert.throws(() => written(v as unknown as Int64Input), TypeError, String(v));
+});
+
+test('varints: ten bytes read as the value they carry, an eleventh is an invalid encoding', () => {
+  const tagged = (body: Buffer): Reader => {
+    const r = new Reader(Buffer.concat([Buffer.from([(1 << 3) | WIRE_VARINT]), body]));
+    assert.equal(r.uint32(), (1 << 3) | WIRE_VARINT);
+    return r;
+  };
+  const invalid = { name: 'RangeError', message: /invalid varint encoding/ };
+  for (const width of [1, 5, 6, 8, 10]) {
+    assert.equal(tagged(spread(5, width)).uint32(), 5, `uint32 in ${width}`);
+    assert.equal(tagged(spread(5, width)).int64(true), '5', `int64 in ${width}`);
+    const r = tagged(spread(5, width));
+    r.skip(WIRE_VARINT);
+    assert.ok(r.done, `skip of ${width}`);
+  }
+  // An int32 enum below zero comes as ten bytes; uint32 keeps its low 32 bits.
+  const minusOne = written(-1).subarray(1);
+  assert.equal(tagged(minusOne).uint32(), 0xffffffff);
+  assert.equal(tagged(minusOne).int64(true), '-1');
+  assert.equal(tagged(minusOne).int64(false), '18446744073709551615');
+  for (const body of [spread(5, 11), spread(0, 11), Buffer.concat([Buffer.alloc(10, 0xff), Buffer.from([0x01])])]) {
+    assert.throws(() => tagged(body).uint32(), invalid);
+    assert.throws(() => tagged(body).int64(true), invalid);
+    assert.throws(() => tagged(body).skip(WIRE_VARINT), invalid);
+  }
+  // A truncated varint is still the end of the message, not this.
+  assert.throws(() => tagged(Buffer.alloc(3, 0x80)).int64(true), { name: 'RangeError', message: /runs past the end/ });
+});
