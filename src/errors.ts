@@ -28,15 +28,35 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * Why etcd refused, where callers act on a cause that shares its code with others. Set in one place,
+ * toCoordinationError(), from the gRPC status and etcd's error identity (the fixed description etcd
+ * sends with it), never from message text: a key named `jobs.compacted` is not a compaction.
+ */
+export const ErrorReason = {
+  /** A read or watch asked for a revision etcd has compacted away (NOT_FOUND). */
+  Compacted: 'compacted',
+  /** The lease does not exist (any more): expired or revoked (NOT_FOUND). */
+  LeaseNotFound: 'lease-not-found',
+  /** The user's role lacks a permission the request needed; the credentials were accepted (AUTH_ERROR). */
+  PermissionDenied: 'permission-denied',
+  /** A user or role to be added exists already (CONFLICT). */
+  AlreadyExists: 'already-exists',
+} as const;
+export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
+
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set([ErrorCode.Connection, ErrorCode.Timeout, ErrorCode.Unavailable]);
 
 export class CoordinationError extends Error {
   override readonly name = 'CoordinationError';
   readonly code: ErrorCode;
+  /** The specific cause etcd reported, when callers need to tell it apart (see ErrorReason); else undefined. */
+  readonly reason: ErrorReason | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; reason?: ErrorReason | undefined }) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
+    this.reason = options?.reason;
   }
 
   override toString(): string {
@@ -76,27 +96,64 @@ export function abortError(signal: AbortSignal, what: string): CoordinationError
   });
 }
 
-// gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html) → our codes.
-const BY_STATUS: Record<number, ErrorCode> = {
-  1: ErrorCode.Connection, // CANCELLED: the channel went away under the call
-  2: ErrorCode.Unavailable, // UNKNOWN
-  3: ErrorCode.Validation, // INVALID_ARGUMENT (e.g. request too large)
-  4: ErrorCode.Timeout, // DEADLINE_EXCEEDED
-  5: ErrorCode.NotFound, // NOT_FOUND (e.g. lease not found)
-  7: ErrorCode.Auth, // PERMISSION_DENIED
-  8: ErrorCode.Unavailable, // RESOURCE_EXHAUSTED (too many requests)
-  9: ErrorCode.Conflict, // FAILED_PRECONDITION
-  10: ErrorCode.Conflict, // ABORTED
-  11: ErrorCode.NotFound, // OUT_OF_RANGE (e.g. compacted revision)
-  13: ErrorCode.Unavailable, // INTERNAL
-  14: ErrorCode.Connection, // UNAVAILABLE
-  15: ErrorCode.Unavailable, // DATA_LOSS
-  16: ErrorCode.Auth, // UNAUTHENTICATED
+// gRPC status codes → our codes.
+const BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  [Status.CANCELLED]: ErrorCode.Connection, // the channel went away under the call
+  [Status.UNKNOWN]: ErrorCode.Unavailable,
+  [Status.INVALID_ARGUMENT]: ErrorCode.Validation, // e.g. request too large
+  [Status.DEADLINE_EXCEEDED]: ErrorCode.Timeout,
+  [Status.NOT_FOUND]: ErrorCode.NotFound, // e.g. lease not found
+  [Status.PERMISSION_DENIED]: ErrorCode.Auth,
+  [Status.RESOURCE_EXHAUSTED]: ErrorCode.Unavailable, // too many requests
+  [Status.FAILED_PRECONDITION]: ErrorCode.Conflict,
+  [Status.ABORTED]: ErrorCode.Conflict,
+  [Status.OUT_OF_RANGE]: ErrorCode.NotFound, // e.g. compacted revision
+  [Status.INTERNAL]: ErrorCode.Unavailable,
+  [Status.UNAVAILABLE]: ErrorCode.Connection,
+  [Status.DATA_LOSS]: ErrorCode.Unavailable,
+  [Status.UNAUTHENTICATED]: ErrorCode.Auth,
 };
 
-// Message text last: etcd server conditions that arrive under a generic status.
+interface Identity {
+  code: ErrorCode;
+  reason?: ErrorReason;
+}
+
+/**
+ * etcd's own errors whose code or reason the status alone does not give, by identity: the status and
+ * the fixed description etcd sends with it (its rpctypes/error.go), matched whole.
+ */
+const ETCD_ERRORS: ReadonlyMap<string, Identity> = new Map(
+  (
+    [
+      [Status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted', { code: ErrorCode.NotFound, reason: ErrorReason.Compacted }],
+      [Status.NOT_FOUND, 'etcdserver: requested lease not found', { code: ErrorCode.NotFound, reason: ErrorReason.LeaseNotFound }],
+      [Status.FAILED_PRECONDITION, 'etcdserver: user name already exists', { code: ErrorCode.Conflict, reason: ErrorReason.AlreadyExists }],
+      [Status.FAILED_PRECONDITION, 'etcdserver: role name already exists', { code: ErrorCode.Conflict, reason: ErrorReason.AlreadyExists }],
+      // etcd answered but cannot serve now: not a broken connection.
+      [Status.UNAVAILABLE, 'etcdserver: no leader', { code: ErrorCode.Unavailable }],
+      [Status.UNAVAILABLE, 'etcdserver: leader changed', { code: ErrorCode.Unavailable }],
+      [Status.UNAVAILABLE, 'etcdserver: not capable', { code: ErrorCode.Unavailable }],
+      [Status.UNAVAILABLE, 'etcdserver: unhealthy cluster', { code: ErrorCode.Unavailable }],
+      [Status.UNAVAILABLE, 'etcdserver: request timed out', { code: ErrorCode.Timeout }],
+      [Status.UNAVAILABLE, 'etcdserver: request timed out, possibly due to previous leader failure', { code: ErrorCode.Timeout }],
+      [Status.UNAVAILABLE, 'etcdserver: request timed out, possibly due to connection lost', { code: ErrorCode.Timeout }],
+      [Status.UNAVAILABLE, 'etcdserver: request timed out, waiting for the applied index took too long', { code: ErrorCode.Timeout }],
+      // Credentials etcd refused, under statuses that otherwise mean bad input or a lost race.
+      [Status.INVALID_ARGUMENT, 'etcdserver: user name is empty', { code: ErrorCode.Auth }],
+      [Status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password', { code: ErrorCode.Auth }],
+      [Status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled', { code: ErrorCode.Auth }],
+    ] as const
+  ).map(([status, details, identity]): [string, Identity] => [identityKey(status, details), identity]),
+);
+
+function identityKey(status: number, details: string): string {
+  return `${status} ${details}`;
+}
+
+// Message text, for errors that carry no gRPC status at all (a watch's plain cancel reason, a socket error).
 const BY_MESSAGE: Array<[RegExp, ErrorCode]> = [
-  [/authentication failed|invalid auth token|permission denied|user name not found/i, ErrorCode.Auth],
+  [/authentication failed|invalid auth token|permission denied|user name not found|user name is empty|authentication is not enabled/i, ErrorCode.Auth],
   [/etcdserver: request timed out|deadline exceeded/i, ErrorCode.Timeout],
   [/etcdserver: (no leader|leader changed|too many requests|not capable|unhealthy cluster)/i, ErrorCode.Unavailable],
   [/required revision has been compacted|requested lease not found/i, ErrorCode.NotFound],
@@ -119,50 +176,53 @@ export function isProgrammingError(err: unknown): boolean {
   );
 }
 
-/** etcd said the lease does not exist (expired or revoked): a NOT_FOUND with this specific cause. */
-export function isLeaseNotFound(err: unknown): boolean {
-  return err instanceof Error && /requested lease not found|lease not found/i.test(err.message);
-}
-
-/** etcd compacted the revision a read or watch asked for: a NOT_FOUND with this specific cause. */
-export function isCompacted(err: unknown): boolean {
-  return err instanceof Error && /required revision has been compacted|compacted/i.test(err.message);
-}
-
-/** Finds the code for a gRPC/etcd error: a few etcd conditions by text, then the status code, message text last. */
-export function classify(err: unknown): ErrorCode {
-  if (err instanceof CoordinationError) return err.code;
-  if (isProgrammingError(err)) return ErrorCode.Internal;
-  if (err instanceof Error) {
-    const message = err.message ?? '';
-    // A few etcd conditions share a status with others; the message tells them apart.
-    if (/required revision has been compacted/i.test(message)) return ErrorCode.NotFound;
-    if (/etcdserver: (no leader|leader changed|too many requests)/i.test(message)) return ErrorCode.Unavailable;
-    if (/etcdserver: request timed out/i.test(message)) return ErrorCode.Timeout;
-    if (/etcdserver: (user name is empty|authentication failed|invalid auth token|permission denied|authentication is not enabled)/i.test(message)) return ErrorCode.Auth;
-    const status = (err as { code?: unknown }).code;
-    if (typeof status === 'number' && BY_STATUS[status] !== undefined) return BY_STATUS[status];
-    if (err.name === 'AbortError') return ErrorCode.Cancelled;
-    if (err.name === 'TimeoutError') return ErrorCode.Timeout;
-    for (const [re, code] of BY_MESSAGE) if (re.test(message)) return code;
-  }
-  return ErrorCode.Unavailable;
-}
-
 /**
- * Wraps any error from gRPC/etcd (or elsewhere) as a CoordinationError, keeping the original as
- * `cause` and its message text. `what` names the operation, e.g. `config.set app.name`. A permission
- * etcd denied reads `<what>: permission denied (needs readwrite on /gochat/config/app.name)`: the key
- * ranges the refused request needed (GrpcError.needs, src/client/key-needs.ts).
+ * Code and reason of a failed call from its gRPC status and the server's description (`details` of
+ * our GrpcError, or of grpc-js's errors); undefined for an error without a status we know.
  */
-export function toCoordinationError(err: unknown, what: string): CoordinationError {
-  if (err instanceof CoordinationError) return err;
-  const code = classify(err);
-  if (err instanceof GrpcError && err.code === Status.PERMISSION_DENIED) {
-    return new CoordinationError(ErrorCode.Auth, `${what}: permission denied${err.needs ? ` (needs ${err.needs})` : ''}`, { cause: err });
+function byStatus(err: Error): Identity | undefined {
+  const { code: status, details } = err as { code?: unknown; details?: unknown };
+  if (typeof status !== 'number') return undefined;
+  // Only a user's role denies a permission: the status says it all, whatever the description.
+  if (status === Status.PERMISSION_DENIED) return { code: ErrorCode.Auth, reason: ErrorReason.PermissionDenied };
+  const known = typeof details === 'string' ? ETCD_ERRORS.get(identityKey(status, details)) : undefined;
+  if (known) return known;
+  const code = BY_STATUS[status];
+  return code === undefined ? undefined : { code };
+}
+
+/** Code and reason of any error: ours as they are, bugs as INTERNAL, then by status, and message text last. */
+function identify(err: unknown): Identity {
+  if (err instanceof CoordinationError) return err.reason === undefined ? { code: err.code } : { code: err.code, reason: err.reason };
+  if (isProgrammingError(err)) return { code: ErrorCode.Internal };
+  if (err instanceof Error) {
+    const known = byStatus(err);
+    if (known) return known;
+    if (err.name === 'AbortError') return { code: ErrorCode.Cancelled };
+    if (err.name === 'TimeoutError') return { code: ErrorCode.Timeout };
+    for (const [re, code] of BY_MESSAGE) if (re.test(err.message ?? '')) return { code };
   }
-  const detail = err instanceof Error ? err.message : String(err);
-  return new CoordinationError(code, `${what}: ${detail}`, { cause: err });
+  return { code: ErrorCode.Unavailable };
+}
+
+/** Finds the code for a gRPC/etcd error: by its status and etcd's error identity, message text only without a status. */
+export function classify(err: unknown): ErrorCode {
+  return identify(err).code;
+}
+
+/** The reason of an error: a CoordinationError's own, or the one toCoordinationError() would give it. */
+export function reasonOf(err: unknown): ErrorReason | undefined {
+  return identify(err).reason;
+}
+
+/** etcd said the lease does not exist (expired or revoked). */
+export function isLeaseNotFound(err: unknown): boolean {
+  return reasonOf(err) === ErrorReason.LeaseNotFound;
+}
+
+/** etcd compacted the revision a read or watch asked for. */
+export function isCompacted(err: unknown): boolean {
+  return reasonOf(err) === ErrorReason.Compacted;
 }
 
 /**
@@ -170,11 +230,30 @@ export function toCoordinationError(err: unknown, what: string): CoordinationErr
  * the user and password were accepted), also once wrapped in a CoordinationError.
  */
 export function isPermissionDenied(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e instanceof GrpcError) return e.code === Status.PERMISSION_DENIED;
-    if (!(e instanceof CoordinationError)) return false;
+  return reasonOf(err) === ErrorReason.PermissionDenied;
+}
+
+/** etcd's answer to adding a user or role that exists (its error identity: FAILED_PRECONDITION and this text). */
+export function isAlreadyExists(err: unknown): boolean {
+  return reasonOf(err) === ErrorReason.AlreadyExists;
+}
+
+/**
+ * Wraps any error from gRPC/etcd (or elsewhere) as a CoordinationError with its code and reason,
+ * keeping the original as `cause` and its message text. `what` names the operation, e.g.
+ * `config.set app.name`. A permission etcd denied reads `<what>: permission denied (needs readwrite
+ * on /gochat/config/app.name)`: the key ranges the refused request needed (GrpcError.needs,
+ * src/client/key-needs.ts).
+ */
+export function toCoordinationError(err: unknown, what: string): CoordinationError {
+  if (err instanceof CoordinationError) return err;
+  const { code, reason } = identify(err);
+  if (reason === ErrorReason.PermissionDenied) {
+    const needs = err instanceof GrpcError && err.needs ? ` (needs ${err.needs})` : '';
+    return new CoordinationError(code, `${what}: permission denied${needs}`, { cause: err, reason });
   }
-  return false;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new CoordinationError(code, `${what}: ${detail}`, { cause: err, reason });
 }
 
 // grpc-go's names of the status codes, as etcd writes them into a watch's cancel_reason.
@@ -197,10 +276,4 @@ export function watchCancelError(reason: string, needs?: string): Error {
   const error = new GrpcError(code, m[2]!);
   if (needs && code === Status.PERMISSION_DENIED) error.needs = needs;
   return error;
-}
-
-/** etcd's answer to adding a user or role that exists (its error identity: FAILED_PRECONDITION and this text). */
-export function isAlreadyExists(err: unknown): boolean {
-  const e = err instanceof CoordinationError ? err.cause : err;
-  return e instanceof GrpcError && e.code === Status.FAILED_PRECONDITION && /^etcdserver: (user|role) name already exists$/.test(e.details);
 }

@@ -17,6 +17,7 @@ export { DEFAULT_OPTIONS } from './options.js';
 export {
   CoordinationError,
   ErrorCode,
+  ErrorReason,
   isCoordinationError,
   isConnectionError,
   isTimeoutError,

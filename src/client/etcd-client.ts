@@ -9,6 +9,8 @@ import type { Component } from '../layout.js';
 import type { ResolvedOptions } from '../options.js';
 import { retryAfter, type RetryConfig } from '../retry.js';
 import { EtcdRpc, type RpcOptions } from './grpc/etcd-rpc.js';
+import type { RangeRequest } from './grpc/messages.js';
+import { pagedRange, type PageOptions, type PagedRange } from './paged-range.js';
 import { WatchHub } from './watch-hub.js';
 
 /** Options every RPC takes: its deadline and (optionally) the caller's signal. */
@@ -23,6 +25,9 @@ export interface CallSettings {
   /** Cleanup that must still reach etcd while close() runs (revokes, deletes). @default false */
   duringClose?: boolean;
 }
+
+/** Settings of rangeAll(): a read is always safe to send again, and never runs during close. */
+export interface RangeSettings extends Pick<CallSettings, 'signal' | 'level'>, PageOptions {}
 
 /** Something close() must release; `close` must not throw for an already-released resource. */
 export interface Owned {
@@ -140,6 +145,24 @@ export class EtcdClient {
       }
       throw error;
     }
+  }
+
+  /**
+   * Every key of `request` (key + range_end), read in pages at one revision (the first page's, or
+   * `request.revision`) as one call(): retried as a whole, mapped, logged; each page's RPC carries the
+   * deadline and the caller's signal, so aborting cancels the page in flight on the wire.
+   */
+  rangeAll(operation: string, key: string, request: RangeRequest, settings: RangeSettings = {}): Promise<PagedRange> {
+    const { pageSize, ...call } = settings;
+    return this.call(operation, key, (o) => this.pages(request, o, { pageSize }), { ...call, idempotent: true });
+  }
+
+  /**
+   * The paged read itself, outside call(): no retry, mapping or log line. For loops that retry and
+   * log on their own terms (a watch's start and resync reads back off and log WARN, not ERROR).
+   */
+  pages(request: RangeRequest, opts: CallOptions = this.callOptions(), page: PageOptions = {}): Promise<PagedRange> {
+    return pagedRange(request, (req) => this.rpc.kv.range(req, opts), page);
   }
 
   /**

@@ -1,6 +1,8 @@
 // Reads a whole key range in pages, all at one revision: a single response is capped by gRPC's
 // 4 MiB receive limit, so a big prefix (many keys, or large values) must not be read in one go.
+// EtcdClient.rangeAll() is how the library reads one: through call(), with the caller's signal.
 import type { KeyValue, RangeRequest, RangeResponse } from './grpc/messages.js';
+import { GrpcError, Status } from './grpc/status.js';
 
 /** Keys per page. */
 export const PAGE_SIZE = 500;
@@ -11,15 +13,24 @@ export interface PagedRange {
   revision: bigint;
 }
 
+export interface PageOptions {
+  /** Keys per page at most (fewer when a page's values are too big for one response). @default PAGE_SIZE */
+  pageSize?: number | undefined;
+}
+
 /**
  * All keys of `request` (key + range_end) at `request.revision`, or at the head revision of the
  * first page. `send` performs one RPC (wrap it in retries/deadlines as the caller needs).
  */
-export async function pagedRange(request: RangeRequest, send: (req: RangeRequest) => Promise<RangeResponse>): Promise<PagedRange> {
+export async function pagedRange(
+  request: RangeRequest,
+  send: (req: RangeRequest) => Promise<RangeResponse>,
+  { pageSize = PAGE_SIZE }: PageOptions = {},
+): Promise<PagedRange> {
   const kvs: KeyValue[] = [];
   let revision = request.revision === undefined ? undefined : String(request.revision);
   let key = request.key;
-  let limit = PAGE_SIZE;
+  let limit = pageSize;
   for (;;) {
     let res: RangeResponse;
     try {
@@ -41,7 +52,7 @@ export async function pagedRange(request: RangeRequest, send: (req: RangeRequest
   return { kvs, revision: BigInt(revision) };
 }
 
-/** A response over the receive limit was refused (RESOURCE_EXHAUSTED, "Received message larger than max"). */
+/** Our client refused a response over its receive limit (RESOURCE_EXHAUSTED, "Received message larger than max"). */
 function tooLarge(err: unknown): boolean {
-  return err instanceof Error && /larger than max/i.test(err.message);
+  return err instanceof GrpcError && err.code === Status.RESOURCE_EXHAUSTED && /larger than max/i.test(err.details);
 }

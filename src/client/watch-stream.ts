@@ -5,12 +5,12 @@
 // resumes each watch after the last event it delivered. On compaction etcd cancels the watch
 // (compact_revision set): we re-read the state at head, emit reconciling PUT/DELETE events
 // against the keys we knew, log WARN, and watch again from that read + 1.
-import { CoordinationError, ErrorCode, classify, isTransient, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, classify, isCompacted, isTransient, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays, sleep } from '../retry.js';
 import type { EtcdClient } from './etcd-client.js';
-import type { Event, KeyValue } from './grpc/messages.js';
-import { pagedRange } from './paged-range.js';
+import type { Event, KeyValue, RangeRequest } from './grpc/messages.js';
+import type { PagedRange } from './paged-range.js';
 import { prefixEnd } from './prefix-end.js';
 import type { HubWatch } from './watch-hub.js';
 
@@ -93,15 +93,11 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     } else {
       const at = fromRevision === undefined ? undefined : fromRevision - 1n;
       try {
-        const res = await this.persist('range', () =>
-          pagedRange({ ...this.rangeKey, keys_only: true, ...(at !== undefined && { revision: String(at) }) }, (req) =>
-            this.client.rpc.kv.range(req, this.client.callOptions()),
-          ),
-        );
+        const res = await this.persist('range', () => this.readAll({ keys_only: true, ...(at !== undefined && { revision: String(at) }) }));
         this.seen = res.revision;
         for (const kv of res.kvs) this.known.set(this.client.relative(kv.key.toString()), BigInt(kv.mod_revision));
       } catch (err) {
-        if (!(err instanceof CoordinationError && /compacted/.test(err.message) && at !== undefined)) throw err;
+        if (!(isCompacted(err) && at !== undefined)) throw err;
         // fromRevision is already compacted: what existed then is unknowable; resync from head.
         this.seen = at;
         this.log('warn', 'watch start revision compacted; deletes before it cannot be replayed');
@@ -147,7 +143,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     try {
       // Refused for the user's role (or credentials): said at once, never retried.
       if (reason.error && classify(reason.error) === ErrorCode.Auth) throw reason.error;
-      if (reason.compactRevision === 0n && !(await this.isCompacted(this.seen + 1n))) {
+      if (reason.compactRevision === 0n && !(await this.compactedAt(this.seen + 1n))) {
         throw new CoordinationError(ErrorCode.Unavailable, `watch cancelled by etcd: ${reason.message}`);
       }
       await this.resync();
@@ -157,12 +153,13 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     }
   }
 
-  private async isCompacted(revision: bigint): Promise<boolean> {
+  /** True when etcd has compacted `revision` away (a count-only read at it is refused so). */
+  private async compactedAt(revision: bigint): Promise<boolean> {
     try {
       await this.persist('probe', () => this.client.rpc.kv.range({ ...this.rangeKey, count_only: true, revision: String(revision) }, this.client.callOptions()));
       return false;
     } catch (err) {
-      if (err instanceof CoordinationError && /compacted/.test(err.message)) return true;
+      if (isCompacted(err)) return true;
       throw err;
     }
   }
@@ -193,7 +190,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
 
   /** After a compaction: re-read at head, emit the differences from what we knew, continue after the read. */
   private async resync(): Promise<void> {
-    const res = await this.persist('resync', () => pagedRange(this.rangeKey, (req) => this.client.rpc.kv.range(req, this.client.callOptions())));
+    const res = await this.persist('resync', () => this.readAll({}));
     if (this.ended) return;
     const head = res.revision;
     const now = new Map<string, KeyValue>();
@@ -216,6 +213,11 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     for (const key of deletes) this.push({ type: 'DELETE', key, revision: head, reconciled: true });
     this.known = new Map([...now].map(([key, kv]) => [key, BigInt(kv.mod_revision)]));
     this.seen = head;
+  }
+
+  /** The watched key or prefix, in pages at one revision; persist() retries and logs it (WARN, as the watch's own). */
+  private readAll(request: Omit<RangeRequest, 'key' | 'range_end'>): Promise<PagedRange> {
+    return this.client.pages({ ...this.rangeKey, ...request });
   }
 
   /** Runs one read until it succeeds: transient failures are retried with backoff until close. */

@@ -2,7 +2,6 @@
 // key's mod revision, watches and live views on the gap-free watch stream, history from MVCC.
 import type { KeyValue, RequestOp, TxnResponse } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
-import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, isCompacted, validationError } from '../errors.js';
@@ -72,23 +71,13 @@ export class EtcdConfigCenter implements ConfigCenter {
 
   async list(prefix: string, opts: ConfigReadOptions = {}): Promise<string[]> {
     const k = this.full(checkKey(prefix, 'prefix', true));
-    const res = await this.client.call(
-      'config.list',
-      prefix,
-      () => pagedRange({ key: k, range_end: prefixEnd(k), keys_only: true }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
-      { signal: opts.signal, idempotent: true },
-    );
+    const res = await this.client.rangeAll('config.list', prefix, { key: k, range_end: prefixEnd(k), keys_only: true }, { signal: opts.signal });
     return res.kvs.map((kv) => this.configKey(kv.key.toString()));
   }
 
   async entries(prefix: string, opts: ConfigReadOptions = {}): Promise<{ entries: ConfigEntry[]; revision: bigint }> {
     const k = this.full(checkKey(prefix, 'prefix', true));
-    const res = await this.client.call(
-      'config.entries',
-      prefix,
-      () => pagedRange({ key: k, range_end: prefixEnd(k) }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
-      { signal: opts.signal, idempotent: true },
-    );
+    const res = await this.client.rangeAll('config.entries', prefix, { key: k, range_end: prefixEnd(k) }, { signal: opts.signal });
     return {
       revision: res.revision,
       entries: res.kvs.map((kv) => ({
@@ -158,7 +147,7 @@ export class EtcdConfigCenter implements ConfigCenter {
       try {
         kv = await this.read('config.history', key, at, opts.signal);
       } catch (err) {
-        if (at !== undefined && err instanceof CoordinationError && isCompacted(err)) break;
+        if (at !== undefined && isCompacted(err)) break; // older versions are gone
         throw err;
       }
       if (!kv) break; // deleted before `at`: the current incarnation of the key starts here

@@ -4,7 +4,6 @@
 // moved: locks, registrations and instance IDs live on leases and go away with the old processes.
 import type { EtcdClient } from '../client/etcd-client.js';
 import type { TxnRequest } from '../client/grpc/messages.js';
-import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { isCleanPath } from '../layout.js';
 
@@ -33,14 +32,7 @@ export function legacyRoot(client: EtcdClient): string {
 
 async function read(client: EtcdClient, prefix: string, keysOnly: boolean, signal?: AbortSignal) {
   const key = Buffer.from(prefix);
-  return (
-    await client.call(
-      'config.migrate.read',
-      prefix,
-      () => pagedRange({ key, range_end: prefixEnd(key), keys_only: keysOnly }, (req) => client.rpc.kv.range(req, client.callOptions())),
-      { signal, idempotent: true, level: 'debug' },
-    )
-  ).kvs;
+  return (await client.rangeAll('config.migrate.read', prefix, { key, range_end: prefixEnd(key), keys_only: keysOnly }, { signal, level: 'debug' })).kvs;
 }
 
 /** What would move, compared byte for byte with what the new layout already holds. */

@@ -3,7 +3,6 @@
 // fencing token and remaining lease TTL, and the number of candidates behind it. Read-only.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { leaseTtls } from '../client/lease-ttl.js';
-import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { validationError } from '../errors.js';
 import type { ElectionInfo } from './interface.js';
@@ -13,12 +12,7 @@ export async function listElections(client: EtcdClient, prefix: unknown, signal?
   const root = client.dirs.election;
   const key = Buffer.from(client.key(root + prefix));
   // Every candidate of every matching election, at one revision, in pages.
-  const { kvs } = await client.call(
-    'election.list',
-    prefix,
-    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.rpc.kv.range(req, client.callOptions())),
-    { signal, idempotent: true, level: 'debug' },
-  );
+  const { kvs } = await client.rangeAll('election.list', prefix, { key, range_end: prefixEnd(key) }, { signal, level: 'debug' });
   // Group by election: a candidate's key is the election's prefix plus one last segment (its lease).
   const byName = new Map<string, typeof kvs>();
   for (const kv of kvs) {

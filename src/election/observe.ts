@@ -3,7 +3,6 @@
 // the next revision. The leader is the oldest candidate; each change of who leads or of what the
 // leader proclaims is delivered once, in revision order (undefined when nobody is left).
 import type { EtcdClient } from '../client/etcd-client.js';
-import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
@@ -62,12 +61,7 @@ export class LeaderObserver implements LeaderObservation {
   /** Every candidate with its create revision and value, at one revision. */
   private async readAll(): Promise<bigint> {
     const key = Buffer.from(this.client.key(this.rel));
-    const res = await this.client.call(
-      'election.observe',
-      this.name,
-      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
-      { signal: this.stop.signal, idempotent: true, level: 'debug' },
-    );
+    const res = await this.client.rangeAll('election.observe', this.name, { key, range_end: prefixEnd(key) }, { signal: this.stop.signal, level: 'debug' });
     this.candidates = new Map(res.kvs.map((kv) => [this.client.relative(kv.key.toString()), { create: BigInt(kv.create_revision), mod: BigInt(kv.mod_revision), value: kv.value.toString() }]));
     return res.revision;
   }

@@ -127,27 +127,15 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     return new Set((await this.scan(pool, true, signal)).map((e) => e.id));
   }
 
-  /** Every ID key of `pool` (ignoring keys that are not plain decimals), page by page. */
+  /** Every ID key of `pool` (ignoring keys that are not plain decimals), in pages at one revision. */
   private async scan(pool: string, keysOnly: boolean, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: KeyValue }>> {
     const rel = poolPrefix(this.client.dirs.ids, pool);
     const prefix = this.client.key(rel);
-    const end = prefixEnd(Buffer.from(prefix));
-    const out: Array<{ id: number; kv: KeyValue }> = [];
-    let from = Buffer.from(prefix);
-    for (;;) {
-      const res = await this.client.call(
-        'ids.scan',
-        rel,
-        (o) => this.client.rpc.kv.range({ key: from, range_end: end, keys_only: keysOnly, limit: PAGE }, o),
-        { signal, idempotent: true, level: 'debug' },
-      );
-      for (const kv of res.kvs) {
-        const id = parseId(kv.key.toString(), prefix);
-        if (id !== undefined) out.push({ id, kv });
-      }
-      const last = res.kvs.at(-1);
-      if (!res.more || !last) return out;
-      from = Buffer.concat([last.key, Buffer.from([0])]);
-    }
+    const key = Buffer.from(prefix);
+    const { kvs } = await this.client.rangeAll('ids.scan', rel, { key, range_end: prefixEnd(key), keys_only: keysOnly }, { signal, level: 'debug', pageSize: PAGE });
+    return kvs.flatMap((kv) => {
+      const id = parseId(kv.key.toString(), prefix);
+      return id === undefined ? [] : [{ id, kv }];
+    });
   }
 }

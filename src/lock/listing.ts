@@ -4,7 +4,6 @@
 // Read-only, for operators' tools.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { leaseTtls } from '../client/lease-ttl.js';
-import { pagedRange } from '../client/paged-range.js';
 import { validationError } from '../errors.js';
 import type { LockInfo } from './interface.js';
 import { prefixEnd } from '../client/prefix-end.js';
@@ -15,12 +14,7 @@ export async function listLocks(client: EtcdClient, prefix: unknown, signal?: Ab
   const root = client.dirs.lock;
   const key = Buffer.from(client.key(root + prefix));
   // Every contender of every matching lock, at one revision, in pages.
-  const { kvs } = await client.call(
-    'lock.list',
-    prefix,
-    () => pagedRange({ key, range_end: prefixEnd(key), keys_only: true }, (req) => client.rpc.kv.range(req, client.callOptions())),
-    { signal, idempotent: true, level: 'debug' },
-  );
+  const { kvs } = await client.rangeAll('lock.list', prefix, { key, range_end: prefixEnd(key), keys_only: true }, { signal, level: 'debug' });
   // Group by lock: a contender's key is the lock's prefix plus its lease in hex; any other key is
   // gochat's TryAcquire key of the lock it names (held alone, or alongside by our holder).
   const byLock = new Map<string, { contenders: typeof kvs; bare?: (typeof kvs)[number] }>();

@@ -3,7 +3,6 @@
 // The watch (client/watch-stream.ts) is gap-free across reconnects and reconciles after a
 // compaction; if it ever fails for good we re-list, reconcile, and watch again.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
@@ -133,12 +132,7 @@ export class DiscoveryCache {
   private async load(first: boolean): Promise<bigint> {
     const key = Buffer.from(this.client.key(this.prefix));
     // One snapshot in pages, like registry.list(): a service list over gRPC's 4 MiB must still load.
-    const { kvs, revision: head } = await this.client.call(
-      'registry.list',
-      this.prefix,
-      () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => this.client.rpc.kv.range(req, this.client.callOptions())),
-      { idempotent: true, level: 'debug', signal: this.stop.signal },
-    );
+    const { kvs, revision: head } = await this.client.rangeAll('registry.list', this.prefix, { key, range_end: prefixEnd(key) }, { level: 'debug', signal: this.stop.signal });
     const now = new Set<string>();
     for (const kv of kvs) {
       const rel = this.client.relative(kv.key.toString());

@@ -2,7 +2,6 @@
 // with each instance's remaining lease TTL. A read for operators' tools, not the discovery path.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { leaseTtls } from '../client/lease-ttl.js';
-import { pagedRange } from '../client/paged-range.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { decodeService, servicePrefix } from './codec.js';
 import type { ServiceListing } from './interface.js';
@@ -11,12 +10,7 @@ export async function listServices(client: EtcdClient, name: string | undefined,
   const prefix = name === undefined ? client.dirs.registry : servicePrefix(client.dirs.registry, name);
   const key = Buffer.from(client.key(prefix));
   // One snapshot, in pages (a big registry does not fit one 4 MiB response).
-  const { kvs } = await client.call(
-    'registry.list',
-    prefix,
-    () => pagedRange({ key, range_end: prefixEnd(key) }, (req) => client.rpc.kv.range(req, client.callOptions())),
-    { signal, idempotent: true, level: 'debug' },
-  );
+  const { kvs } = await client.rangeAll('registry.list', prefix, { key, range_end: prefixEnd(key) }, { signal, level: 'debug' });
   const ttls = await leaseTtls(client, kvs.map((kv) => kv.lease), signal);
   const out: ServiceListing[] = [];
   for (const kv of kvs) {

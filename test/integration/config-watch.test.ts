@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { startCluster, type EtcdCluster } from '../../scripts/lib/etcd.mjs';
 import { createCoordinator, ErrorCode, silentLogger, type ConfigEvent, type Coordinator, type CoordinatorOptions } from '../../src/index.js';
+import { clientOf } from '../../src/coordinator.js';
 import { eventually, uniqueNamespace } from '../helpers/etcd.js';
 import { captureLogger } from '../helpers/logs.js';
 import { TcpProxy } from '../helpers/proxy.js';
@@ -307,6 +308,37 @@ test('history reaches back only to the last compaction; rollback past it is NOT_
   assert.deepEqual((await config.history('c')).map((v) => v.value), [3]);
   await assert.rejects(config.rollback('c', r1.revision), { code: ErrorCode.NotFound });
   await assert.rejects(config.rollback('absent', r3.revision), { code: ErrorCode.NotFound });
+});
+
+test('a key named like jobs.compacted keeps its full history: a read of it that fails is that failure, not a compaction', async () => {
+  const { coord, proxy } = await proxied(uniqueNamespace('hist'));
+  const { config } = coord;
+  for (const v of [1, 2, 3]) await config.set('jobs.compacted', v);
+  assert.deepEqual((await config.history('jobs.compacted')).map((v) => v.value), [3, 2, 1]);
+  // The connection breaks under the walk's second read (the version before the head's).
+  const kv = clientOf(coord).rpc.kv;
+  const range = kv.range;
+  let reads = 0;
+  kv.range = async (req, o) => {
+    if (++reads === 2) await proxy.setMode('rst');
+    return range(req, o);
+  };
+  try {
+    await assert.rejects(config.history('jobs.compacted'), { code: ErrorCode.Connection });
+  } finally {
+    kv.range = range;
+    await proxy.setMode('pass');
+  }
+  assert.deepEqual((await config.history('jobs.compacted')).map((v) => v.value), [3, 2, 1]);
+  // A real compaction still ends the walk at its horizon.
+  const etcd = new Etcd3({ hosts: cluster.endpoints });
+  try {
+    const head = BigInt((await etcd.kv.range({ key: Buffer.from('\0'), count_only: true })).header.revision);
+    await etcd.kv.compact({ revision: String(head), physical: true });
+  } finally {
+    etcd.close();
+  }
+  assert.deepEqual((await config.history('jobs.compacted')).map((v) => v.value), [3]);
 });
 
 test('coordinator.close() ends running watches', async () => {

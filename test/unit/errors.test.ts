@@ -13,6 +13,8 @@ import {
   abortError,
   isCompacted,
   isLeaseNotFound,
+  reasonOf,
+  ErrorReason,
 } from '../../src/errors.js';
 
 test('CoordinationError carries code, name, cause', () => {
@@ -97,9 +99,45 @@ test('a bug is INTERNAL_ERROR, not an etcd outage: TypeError, RangeError, failed
   assert.equal(classify(new Error('connection closed')), ErrorCode.Connection);
 });
 
-test('message tests for specific etcd conditions live in errors.ts: lease not found, compacted', () => {
-  assert.ok(isLeaseNotFound(new Error('5 NOT_FOUND: etcdserver: requested lease not found')));
-  assert.ok(!isLeaseNotFound(new Error('etcdserver: key not found')));
-  assert.ok(isCompacted(new Error('11 OUT_OF_RANGE: etcdserver: mvcc: required revision has been compacted')));
+test('specific etcd conditions are told by etcd\'s error identity: lease not found, compacted', () => {
+  assert.ok(isLeaseNotFound(new GrpcError(Status.NOT_FOUND, 'etcdserver: requested lease not found')));
+  assert.ok(!isLeaseNotFound(new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: key not found')));
+  assert.ok(isCompacted(new GrpcError(Status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted')));
   assert.ok(!isCompacted(undefined));
+});
+
+test('the reason comes from the status and etcd\'s description, set by toCoordinationError', () => {
+  const compacted = toCoordinationError(new GrpcError(Status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'), 'config.history a');
+  assert.equal(compacted.code, ErrorCode.NotFound);
+  assert.equal(compacted.reason, ErrorReason.Compacted);
+  assert.ok(isCompacted(compacted));
+  const lease = toCoordinationError(new GrpcError(Status.NOT_FOUND, 'etcdserver: requested lease not found'), 'lock.acquire jobs');
+  assert.equal(lease.code, ErrorCode.NotFound);
+  assert.equal(lease.reason, ErrorReason.LeaseNotFound);
+  assert.ok(isLeaseNotFound(lease) && !isCompacted(lease));
+  // The same text under another status is not etcd's error; another OUT_OF_RANGE is not a compaction.
+  assert.equal(reasonOf(new GrpcError(Status.UNKNOWN, 'etcdserver: mvcc: required revision has been compacted')), undefined);
+  assert.equal(reasonOf(new GrpcError(Status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision')), undefined);
+  // Errors of ours, and failures without a specific cause, have none.
+  assert.equal(new CoordinationError(ErrorCode.NotFound, 'config key a not found').reason, undefined);
+  assert.equal(toCoordinationError(new GrpcError(Status.DEADLINE_EXCEEDED, 'deadline of 5 ms exceeded'), 'op').reason, undefined);
+});
+
+test('"compacted" or "lease not found" in a key or any message text sets no reason', () => {
+  // A failed read of a key named like a condition: the operation and key are in the message.
+  const read = toCoordinationError(new GrpcError(Status.UNAVAILABLE, 'connection reset'), 'config.history jobs.compacted');
+  assert.match(read.message, /compacted/);
+  assert.equal(read.reason, undefined);
+  assert.ok(!isCompacted(read));
+  const lock = toCoordinationError(new GrpcError(Status.NOT_FOUND, 'etcdserver: key not found'), 'lock.acquire requested lease not found');
+  assert.equal(lock.code, ErrorCode.NotFound);
+  assert.ok(!isLeaseNotFound(lock));
+  // Text with no status at all (a plain Error, one of ours) names no reason, whatever it says.
+  for (const text of ['etcdserver: mvcc: required revision has been compacted', 'etcdserver: requested lease not found']) {
+    assert.equal(reasonOf(new Error(text)), undefined, text);
+    assert.equal(toCoordinationError(new Error(text), 'op').reason, undefined, text);
+    assert.equal(reasonOf(new CoordinationError(ErrorCode.NotFound, `op: ${text}`)), undefined, text);
+  }
+  // etcd's description matches whole: a longer text that contains it is not etcd's error.
+  assert.equal(reasonOf(new GrpcError(Status.NOT_FOUND, 'etcdserver: requested lease not found for key x')), undefined);
 });
