@@ -99,7 +99,7 @@ test('a unary response split across DATA frames arrives whole', async () => {
       const reply = frame(Buffer.from(`echo:${b.subarray(5).toString()}`));
       ok(stream, ...[...reply].map((byte) => Buffer.from([byte]))); // one byte per write
     });
-  const res = await ch.unary('/t.S/Echo', Buffer.from('ping'), 2000);
+  const res = await ch.unary({ path: '/t.S/Echo' }, Buffer.from('ping'), { timeoutMs: 2000 });
   assert.equal(res.toString(), 'echo:ping');
 });
 
@@ -118,7 +118,7 @@ test('a trailers-only error gives its status and percent-decoded message', async
   const ch = await channel();
   handler = (stream) =>
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': 'etcdserver%3A requested lease not found' }, { endStream: true });
-  await assert.rejects(ch.unary('/t.S/Echo', Buffer.alloc(0), 2000), (err: GrpcError) => {
+  await assert.rejects(ch.unary({ path: '/t.S/Echo' }, Buffer.alloc(0), { timeoutMs: 2000 }), (err: GrpcError) => {
     assert.equal(err.code, Status.NOT_FOUND);
     assert.equal(err.details, 'etcdserver: requested lease not found');
     assert.equal(toCoordinationError(err, 'x').code, ErrorCode.NotFound);
@@ -133,14 +133,14 @@ test('an error status in trailers after headers is reported', async () => {
     stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '14', 'grpc-message': 'etcdserver: no leader' }));
     stream.end();
   };
-  await assert.rejects(ch.unary('/t.S/Echo', Buffer.alloc(0), 2000), (err: GrpcError) => err.code === Status.UNAVAILABLE && /no leader/.test(err.details));
+  await assert.rejects(ch.unary({ path: '/t.S/Echo' }, Buffer.alloc(0), { timeoutMs: 2000 }), (err: GrpcError) => err.code === Status.UNAVAILABLE && /no leader/.test(err.details));
 });
 
 test('a deadline cancels the stream on the wire (RST_STREAM CANCEL) and rejects with DEADLINE_EXCEEDED', async () => {
   const ch = await channel();
   resets.length = 0;
   handler = () => undefined; // never answers
-  await assert.rejects(ch.unary('/t.S/Echo', Buffer.alloc(0), 200), (err: GrpcError) => {
+  await assert.rejects(ch.unary({ path: '/t.S/Echo' }, Buffer.alloc(0), { timeoutMs: 200 }), (err: GrpcError) => {
     assert.equal(err.code, Status.DEADLINE_EXCEEDED);
     assert.equal(toCoordinationError(err, 'x').code, ErrorCode.Timeout);
     return true;
@@ -158,7 +158,7 @@ test('an abort rejects at once with CANCELLED and resets the stream', async () =
   const atServer = new Promise<void>((r) => (arrived = r));
   handler = () => arrived();
   const ac = new AbortController();
-  const call = ch.unary('/t.S/Echo', Buffer.alloc(0), 10_000, ac.signal);
+  const call = ch.unary({ path: '/t.S/Echo' }, Buffer.alloc(0), { timeoutMs: 10_000, signal: ac.signal });
   await atServer;
   assert.equal(ch.openStreams, 1);
   ac.abort();
@@ -171,14 +171,14 @@ test('an abort rejects at once with CANCELLED and resets the stream', async () =
 test('a connect to a port nobody listens on fails with UNAVAILABLE', async () => {
   const ch = new GrpcChannel({ endpoints: ['http://127.0.0.1:1'], connectTimeoutMs: 1000 });
   channels.push(ch);
-  await assert.rejects(ch.unary('/t.S/Echo', Buffer.alloc(0), 1000), (err: GrpcError) => err.code === Status.UNAVAILABLE);
+  await assert.rejects(ch.unary({ path: '/t.S/Echo' }, Buffer.alloc(0), { timeoutMs: 1000 }), (err: GrpcError) => err.code === Status.UNAVAILABLE);
   assert.equal(ch.sessions, 0);
 });
 
 test('a non-gRPC HTTP answer maps its HTTP status', async () => {
   const ch = await channel();
   handler = (stream) => stream.respond({ ':status': 503 }, { endStream: true });
-  await assert.rejects(ch.unary('/t.S/Echo', Buffer.alloc(0), 2000), (err: GrpcError) => err.code === Status.UNAVAILABLE && /HTTP status 503/.test(err.details));
+  await assert.rejects(ch.unary({ path: '/t.S/Echo' }, Buffer.alloc(0), { timeoutMs: 2000 }), (err: GrpcError) => err.code === Status.UNAVAILABLE && /HTTP status 503/.test(err.details));
 });
 
 const echo: Handler = (stream, body) => void body.then((b) => ok(stream, frame(b.subarray(5))));
@@ -186,25 +186,25 @@ const echo: Handler = (stream, body) => void body.then((b) => ok(stream, frame(b
 test('after a GOAWAY the next call opens a fresh session and the old one is closed', async () => {
   const ch = await channel();
   handler = echo;
-  await ch.unary('/t.S/Echo', Buffer.from('a'), 2000);
+  await ch.unary({ path: '/t.S/Echo' }, Buffer.from('a'), { timeoutMs: 2000 });
   const before = serverSessions.length;
   serverSessions.at(-1)!.goaway(constants.NGHTTP2_NO_ERROR);
   for (let i = 0; i < 100 && ch.sessions !== 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(ch.sessions, 0, 'the drained session is closed');
-  assert.equal((await ch.unary('/t.S/Echo', Buffer.from('b'), 2000)).toString(), 'b');
+  assert.equal((await ch.unary({ path: '/t.S/Echo' }, Buffer.from('b'), { timeoutMs: 2000 })).toString(), 'b');
   assert.equal(serverSessions.length, before + 1);
 });
 
 test('keep-alive PINGs go out only while a stream is open', async () => {
   const ch = await channel(2000, 50);
   handler = echo;
-  await ch.unary('/t.S/Echo', Buffer.from('a'), 2000);
+  await ch.unary({ path: '/t.S/Echo' }, Buffer.from('a'), { timeoutMs: 2000 });
   pings = 0;
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(pings, 0, 'no ping on an idle session');
   handler = () => undefined; // hold the stream open
   const ac = new AbortController();
-  const call = ch.unary('/t.S/Echo', Buffer.from('b'), 5000, ac.signal);
+  const call = ch.unary({ path: '/t.S/Echo' }, Buffer.from('b'), { timeoutMs: 5000, signal: ac.signal });
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(pings >= 2, `pings while a stream is open: ${pings}`);
   ac.abort();

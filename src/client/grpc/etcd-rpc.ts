@@ -107,8 +107,8 @@ export class EtcdRpc {
 
   private unary<Req, Res>(method: Method<Req, Res>, request: Req, o: RpcOptions): Promise<Res> {
     const body = method.encode(request);
-    if (this.username === undefined) return this.channel.unary(method.path, body, o.timeoutMs, o.signal, undefined, method.decode);
-    const sent = this.withToken(o, (metadata) => this.channel.unary(method.path, body, o.timeoutMs, o.signal, metadata, method.decode));
+    if (this.username === undefined) return this.channel.unary(method, body, o);
+    const sent = this.withToken(o, (metadata) => this.channel.unary(method, body, { timeoutMs: o.timeoutMs, signal: o.signal, metadata }));
     // Only a user's role denies a permission: the error names the key ranges the request needed
     // (errors.ts puts them in the message).
     return KEYED.has(method.path) ? sent.catch((err: unknown) => Promise.reject(refusal(err, method.path, request))) : sent;
@@ -167,7 +167,7 @@ export class EtcdRpc {
   private tokenFor(o: RpcOptions): Promise<string> {
     if (this.token !== undefined) return Promise.resolve(this.token);
     this.fetching ??= this.channel
-      .unary(Auth.authenticate.path, Auth.authenticate.encode({ name: this.username!, password: this.password }), o.timeoutMs)
+      .unary({ path: Auth.authenticate.path }, Auth.authenticate.encode({ name: this.username!, password: this.password }), { timeoutMs: o.timeoutMs })
       .then((bytes) => {
         const token = Auth.authenticate.decode(bytes).token;
         this.token = token;
