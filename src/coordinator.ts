@@ -2,10 +2,11 @@
 // components built on them. close() releases everything the components own.
 import { setMaxListeners } from 'node:events';
 import { EtcdClient } from './client/etcd-client.js';
-import { CoordinationError, ErrorCode, isCoordinationError, isTransient, toCoordinationError } from './errors.js';
+import { CoordinationError, ErrorCode, toCoordinationError } from './errors.js';
 import { errorText } from './logger.js';
-import { resolveOptions, type CoordinatorOptions } from './options.js';
-import { backoffDelays, sleep } from './retry.js';
+import { resolveOptions, type CoordinatorOptions, type ResolvedOptions } from './options.js';
+import { backoffDelays } from './retry.js';
+import { retryUntil } from './shared/retry-until.js';
 import { EtcdDistributedLock } from './lock/etcd-lock.js';
 import type { DistributedLock } from './lock/interface.js';
 import { EtcdIdAllocator } from './ids/etcd-ids.js';
@@ -48,14 +49,17 @@ class CoordinatorImpl implements Coordinator {
   readonly config: ConfigCenter;
   readonly election: LeaderElection;
 
-  constructor(readonly client: EtcdClient) {
+  constructor(
+    readonly client: EtcdClient,
+    options: ResolvedOptions,
+  ) {
     this.namespace = client.namespace;
     this.closed = client.closed;
     // ── components: one line each, built on the shared client ──
     this.registry = new EtcdRegistry(client);
-    this.lock = new EtcdDistributedLock(client);
+    this.lock = new EtcdDistributedLock(client, options.lock);
     this.ids = new EtcdIdAllocator(client);
-    this.config = new EtcdConfigCenter(client);
+    this.config = new EtcdConfigCenter(client, { snapshotFile: options.snapshotFile });
     this.election = new EtcdLeaderElection(client);
   }
 
@@ -91,37 +95,33 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const started = performance.now();
   const budget = AbortSignal.timeout(resolved.timeout);
   let lastError: CoordinationError | undefined;
-  const delays = backoffDelays({ ...resolved.retry, initialDelay: 50, maxDelay: 500 });
   try {
-    while (!budget.aborted) {
-      try {
-        const { readable } = await client.ping(budget);
-        if (!readable) {
-          // Least privilege: etcd knew the user (else no permission check); its role just cannot read the root key.
-          client.logger.debug(
-            { operation: 'connect', key: client.prefix, code: 'PERMISSION_DENIED' },
-            'credentials accepted: the role may not read the namespace root (least privilege); each call is checked against its own keys',
-          );
-        }
-        client.logger.info(
-          { operation: 'connect', key: resolved.namespace, durationMs: Math.round(performance.now() - started) },
-          'coordinator connected',
+    // Only network trouble is worth another ping (until the budget runs out); anything else
+    // (credentials etcd refuses or does not expect, a bug) is thrown at once.
+    const pinged = await retryUntil(budget, () => client.ping(budget), {
+      operation: 'connect',
+      delays: backoffDelays({ ...resolved.retry, initialDelay: 50, maxDelay: 500 }),
+      onRetry: (error) => (lastError = error),
+    });
+    if (pinged) {
+      if (!pinged.readable) {
+        // Least privilege: etcd knew the user (else no permission check); its role just cannot read the root key.
+        client.logger.debug(
+          { operation: 'connect', key: client.prefix, code: 'PERMISSION_DENIED' },
+          'credentials accepted: the role may not read the namespace root (least privilege); each call is checked against its own keys',
         );
-        return new CoordinatorImpl(client);
-      } catch (err) {
-        lastError = toCoordinationError(err, 'connect');
-        // Only network trouble is worth another ping; anything else (credentials etcd refuses or
-        // does not expect, a bug) is said at once instead of after the whole timeout.
-        if (!isTransient(lastError)) throw lastError;
-        if (isCoordinationError(lastError, ErrorCode.Timeout) && budget.aborted) break;
-        await sleep(delays.next().value, budget).catch(() => undefined);
       }
+      client.logger.info(
+        { operation: 'connect', key: resolved.namespace, durationMs: Math.round(performance.now() - started) },
+        'coordinator connected',
+      );
+      return new CoordinatorImpl(client, resolved);
     }
     // Start when etcd is down (opt-in via snapshotFile): config live views serve the snapshot, stale.
     if (resolved.snapshotFile !== undefined) {
       const fields = { operation: 'connect', code: ErrorCode.Connection, error: errorText(lastError), from: 'connecting', to: 'degraded' };
       client.logger.warn(fields, 'etcd unreachable; started without it (config snapshot)');
-      return new CoordinatorImpl(client);
+      return new CoordinatorImpl(client, resolved);
     }
     const endpoints = resolved.endpoints.join(', ');
     throw new CoordinationError(ErrorCode.Connection, `cannot reach etcd at ${endpoints} within ${resolved.timeout} ms`, {

@@ -1,8 +1,9 @@
 // Public exports only.
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
-export type { CoordinatorOptions, LockSettings, SignalOptions, TlsOptions } from './options.js';
-export type { DistributedLock, EtcdCompare, Lock, LockCallOptions, LockInfo } from './lock/interface.js';
+export type { CoordinatorOptions, TlsOptions } from './options.js';
+export type { EventType, RemainingMs, SignalOptions, Watch } from './shared/vocabulary.js';
+export type { DistributedLock, EtcdCompare, Lock, LockCallOptions, LockInfo, LockSettings } from './lock/interface.js';
 export { MAX_LOCK_TTL_MS } from './lock/validate.js';
 export type {
   CampaignOptions,
@@ -50,7 +51,7 @@ export type {
   LiveConfig,
   LiveOptions,
 } from './config/interface.js';
-export type { EventType, ServiceInfo, ServiceInput, ServiceEvent, ServiceWatch, ServiceWatchOptions, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
+export type { ServiceInfo, ServiceInput, ServiceEvent, ServiceWatch, ServiceWatchOptions, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
 export { registerGrpcResolver, DEFAULT_GRPC_RESOLVER_OPTIONS } from './registry/grpc-resolver.js';
 export type { GrpcResolverOptions } from './registry/grpc-resolver.js';
 export { createGrpcServiceManager } from './registry/grpc-service-manager.js';

@@ -2,27 +2,14 @@
 // defaults in one frozen object, validated once (bad options → VALIDATION_ERROR, nothing connects).
 import { z } from 'zod';
 import { validationError } from './errors.js';
-import { resolveLayout, type Component, type KeyPrefixes } from './layout.js';
+import type { ClientConfig, TlsOptions } from './client/config.js';
+import type { LockSettings } from './lock/interface.js';
+import { resolveLayout, type KeyPrefixes } from './layout.js';
 import type { Logger, LogLevel } from './logger.js';
 import { DEFAULT_RETRY, type RetryConfig } from './retry.js';
 
-/**
- * The options of every call that waits (the one rule): aborting `signal` rejects the call promptly
- * with CANCELLED — TIMEOUT_ERROR for `AbortSignal.timeout()` — and leaves nothing half-done behind.
- */
-export interface SignalOptions {
-  signal?: AbortSignal;
-}
-
-/** TLS material for etcd's client port. PEM contents (Buffer or string), not file paths. */
-export interface TlsOptions {
-  /** CA certificate(s) that signed etcd's server certificate. */
-  ca: Buffer | string;
-  /** Client certificate for mTLS (with `key`). */
-  cert?: Buffer | string;
-  /** Client private key for mTLS (with `cert`). Never logged. */
-  key?: Buffer | string;
-}
+export type { SignalOptions } from './shared/vocabulary.js';
+export type { LockSettings, TlsOptions };
 
 export interface CoordinatorOptions {
   /** etcd client URLs, e.g. `['http://10.0.0.1:2379']`; `host:port` means `http://host:port`. */
@@ -62,33 +49,8 @@ export interface CoordinatorOptions {
   lock?: LockSettings;
 }
 
-export interface LockSettings {
-  /**
-   * gochat's Go `TryAcquire` holds lock K by the bare key `<ns>/locks/K` alone. A bare key present
-   * always makes our acquire wait (and our tryAcquire CONFLICT). With `true` our holder also writes
-   * that key, on its lease, so a Go TryAcquire fails while we hold: exclusion both ways. Set `false`
-   * when no Go service calls TryAcquire on names you lock: every acquire and unlock then writes one
-   * key instead of two (~15% more uncontended cycles/s), and a Go TryAcquire could take a name we
-   * hold. @default true
-   */
-  holdTryAcquireKey?: boolean;
-}
-
-export interface ResolvedOptions {
-  endpoints: string[];
-  username?: string;
-  password?: string;
-  timeout: number;
-  /** `path.Join("/", namespace)` without a trailing slash: '' for none, else e.g. '/gochat'. */
-  namespace: string;
-  /** `namespace + '/'` ('/' for none): what every key of ours starts with. */
-  prefix: string;
-  /** Each component's directory relative to `prefix`, ending with '/' (e.g. `locks/`). */
-  dirs: Readonly<Record<Component, string>>;
-  retry: RetryConfig;
-  logger?: Logger;
-  logLevel?: LogLevel;
-  tls?: TlsOptions;
+/** Resolved options: what the client needs (ClientConfig) plus each component's own settings. */
+export interface ResolvedOptions extends ClientConfig {
   snapshotFile?: string;
   lock: Required<LockSettings>;
 }

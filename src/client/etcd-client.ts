@@ -6,8 +6,8 @@ import { setMaxListeners } from 'node:events';
 import { CoordinationError, ErrorCode, abortError, isPermissionDenied, toCoordinationError } from '../errors.js';
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { Component } from '../layout.js';
-import type { ResolvedOptions } from '../options.js';
 import { retryAfter, type RetryConfig } from '../retry.js';
+import type { ClientConfig } from './config.js';
 import { EtcdRpc, type RpcOptions } from './grpc/etcd-rpc.js';
 import type { RangeRequest } from './grpc/messages.js';
 import { pagedRange, type PageOptions, type PagedRange } from './paged-range.js';
@@ -46,7 +46,6 @@ export class EtcdClient {
   readonly timeout: number;
   readonly retry: RetryConfig;
   readonly logger: Logger;
-  readonly options: ResolvedOptions;
   /** Aborts when close() begins: background loops and waits stop on it. */
   readonly closing: AbortSignal;
   /** Resolves once close() has finished. */
@@ -58,8 +57,7 @@ export class EtcdClient {
   private ended = false;
   private resolveClosed!: () => void;
 
-  constructor(options: ResolvedOptions) {
-    this.options = options;
+  constructor(options: ClientConfig) {
     this.prefix = options.prefix;
     this.namespace = options.namespace;
     this.dirs = options.dirs;

@@ -5,9 +5,11 @@
 // resumes each watch after the last event it delivered. On compaction etcd cancels the watch
 // (compact_revision set): we re-read the state at head, emit reconciling PUT/DELETE events
 // against the keys we knew, log WARN, and watch again from that read + 1.
-import { CoordinationError, ErrorCode, classify, isCompacted, isTransient, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, classify, isCompacted, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
-import { backoffDelays, sleep } from '../retry.js';
+import { backoffDelays } from '../retry.js';
+import { EventQueue } from '../shared/event-queue.js';
+import { retryUntil } from '../shared/retry-until.js';
 import type { EtcdClient } from './etcd-client.js';
 import type { Event, KeyValue, RangeRequest } from './grpc/messages.js';
 import type { PagedRange } from './paged-range.js';
@@ -56,9 +58,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   readonly ready: Promise<bigint>;
   private seen = 0n; // last revision delivered or confirmed by a progress notification
   private known = new Map<string, bigint>(); // keys that exist as of `seen` → their mod revision
-  private readonly queue: WatchEvent[] = [];
-  private wake: (() => void) | undefined;
-  private failure: CoordinationError | undefined;
+  private readonly queue = new EventQueue<WatchEvent>({ onReturn: () => this.close() });
   private ended = false;
   private watcher: HubWatch | undefined;
   private disconnectedAt: number | undefined;
@@ -179,10 +179,10 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
       const key = this.client.relative(ev.kv.key.toString());
       if (ev.type === 'PUT') {
         this.known.set(key, revision);
-        this.push({ type: 'PUT', key, value: ev.kv.value, revision, reconciled: false });
+        this.queue.push({ type: 'PUT', key, value: ev.kv.value, revision, reconciled: false });
       } else {
         this.known.delete(key);
-        this.push({ type: 'DELETE', key, revision, reconciled: false });
+        this.queue.push({ type: 'DELETE', key, revision, reconciled: false });
       }
       if (revision > this.seen) this.seen = revision;
     }
@@ -209,8 +209,8 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
       puts: puts.length,
       deletes: deletes.length,
     });
-    for (const [key, kv] of puts) this.push({ type: 'PUT', key, value: kv.value, revision: BigInt(kv.mod_revision), reconciled: true });
-    for (const key of deletes) this.push({ type: 'DELETE', key, revision: head, reconciled: true });
+    for (const [key, kv] of puts) this.queue.push({ type: 'PUT', key, value: kv.value, revision: BigInt(kv.mod_revision), reconciled: true });
+    for (const key of deletes) this.queue.push({ type: 'DELETE', key, revision: head, reconciled: true });
     this.known = new Map([...now].map(([key, kv]) => [key, BigInt(kv.mod_revision)]));
     this.seen = head;
   }
@@ -222,30 +222,21 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
 
   /** Runs one read until it succeeds: transient failures are retried with backoff until close. */
   private async persist<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const delays = backoffDelays({ ...this.client.retry, maxDelay: Math.max(this.client.retry.maxDelay, 1000) });
-    for (;;) {
-      if (this.ended) throw new CoordinationError(ErrorCode.Cancelled, `${this.options.operation}: closed`);
-      try {
-        return await fn();
-      } catch (err) {
-        const error = toCoordinationError(err, `${this.options.operation} ${what} ${this.options.key}`);
-        if (!isTransient(error)) throw error;
-        const delayMs = delays.next().value;
-        this.log('warn', 'watch read failed; retrying', { code: error.code, error: errorText(error), delayMs });
-        await sleep(delayMs, this.stop.signal).catch(() => undefined);
-      }
-    }
+    const result = await retryUntil(this.stop.signal, fn, {
+      operation: `${this.options.operation} ${what} ${this.options.key}`,
+      delays: backoffDelays({ ...this.client.retry, maxDelay: Math.max(this.client.retry.maxDelay, 1000) }),
+      onRetry: (error, delayMs) => this.log('warn', 'watch read failed; retrying', { code: error.code, error: errorText(error), delayMs }),
+    });
+    if (result === undefined) throw new CoordinationError(ErrorCode.Cancelled, `${this.options.operation}: closed`);
+    return result;
   }
 
-  private push(event: WatchEvent): void {
-    this.queue.push(event);
-    this.wake?.();
-  }
-
+  /** Ends the stream with an error: pending events are still read, then it is thrown. */
   private fail(err: unknown): void {
     if (this.ended) return;
-    this.failure = toCoordinationError(err, `${this.options.operation} ${this.options.key}`);
-    this.log('error', 'watch failed', { code: this.failure.code, error: errorText(this.failure) });
+    const failure = toCoordinationError(err, `${this.options.operation} ${this.options.key}`);
+    this.queue.end(failure);
+    this.log('error', 'watch failed', { code: failure.code, error: errorText(failure) });
     void this.close();
   }
 
@@ -260,7 +251,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     this.stop.abort();
     this.unown();
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    this.wake?.();
+    this.queue.close();
     const watcher = this.watcher;
     this.watcher = undefined;
     watcher?.cancel();
@@ -271,24 +262,6 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
-    return {
-      next: async (): Promise<IteratorResult<WatchEvent>> => {
-        for (;;) {
-          if (this.failure && this.queue.length === 0) {
-            const failure = this.failure;
-            throw failure;
-          }
-          if (this.ended && !this.failure) return { done: true, value: undefined };
-          const event = this.queue.shift();
-          if (event) return { done: false, value: event };
-          await new Promise<void>((resolve) => (this.wake = resolve));
-          this.wake = undefined;
-        }
-      },
-      return: async (): Promise<IteratorResult<WatchEvent>> => {
-        await this.close();
-        return { done: true, value: undefined };
-      },
-    };
+    return this.queue[Symbol.asyncIterator]();
   }
 }

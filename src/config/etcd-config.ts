@@ -5,12 +5,12 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, isCompacted, validationError } from '../errors.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
 import { checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
 import type {
   ConfigCenter,
   ConfigEntry,
   ConfigEvent,
-  ConfigReadOptions,
   ConfigSchema,
   ConfigVersion,
   ConfigWatch,
@@ -25,21 +25,30 @@ import { SnapshotFile } from './snapshot.js';
 const DEFAULT_HISTORY = 10;
 const MAX_HISTORY = 1000;
 
+/** The config center's own settings, handed over by coordinator.ts. */
+export interface ConfigCenterSettings {
+  /** File where live views persist their last good values (CoordinatorOptions.snapshotFile); none if undefined. */
+  snapshotFile?: string | undefined;
+}
+
 export class EtcdConfigCenter implements ConfigCenter {
   private readonly snapshot: SnapshotFile | undefined;
 
-  constructor(private readonly client: EtcdClient) {
-    const file = client.options.snapshotFile;
+  constructor(
+    private readonly client: EtcdClient,
+    settings: ConfigCenterSettings = {},
+  ) {
+    const file = settings.snapshotFile;
     this.snapshot = file === undefined ? undefined : new SnapshotFile(file, client.logger);
   }
 
-  async get<T = unknown>(key: string, opts: ConfigReadOptions = {}): Promise<T> {
+  async get<T = unknown>(key: string, opts: SignalOptions = {}): Promise<T> {
     const kv = await this.read('config.get', checkKey(key), undefined, opts.signal);
     if (!kv) throw new CoordinationError(ErrorCode.NotFound, `config key ${key} not found`);
     return decodeValue(kv.value) as T;
   }
 
-  async getObject<T>(key: string, schema: ConfigSchema<T>, opts: ConfigReadOptions = {}): Promise<T> {
+  async getObject<T>(key: string, schema: ConfigSchema<T>, opts: SignalOptions = {}): Promise<T> {
     checkKey(key);
     checkSchema(schema);
     return parseWith(schema, key, await this.get(key, opts));
@@ -69,13 +78,13 @@ export class EtcdConfigCenter implements ConfigCenter {
     return Number(res.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
   }
 
-  async list(prefix: string, opts: ConfigReadOptions = {}): Promise<string[]> {
+  async list(prefix: string, opts: SignalOptions = {}): Promise<string[]> {
     const k = this.full(checkKey(prefix, 'prefix', true));
     const res = await this.client.rangeAll('config.list', prefix, { key: k, range_end: prefixEnd(k), keys_only: true }, { signal: opts.signal });
     return res.kvs.map((kv) => this.configKey(kv.key.toString()));
   }
 
-  async entries(prefix: string, opts: ConfigReadOptions = {}): Promise<{ entries: ConfigEntry[]; revision: bigint }> {
+  async entries(prefix: string, opts: SignalOptions = {}): Promise<{ entries: ConfigEntry[]; revision: bigint }> {
     const k = this.full(checkKey(prefix, 'prefix', true));
     const res = await this.client.rangeAll('config.entries', prefix, { key: k, range_end: prefixEnd(k) }, { signal: opts.signal });
     return {

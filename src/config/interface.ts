@@ -1,7 +1,6 @@
 // The config center's public surface (seed §2.2): typed reads, CAS writes, gap-free watches,
 // hot-reload views, MVCC history. Keys live at `<namespace>/config/<key>`, values as JSON.
-import type { SignalOptions } from '../options.js';
-import type { EventType } from '../registry/interface.js';
+import type { EventType, SignalOptions, Watch } from '../shared/vocabulary.js';
 
 /**
  * A Standard Schema v1 validator (https://standardschema.dev): zod 4 (classic or mini), valibot,
@@ -28,7 +27,10 @@ export type StandardSchemaResult<Output> =
  */
 export type ConfigSchema<T> = StandardSchemaV1<unknown, T>;
 
-/** Options of config reads: the library-wide SignalOptions (kept under its old name). */
+/**
+ * Options of config reads: the library-wide SignalOptions.
+ * @deprecated use SignalOptions (the same type).
+ */
 export type ConfigReadOptions = SignalOptions;
 
 export interface ConfigWriteOptions extends SignalOptions {
@@ -74,12 +76,8 @@ export interface ConfigEvent {
   reconciled: boolean;
 }
 
-/** An async-iterable watch; also closable directly. */
-export interface ConfigWatch extends AsyncIterable<ConfigEvent>, AsyncDisposable {
-  /** Resolves with the revision the watch is synced from: every later change will be delivered. */
-  readonly ready: Promise<bigint>;
-  close(): Promise<void>;
-}
+/** An async-iterable watch of config changes; also closable directly. */
+export type ConfigWatch = Watch<ConfigEvent>;
 
 /** One key as `entries()` reads it. */
 export interface ConfigEntry {
@@ -131,20 +129,20 @@ export interface LiveConfig<T> extends AsyncDisposable {
 
 export interface ConfigCenter {
   /** The decoded value; NOT_FOUND if absent. */
-  get<T = unknown>(key: string, opts?: ConfigReadOptions): Promise<T>;
+  get<T = unknown>(key: string, opts?: SignalOptions): Promise<T>;
   /** The value checked against `schema`; VALIDATION_ERROR on mismatch, NOT_FOUND if absent. */
-  getObject<T>(key: string, schema: ConfigSchema<T>, opts?: ConfigReadOptions): Promise<T>;
+  getObject<T>(key: string, schema: ConfigSchema<T>, opts?: SignalOptions): Promise<T>;
   /** Writes `value` as JSON; resolves with the new mod revision. */
   set(key: string, value: unknown, opts?: ConfigWriteOptions): Promise<{ revision: bigint }>;
   /** Deletes the key; false if it was absent. */
   delete(key: string, opts?: ConfigWriteOptions): Promise<boolean>;
   /** Config keys starting with `prefix` (plain string prefix; '' = all), in byte order. */
-  list(prefix: string, opts?: ConfigReadOptions): Promise<string[]>;
+  list(prefix: string, opts?: SignalOptions): Promise<string[]>;
   /**
    * Keys starting with `prefix` with their values and mod revisions, in byte order, all read at one
    * revision (returned as `revision`): a consistent snapshot for tools that diff, export or CAS.
    */
-  entries(prefix: string, opts?: ConfigReadOptions): Promise<{ entries: ConfigEntry[]; revision: bigint }>;
+  entries(prefix: string, opts?: SignalOptions): Promise<{ entries: ConfigEntry[]; revision: bigint }>;
   /** Gap-free changes of a key or prefix: revision order, no duplicates, none missed across reconnects. */
   watch(keyOrPrefix: string, opts?: ConfigWatchOptions): ConfigWatch;
   /** A hot-reloaded view of one key (see LiveConfig). */

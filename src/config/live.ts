@@ -8,7 +8,8 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { openWatch, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
-import { backoffDelays, sleep } from '../retry.js';
+import { backoffDelays } from '../retry.js';
+import { retryUntil } from '../shared/retry-until.js';
 import { checkSchema, decodeValue, parseWith } from './codec.js';
 import type { ConfigSchema, LiveConfig, LiveOptions } from './interface.js';
 import type { SnapshotFile } from './snapshot.js';
@@ -115,27 +116,25 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
   /** After a stale start: read etcd until it answers, adopt its value, then follow. */
   private async recover(): Promise<void> {
     const fullKey = Buffer.from(this.client.key(this.client.dirs.config + this.key));
-    const delays = backoffDelays({ ...this.client.retry, maxDelay: Math.max(this.client.retry.maxDelay, 1000) });
-    for (;;) {
-      if (this.stop.signal.aborted) return;
-      try {
-        const res = await this.client.rpc.kv.range({ key: fullKey }, this.client.callOptions());
-        const kv = res.kvs[0];
-        this.isStale = false;
-        this.client.logger.info({ operation: 'config.live', key: this.key, from: 'snapshot', to: 'etcd' }, 'live view caught up with etcd');
-        if (kv && BigInt(kv.mod_revision) !== this.rev) this.accept(kv.value, BigInt(kv.mod_revision));
-        else if (!kv && this.rev !== 0n) this.deleted(BigInt(res.header.revision)); // the snapshot's key is gone
-        this.follow(BigInt(res.header.revision), kv);
-        return;
-      } catch (err) {
-        const error = toCoordinationError(err, `config.live ${this.key}`);
-        if (!isTransient(error)) {
-          this.client.logger.error({ operation: 'config.live', key: this.key, code: error.code, error: errorText(error) }, 'live view cannot reach etcd; stays stale');
-          this.lost(error);
-          return;
-        }
-        await sleep(delays.next().value, this.stop.signal).catch(() => undefined);
-      }
+    const catchUp = async (): Promise<void> => {
+      const res = await this.client.rpc.kv.range({ key: fullKey }, this.client.callOptions());
+      const kv = res.kvs[0];
+      this.isStale = false;
+      this.client.logger.info({ operation: 'config.live', key: this.key, from: 'snapshot', to: 'etcd' }, 'live view caught up with etcd');
+      if (kv && BigInt(kv.mod_revision) !== this.rev) this.accept(kv.value, BigInt(kv.mod_revision));
+      else if (!kv && this.rev !== 0n) this.deleted(BigInt(res.header.revision)); // the snapshot's key is gone
+      this.follow(BigInt(res.header.revision), kv);
+    };
+    try {
+      // Network trouble is retried quietly until close(); the view stays stale meanwhile.
+      await retryUntil(this.stop.signal, catchUp, {
+        operation: `config.live ${this.key}`,
+        delays: backoffDelays({ ...this.client.retry, maxDelay: Math.max(this.client.retry.maxDelay, 1000) }),
+      });
+    } catch (err) {
+      const error = toCoordinationError(err, `config.live ${this.key}`);
+      this.client.logger.error({ operation: 'config.live', key: this.key, code: error.code, error: errorText(error) }, 'live view cannot reach etcd; stays stale');
+      this.lost(error);
     }
   }
 

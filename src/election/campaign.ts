@@ -8,9 +8,8 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
-import { newestTwo } from '../lock/keys.js';
-import { linkSignals } from '../lock/signals.js';
-import { aheadOf, waitForTurn, type Contender } from '../lock/wait.js';
+import { aheadOf, newestTwo, waitForTurn, type Contender } from '../shared/fair-queue.js';
+import { linkSignals } from '../shared/signals.js';
 import { candidateKey, electionPrefix } from './keys.js';
 import { HeldLeadership } from './leadership.js';
 

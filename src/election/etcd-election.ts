@@ -3,7 +3,8 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { abortError } from '../errors.js';
 import { campaign } from './campaign.js';
-import type { CampaignOptions, ElectionCallOptions, ElectionInfo, LeaderElection, LeaderInfo, LeaderObservation, Leadership } from './interface.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
+import type { CampaignOptions, ElectionInfo, LeaderElection, LeaderInfo, LeaderObservation, Leadership } from './interface.js';
 import { electionPrefix, firstCreated } from './keys.js';
 import { listElections } from './listing.js';
 import { LeaderObserver } from './observe.js';
@@ -31,7 +32,7 @@ export class EtcdLeaderElection implements LeaderElection {
     return p;
   }
 
-  async leader(name: string, opts: ElectionCallOptions = {}): Promise<LeaderInfo | undefined> {
+  async leader(name: string, opts: SignalOptions = {}): Promise<LeaderInfo | undefined> {
     validateElectionName(name);
     const res = await this.client.call('election.leader', name, (o) => this.client.rpc.kv.range(firstCreated(electionPrefix(this.client, name)), o), {
       signal: opts.signal,
@@ -42,13 +43,13 @@ export class EtcdLeaderElection implements LeaderElection {
     return kv && { name, value: kv.value.toString(), key: kv.key.toString(), revision: BigInt(kv.create_revision) };
   }
 
-  observe(name: string, opts: ElectionCallOptions = {}): LeaderObservation {
+  observe(name: string, opts: SignalOptions = {}): LeaderObservation {
     validateElectionName(name);
     this.client.assertOpen(`election.observe ${name}`);
     return new LeaderObserver(this.client, name, opts.signal);
   }
 
-  list(prefix = '', opts: ElectionCallOptions = {}): Promise<ElectionInfo[]> {
+  list(prefix = '', opts: SignalOptions = {}): Promise<ElectionInfo[]> {
     return listElections(this.client, prefix, opts.signal);
   }
 

@@ -2,13 +2,15 @@
 // oldest candidate leads), with the safety Go's recipe lacks — a campaign never reports
 // leadership without a key, a failed campaign leaves no key, resign() can be retried.
 
-/** Options of every election call that waits or reads. */
-export interface ElectionCallOptions {
-  /** Aborting rejects the call promptly (CANCELLED, or TIMEOUT_ERROR for `AbortSignal.timeout()`). */
-  signal?: AbortSignal;
-}
+import type { RemainingMs, SignalOptions, Watch } from '../shared/vocabulary.js';
 
-export interface CampaignOptions extends ElectionCallOptions {
+/**
+ * Options of every election call that waits or reads: the library-wide SignalOptions.
+ * @deprecated use SignalOptions (the same type).
+ */
+export type ElectionCallOptions = SignalOptions;
+
+export interface CampaignOptions extends SignalOptions {
   /**
    * Lease TTL of our candidacy in ms (integer >= 1000, rounded up to whole seconds): how long
    * after our process dies (or loses etcd) the next candidate takes over. @default 10000
@@ -25,18 +27,18 @@ export interface LeaderElection {
    */
   campaign(name: string, value: string, opts?: CampaignOptions): Promise<Leadership>;
   /** The current leader of `name` (the oldest candidate), or undefined if nobody campaigns. */
-  leader(name: string, opts?: ElectionCallOptions): Promise<LeaderInfo | undefined>;
+  leader(name: string, opts?: SignalOptions): Promise<LeaderInfo | undefined>;
   /**
    * Every change of `name`'s leader, in revision order: first the leader at `ready` (undefined
    * if none), then each new leader, each proclaimed value, and undefined when the last candidate
    * goes. Ends on close(), on `signal`, or when the coordinator closes.
    */
-  observe(name: string, opts?: ElectionCallOptions): LeaderObservation;
+  observe(name: string, opts?: SignalOptions): LeaderObservation;
   /**
    * The elections whose name starts with `prefix` ('' = all) as etcd holds them now — ours and
    * Go's: leader, its fencing token and TTL left, candidates. Sorted by name; for `coordctl`.
    */
-  list(prefix?: string, opts?: ElectionCallOptions): Promise<ElectionInfo[]>;
+  list(prefix?: string, opts?: SignalOptions): Promise<ElectionInfo[]>;
 }
 
 /** The leader of an election, as followers see it. */
@@ -56,18 +58,13 @@ export interface ElectionInfo {
   name: string;
   leader: LeaderInfo;
   /** Remaining TTL of the leader's lease in ms (whole seconds); undefined without a lease. */
-  remainingMs: number | undefined;
+  remainingMs: RemainingMs;
   /** Candidates waiting behind the leader. */
   candidates: number;
 }
 
-/** A live view of one election's leader: iterate with `for await`. */
-export interface LeaderObservation extends AsyncIterable<LeaderInfo | undefined>, AsyncDisposable {
-  /** Resolves with the revision the view is synced at; every change after it is delivered. */
-  readonly ready: Promise<bigint>;
-  /** Ends the iteration and cancels the watch. Idempotent. */
-  close(): Promise<void>;
-}
+/** A live view of one election's leader (undefined while nobody leads): iterate with `for await`. */
+export type LeaderObservation = Watch<LeaderInfo | undefined>;
 
 export interface Leadership extends AsyncDisposable {
   /** The election's name as passed to campaign(). */
@@ -86,10 +83,10 @@ export interface Leadership extends AsyncDisposable {
    * Changes the value followers see, only while we lead (guarded by our key's create revision).
    * CONFLICT (nothing written) if we no longer lead.
    */
-  proclaim(value: string, opts?: ElectionCallOptions): Promise<void>;
+  proclaim(value: string, opts?: SignalOptions): Promise<void>;
   /**
    * Gives up leadership: deletes our key, so the next candidate leads at once. Idempotent; if the
    * delete fails it rejects and can be called again.
    */
-  resign(opts?: ElectionCallOptions): Promise<void>;
+  resign(opts?: SignalOptions): Promise<void>;
 }

@@ -7,7 +7,8 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import type { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import { errorText } from '../logger.js';
-import type { ElectionCallOptions, Leadership } from './interface.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
+import type { Leadership } from './interface.js';
 import { validateValue } from './validate.js';
 
 export class HeldLeadership implements Leadership {
@@ -40,7 +41,7 @@ export class HeldLeadership implements Leadership {
     return this.controller.signal;
   }
 
-  async proclaim(value: string, opts: ElectionCallOptions = {}): Promise<void> {
+  async proclaim(value: string, opts: SignalOptions = {}): Promise<void> {
     validateValue(value);
     this.assertLeading('proclaim');
     const key = Buffer.from(this.key);
@@ -60,7 +61,7 @@ export class HeldLeadership implements Leadership {
     }
   }
 
-  resign(opts: ElectionCallOptions = {}): Promise<void> {
+  resign(opts: SignalOptions = {}): Promise<void> {
     if (this.resigned) return Promise.resolve();
     this.resigning ??= this.delete(opts.signal).catch((err: unknown) => {
       this.resigning = undefined; // keep our state: the caller may try again (etcd#22123)

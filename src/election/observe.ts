@@ -6,6 +6,7 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { EventQueue } from '../shared/event-queue.js';
 import type { LeaderInfo, LeaderObservation } from './interface.js';
 
 interface Candidate {
@@ -19,9 +20,7 @@ export class LeaderObserver implements LeaderObservation {
   private readonly rel: string; // the election's prefix, relative to the namespace
   private candidates = new Map<string, Candidate>(); // relative key → candidate
   private last: LeaderInfo | undefined | null = null; // null: nothing delivered yet
-  private readonly queue: Array<LeaderInfo | undefined> = [];
-  private wake: (() => void) | undefined;
-  private failure: CoordinationError | undefined;
+  private readonly queue = new EventQueue<LeaderInfo | undefined>({ onReturn: () => this.close() });
   private ended = false;
   private watch: WatchStream | undefined;
   private readonly stop = new AbortController();
@@ -96,12 +95,12 @@ export class LeaderObserver implements LeaderObservation {
     if (last !== null && last?.key === info?.key && last?.revision === info?.revision && last?.value === info?.value) return;
     this.last = info;
     this.queue.push(info);
-    this.wake?.();
   }
 
+  /** Ends the observation with an error: pending changes are still read, then it is thrown. */
   private fail(err: unknown): void {
     if (this.ended) return;
-    this.failure = toCoordinationError(err, `election.observe ${this.name}`);
+    this.queue.end(toCoordinationError(err, `election.observe ${this.name}`));
     void this.close();
   }
 
@@ -111,8 +110,7 @@ export class LeaderObserver implements LeaderObservation {
     this.stop.abort(new CoordinationError(ErrorCode.Cancelled, `election.observe ${this.name}: closed`));
     this.unown();
     this.signal?.removeEventListener('abort', this.onAbort);
-    if (!this.failure) this.queue.length = 0; // closed: pending changes are dropped, like the watch's
-    this.wake?.();
+    this.queue.close(); // closed: pending changes are dropped, like the watch's
     await this.watch?.close();
   }
 
@@ -121,20 +119,6 @@ export class LeaderObserver implements LeaderObservation {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<LeaderInfo | undefined> {
-    return {
-      next: async (): Promise<IteratorResult<LeaderInfo | undefined>> => {
-        for (;;) {
-          if (this.queue.length > 0) return { done: false, value: this.queue.shift() };
-          if (this.failure) throw this.failure;
-          if (this.ended) return { done: true, value: undefined };
-          await new Promise<void>((resolve) => (this.wake = resolve));
-          this.wake = undefined;
-        }
-      },
-      return: async (): Promise<IteratorResult<LeaderInfo | undefined>> => {
-        await this.close();
-        return { done: true, value: undefined };
-      },
-    };
+    return this.queue[Symbol.asyncIterator]();
   }
 }

@@ -4,7 +4,7 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { revokeLease, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
-import type { SignalOptions } from '../options.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
 import type { InstanceId } from './interface.js';
 
 export class HeldId implements InstanceId {

@@ -3,8 +3,8 @@
 // before us and takes the bare key; when it cannot, it tells who blocks us — the contender just ahead,
 // or a gochat TryAcquire holding the bare key — and we wait for that key alone to go.
 import { prefixEnd } from '../client/prefix-end.js';
-import { absent, newestTwo } from './keys.js';
-import { vanished, waitGone, type Blocker, type Contender } from './wait.js';
+import { newestTwo, vanished, waitGone, type Blocker, type Contender } from '../shared/fair-queue.js';
+import { absent } from './keys.js';
 
 /**
  * Waits (behind `blocker`, if any) until the lock is ours; resolves with the bare key's create

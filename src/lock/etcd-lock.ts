@@ -9,14 +9,15 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
 import { HeldLock } from './held-lock.js';
-import type { DistributedLock, Lock, LockCallOptions, LockInfo } from './interface.js';
+import type { DistributedLock, Lock, LockInfo, LockSettings } from './interface.js';
 import { LockKeyCache, type LockKeys } from './keys.js';
 import { listLocks } from './listing.js';
-import { linkSignals } from './signals.js';
+import { linkSignals } from '../shared/signals.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
 import { FRESH_MS, SpareLeases } from './spare-leases.js';
 import { validateLockKey, validateTtl } from './validate.js';
 import { waitForLock } from './claim.js';
-import type { Contender } from './wait.js';
+import type { Contender } from '../shared/fair-queue.js';
 
 export class EtcdDistributedLock implements DistributedLock {
   private readonly spares: SpareLeases;
@@ -26,26 +27,29 @@ export class EtcdDistributedLock implements DistributedLock {
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
 
-  constructor(private readonly client: EtcdClient) {
+  constructor(
+    private readonly client: EtcdClient,
+    settings: Required<LockSettings>,
+  ) {
     this.spares = new SpareLeases(client);
     this.keys = new LockKeyCache(client.key(client.dirs.lock));
-    this.holdBare = client.options.lock.holdTryAcquireKey;
+    this.holdBare = settings.holdTryAcquireKey;
     client.own({ close: () => this.close() });
   }
 
-  acquire(key: string, ttlMs: number, opts: LockCallOptions = {}): Promise<Lock> {
+  acquire(key: string, ttlMs: number, opts: SignalOptions = {}): Promise<Lock> {
     return this.track(this.lock(key, ttlMs, true, opts.signal));
   }
 
-  tryAcquire(key: string, ttlMs: number, opts: LockCallOptions = {}): Promise<Lock> {
+  tryAcquire(key: string, ttlMs: number, opts: SignalOptions = {}): Promise<Lock> {
     return this.track(this.lock(key, ttlMs, false, opts.signal));
   }
 
-  list(prefix = '', opts: LockCallOptions = {}): Promise<LockInfo[]> {
+  list(prefix = '', opts: SignalOptions = {}): Promise<LockInfo[]> {
     return listLocks(this.client, prefix, opts.signal);
   }
 
-  async withLock<T>(key: string, ttlMs: number, fn: (signal: AbortSignal) => Promise<T>, opts: LockCallOptions = {}): Promise<T> {
+  async withLock<T>(key: string, ttlMs: number, fn: (signal: AbortSignal) => Promise<T>, opts: SignalOptions = {}): Promise<T> {
     if (typeof fn !== 'function') throw validationError('withLock: fn must be a function');
     const lock = await this.track(this.lock(key, ttlMs, true, opts.signal));
     lock.keepAlive();

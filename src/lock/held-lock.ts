@@ -7,7 +7,8 @@ import type { HubWatch } from '../client/watch-hub.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { ttlSeconds, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
-import type { Lock, LockCallOptions } from './interface.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
+import type { Lock } from './interface.js';
 import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import { validateTtl } from './validate.js';
 
@@ -50,7 +51,7 @@ export class HeldLock implements Lock {
     return this.controller.signal;
   }
 
-  unlock(opts: LockCallOptions = {}): Promise<void> {
+  unlock(opts: SignalOptions = {}): Promise<void> {
     this.unlocking ??= this.release(opts.signal).catch((err: unknown) => {
       this.unlocking = undefined; // let the caller try again; the lease expires otherwise
       throw toCoordinationError(err, `lock.unlock ${this.key}`);
@@ -58,7 +59,7 @@ export class HeldLock implements Lock {
     return this.unlocking;
   }
 
-  async renew(ttlMs: number, opts: LockCallOptions = {}): Promise<void> {
+  async renew(ttlMs: number, opts: SignalOptions = {}): Promise<void> {
     validateTtl(ttlMs);
     this.assertHeld('renew');
     if (ttlSeconds(ttlMs) === ttlSeconds(this.ttlMs)) {
@@ -118,11 +119,11 @@ export class HeldLock implements Lock {
   }
 
   /** @deprecated use remainingMs() (the one name for remaining lease time). */
-  ttl(opts: LockCallOptions = {}): Promise<number> {
+  ttl(opts: SignalOptions = {}): Promise<number> {
     return this.remainingMs(opts);
   }
 
-  async remainingMs(opts: LockCallOptions = {}): Promise<number> {
+  async remainingMs(opts: SignalOptions = {}): Promise<number> {
     this.assertHeld('remainingMs');
     const res = await this.client.call(
       'lock.ttl',
@@ -145,7 +146,7 @@ export class HeldLock implements Lock {
     return { key: bare.key, target: 'CREATE', result: 'EQUAL', create_revision: bare.rev.toString() };
   }
 
-  async putIfHeld(entries: Record<string, string | Buffer>, opts: LockCallOptions = {}): Promise<bigint> {
+  async putIfHeld(entries: Record<string, string | Buffer>, opts: SignalOptions = {}): Promise<bigint> {
     if (typeof entries !== 'object' || entries === null || Object.keys(entries).length === 0) {
       throw validationError('putIfHeld: entries must be a non-empty object of key → value');
     }

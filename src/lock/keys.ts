@@ -3,6 +3,7 @@
 // revision. gochat's Go TryAcquire holds `K` by the bare key `<ns>/locks/K` instead (a create-if-absent
 // put), so our holder owns that key too, and a bare key we did not write counts as a holder.
 import type { Compare, RangeRequest } from '../client/grpc/messages.js';
+import { newestTwo } from '../shared/fair-queue.js';
 import { leaseHex } from '../client/lease.js';
 import { prefixEnd } from '../client/prefix-end.js';
 
@@ -24,24 +25,6 @@ export function isContenderKey(key: string, leaseId: string): boolean {
 /** A contender's key: prefix + lease ID in lowercase hex (KeptLease.hexId), like Go's `%x`. */
 export function contenderKey(prefix: string, leaseHex: string): string {
   return prefix + leaseHex;
-}
-
-
-/**
- * The newest two contenders created at or before `maxCreateRevision` (all if omitted), newest
- * first: for a waiter, "is my key still there" (first) and "who is just ahead of me" (second).
- */
-export function newestTwo(prefix: string, maxCreateRevision?: bigint): RangeRequest {
-  const key = Buffer.from(prefix);
-  return {
-    key,
-    range_end: prefixEnd(key),
-    sort_target: 'CREATE',
-    sort_order: 'DESCEND',
-    limit: 2,
-    keys_only: true,
-    ...(maxCreateRevision !== undefined && { max_create_revision: maxCreateRevision.toString() }),
-  };
 }
 
 /** A comparison that holds while `key` (or every key in [key, rangeEnd)) does not exist. */

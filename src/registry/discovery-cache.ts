@@ -5,9 +5,10 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
 import { errorText } from '../logger.js';
-import { backoffDelays, sleep } from '../retry.js';
+import { backoffDelays } from '../retry.js';
+import { retryUntil } from '../shared/retry-until.js';
 import { decodeService, servicePrefix } from './codec.js';
 import type { ServiceEvent, ServiceInfo } from './interface.js';
 
@@ -104,28 +105,31 @@ export class DiscoveryCache {
 
   /** List, watch from the list + 1, apply events; on a failed watch, re-list (reconciling) and go again. */
   private async run(loaded: () => void, failed: (err: CoordinationError) => void): Promise<void> {
-    const delays = backoffDelays(this.client.retry);
     let first = true;
-    while (!this.stop.signal.aborted) {
-      try {
-        const revision = await this.load(first);
-        if (first) {
-          this.loaded = true;
-          loaded();
-        }
-        first = false;
-        const known = new Map([...this.entries].map(([key, e]) => [key, e.revision]));
-        this.stream = openWatch(this.client, { key: this.prefix, prefix: true, fromRevision: revision + 1n, known, signal: this.stop.signal, operation: 'registry.watch' });
-        for await (const event of this.stream) this.apply(event);
-        return; // the stream ends only when we (or the coordinator) close it
-      } catch (err) {
-        const error = toCoordinationError(err, `registry.discover ${this.prefix}`);
-        if (first || this.stop.signal.aborted) return this.end(first ? error : undefined, failed);
-        this.client.logger.error({ operation: 'registry.watch', key: this.prefix, code: error.code, error: errorText(error) }, 'discovery watch failed; re-listing');
-        await sleep(delays.next().value, this.stop.signal).catch(() => undefined);
+    const listAndWatch = async (): Promise<true> => {
+      const revision = await this.load(first);
+      if (first) {
+        this.loaded = true;
+        loaded();
       }
+      first = false;
+      const known = new Map([...this.entries].map(([key, e]) => [key, e.revision]));
+      this.stream = openWatch(this.client, { key: this.prefix, prefix: true, fromRevision: revision + 1n, known, signal: this.stop.signal, operation: 'registry.watch' });
+      for await (const event of this.stream) this.apply(event);
+      return true; // the stream ends only when we (or the coordinator) close it
+    };
+    try {
+      const done = await retryUntil(this.stop.signal, listAndWatch, {
+        operation: `registry.discover ${this.prefix}`,
+        delays: backoffDelays(this.client.retry),
+        // Any failure after the first list is worth a re-list; the first one goes to `ready`.
+        retryable: () => !first && !this.stop.signal.aborted,
+        onRetry: (error) => this.client.logger.error({ operation: 'registry.watch', key: this.prefix, code: error.code, error: errorText(error) }, 'discovery watch failed; re-listing'),
+      });
+      if (!done) this.end(undefined, failed); // stopped
+    } catch (err) {
+      this.end(first ? (err as CoordinationError) : undefined, failed);
     }
-    this.end(undefined, failed);
   }
 
   /** Reads every instance; after the first time, emits the differences as events (like a resync). */

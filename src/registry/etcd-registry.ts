@@ -6,6 +6,7 @@ import { openWatch } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError, validationError } from '../errors.js';
 import { decodeService, servicePrefix } from './codec.js';
 import type { Logger } from '../logger.js';
+import { EventQueue } from '../shared/event-queue.js';
 import { DiscoveryCache } from './discovery-cache.js';
 import type { Registration, ServiceEvent, ServiceInfo, ServiceInput, ServiceListing, ServiceRegistry, ServiceWatch, ServiceWatchOptions } from './interface.js';
 import { listServices } from './listing.js';
@@ -111,19 +112,15 @@ export class EtcdRegistry implements ServiceRegistry {
   private subscribe(name: string, callerSignal: AbortSignal | undefined): ServiceWatch {
     // Listen on a dependent signal, not the caller's: an app may share one across many watches.
     const signal = callerSignal && AbortSignal.any([callerSignal]);
-    const queue: ServiceEvent[] = [];
-    let wake: (() => void) | undefined;
-    let done = false;
-    let failure: CoordinationError | undefined;
+    // Ended watches keep what is buffered; an error after the caller's abort reads as a plain end.
+    const queue = new EventQueue<ServiceEvent>({ onReturn: () => finish(), ...(signal && { quiet: signal }) });
     let unsubscribe = (): void => undefined;
     let ready: Promise<bigint>;
     const finish = (error?: CoordinationError): void => {
-      if (done) return;
-      done = true;
-      failure = error;
+      if (queue.done) return;
+      queue.end(error);
       unsubscribe();
       signal?.removeEventListener('abort', onAbort);
-      wake?.();
     };
     const onAbort = (): void => finish();
     // Subscribe now, not at the first next(): a caller may discover() in between and miss nothing.
@@ -136,10 +133,7 @@ export class EtcdRegistry implements ServiceRegistry {
         const cache = this.cacheFor(name);
         const at = cache.loaded ? cache.revision : undefined; // before its first list, events start after the list
         unsubscribe = cache.subscribe({
-          event: (event) => {
-            queue.push(event);
-            wake?.();
-          },
+          event: (event) => queue.push(event),
           end: (error) => finish(error),
         });
         ready = cache.ready.then(() => at ?? cache.revision);
@@ -150,22 +144,7 @@ export class EtcdRegistry implements ServiceRegistry {
       }
     }
     ready.catch(() => undefined);
-    const iterator: AsyncIterator<ServiceEvent> = {
-      next: async (): Promise<IteratorResult<ServiceEvent>> => {
-        for (;;) {
-          const event = queue.shift();
-          if (event) return { done: false, value: event };
-          if (failure && !signal?.aborted) throw failure;
-          if (done) return { done: true, value: undefined };
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-        }
-      },
-      return: async (): Promise<IteratorResult<ServiceEvent>> => {
-        finish();
-        return { done: true, value: undefined };
-      },
-    };
+    const iterator = queue[Symbol.asyncIterator]();
     const close = async (): Promise<void> => finish();
     return { ready, close, [Symbol.asyncDispose]: close, [Symbol.asyncIterator]: () => iterator };
   }

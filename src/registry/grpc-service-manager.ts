@@ -7,7 +7,7 @@ import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
 import { errorText, silentLogger, type Logger } from '../logger.js';
 import { sleep } from '../retry.js';
-import type { SignalOptions } from '../options.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
 import { EtcdRegistry } from './etcd-registry.js';
 import type { Registration, ServiceInfo, ServiceRegistry } from './interface.js';
 import { validService } from './validation.js';

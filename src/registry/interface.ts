@@ -1,6 +1,8 @@
 // Service registry and discovery (seed §2.3): public types. What is stored in etcd follows gochat's
 // Go registry byte for byte (see codec.ts), so Go and Node services discover each other.
-import type { SignalOptions } from '../options.js';
+import type { EventType, RemainingMs, SignalOptions, Watch } from '../shared/vocabulary.js';
+
+export type { EventType };
 
 /** One instance of a service. Durations are milliseconds here; etcd holds Go's nanoseconds. */
 export interface ServiceInfo {
@@ -23,9 +25,6 @@ export interface ServiceInfo {
 
 /** What register() takes: a ServiceInfo whose `metadata` may be left out (registered as `{}`). */
 export type ServiceInput = Omit<ServiceInfo, 'metadata'> & { metadata?: Record<string, string> };
-
-/** The kind of a change (seed's EventType): a key written, or deleted (also by lease expiry). */
-export type EventType = 'PUT' | 'DELETE';
 
 export interface ServiceEvent {
   type: EventType;
@@ -51,17 +50,12 @@ export interface ServiceWatchOptions extends SignalOptions {
 }
 
 /** An async-iterable watch of one service's instances (the same kind of handle as ConfigWatch). */
-export interface ServiceWatch extends AsyncIterable<ServiceEvent>, AsyncDisposable {
-  /** Resolves with the revision the watch is synced from: every later change will be delivered. */
-  readonly ready: Promise<bigint>;
-  /** Ends the iteration. Idempotent. */
-  close(): Promise<void>;
-}
+export type ServiceWatch = Watch<ServiceEvent>;
 
 /** One instance as `list()` reads it from etcd. */
 export interface ServiceListing extends ServiceInfo {
   /** Remaining time of the instance's lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
-  remainingMs: number | undefined;
+  remainingMs: RemainingMs;
   /** Mod revision of the instance's key. */
   revision: bigint;
 }

@@ -5,9 +5,10 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease, revokeLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
-import type { SignalOptions } from '../options.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
 import { errorText } from '../logger.js';
-import { backoffDelays, sleep } from '../retry.js';
+import { backoffDelays } from '../retry.js';
+import { retryUntil } from '../shared/retry-until.js';
 import { encodeService, serviceKey } from './codec.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import type { Registration, RegistrationState, ServiceInfo } from './interface.js';
@@ -117,36 +118,42 @@ export class RegistrationImpl implements Registration {
 
   /** Re-grant (if the lease is gone) and re-put, with backoff, until it works or we stop. */
   private async repairLoop(): Promise<void> {
-    const delays = backoffDelays(this.client.retry);
-    while (!this.stop.aborted) {
-      let lease = this.lease;
-      // Each attempt gets a third of the TTL, not the coordinator's timeout: a request stuck on a
-      // stopped member must not outlast the old lease that still holds our key in etcd.
-      const attempt = AbortSignal.any([this.stop, AbortSignal.timeout(Math.max(500, Math.ceil(this.service.ttlMs / 3)))]);
-      try {
-        if (!lease || lease.isLost) {
-          lease = await KeptLease.grant(this.client, this.service.ttlMs, { keepAlive: true, signal: attempt });
-          // Unregistered while granting: give the new lease back at once.
-          if (this.stop.aborted) return void (await lease.revoke().catch(() => undefined));
-          this.adopt(lease);
-        }
-        await this.put(lease, attempt);
-        if (this.stop.aborted) return;
-        this.again = false;
-        this.setState('registered');
-        return;
-      } catch (err) {
-        if (this.stop.aborted) return;
-        const error = toCoordinationError(err, `registry.register ${this.key}`);
-        // "requested lease not found": etcd dropped the lease (revoked, expired) — grant a new one now.
-        if (error.code === ErrorCode.NotFound && lease && !lease.isLost) {
-          lease.markLost('not found in etcd');
-          continue;
-        }
-        const delayMs = delays.next().value;
-        this.client.logger.warn({ operation: 'registry.register', key: this.key, code: error.code, error: errorText(error), delayMs }, 're-registration failed; retrying');
-        await sleep(delayMs, this.stop).catch(() => undefined);
+    // Every failure is retried until we stop (repairOnce then resolves quietly), so this never rejects.
+    await retryUntil(this.stop, () => this.repairOnce(), {
+      operation: `registry.register ${this.key}`,
+      delays: backoffDelays(this.client.retry),
+      retryable: () => true,
+      onRetry: (error, delayMs) =>
+        this.client.logger.warn({ operation: 'registry.register', key: this.key, code: error.code, error: errorText(error), delayMs }, 're-registration failed; retrying'),
+    });
+  }
+
+  /** One attempt: re-grant (if the lease is gone) and re-put; a lease etcd no longer knows is re-granted at once. */
+  private async repairOnce(): Promise<void> {
+    let lease = this.lease;
+    // Each attempt gets a third of the TTL, not the coordinator's timeout: a request stuck on a
+    // stopped member must not outlast the old lease that still holds our key in etcd.
+    const attempt = AbortSignal.any([this.stop, AbortSignal.timeout(Math.max(500, Math.ceil(this.service.ttlMs / 3)))]);
+    try {
+      if (!lease || lease.isLost) {
+        lease = await KeptLease.grant(this.client, this.service.ttlMs, { keepAlive: true, signal: attempt });
+        // Unregistered while granting: give the new lease back at once.
+        if (this.stop.aborted) return void (await lease.revoke().catch(() => undefined));
+        this.adopt(lease);
       }
+      await this.put(lease, attempt);
+      if (this.stop.aborted) return;
+      this.again = false;
+      this.setState('registered');
+    } catch (err) {
+      if (this.stop.aborted) return;
+      const error = toCoordinationError(err, `registry.register ${this.key}`);
+      // "requested lease not found": etcd dropped the lease (revoked, expired) — grant a new one now.
+      if (error.code === ErrorCode.NotFound && lease && !lease.isLost) {
+        lease.markLost('not found in etcd');
+        return this.repairOnce();
+      }
+      throw error;
     }
   }
 

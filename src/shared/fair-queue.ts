@@ -1,3 +1,6 @@
+// The fair queue of etcd's Go concurrency recipes (Mutex and Election alike): contenders are keys
+// under one prefix, the oldest (lowest create revision) is served first.
+//
 // Waiting for our turn — etcd's key.go `waitDeletes`, made quiet and fast: watch only the contender
 // just ahead of us, start that watch *synced* (no start revision, then re-read), and re-check the
 // queue after every wake-up. A watch with an old start revision would join etcd's "unsynced" group,
@@ -6,8 +9,26 @@
 // watch ends, so a busy lock's waiters do not pay for a new stream on every wait.
 
 import type { EtcdClient } from '../client/etcd-client.js';
+import type { RangeRequest } from '../client/grpc/messages.js';
+import { prefixEnd } from '../client/prefix-end.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
-import { newestTwo } from './keys.js';
+
+/**
+ * The newest two contenders created at or before `maxCreateRevision` (all if omitted), newest
+ * first: for a waiter, "is my key still there" (first) and "who is just ahead of me" (second).
+ */
+export function newestTwo(prefix: string, maxCreateRevision?: bigint): RangeRequest {
+  const key = Buffer.from(prefix);
+  return {
+    key,
+    range_end: prefixEnd(key),
+    sort_target: 'CREATE',
+    sort_order: 'DESCEND',
+    limit: 2,
+    keys_only: true,
+    ...(maxCreateRevision !== undefined && { max_create_revision: maxCreateRevision.toString() }),
+  };
+}
 
 export interface Contender {
   client: EtcdClient;
