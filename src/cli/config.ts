@@ -2,10 +2,12 @@
 // gochat's layered config directories (config-files.ts has the key ⇄ file mapping).
 import { Option, type Command } from 'commander';
 import { checkKey, encodeValue } from '../config/codec.js';
-import { positiveInt, revision } from './connection.js';
+import type { Coordinator } from '../coordinator.js';
+import { countOption, optionalRevision, positiveInt, revision } from './connection.js';
 import { applyImport, diffConfig, readConfigDir, writeConfigDir, type ConfigDiff } from './config-files.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { cell, toJson, type Output } from './output.js';
+import { follow } from './follow.js';
+import { cell, noneStarting, toJson, type Output } from './output.js';
 import type { CliContext } from './program.js';
 
 /**
@@ -29,7 +31,13 @@ const pretty = (value: unknown): string => JSON.stringify(value, null, 2);
 
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('read and change config (keys under <namespace>/config/)');
+  for (const register of [getCommand, setCommand, rmCommand, lsCommand, watchCommand, historyCommand, rollbackCommand, importCommand, exportCommand]) {
+    register(config, ctx);
+  }
+}
 
+/** `config get`: one value, printed so a script can read it (--raw for plain strings). */
+function getCommand(config: Command, ctx: CliContext): void {
   config
     .command('get <key>')
     .description('print the value as pretty JSON (exit 2 if absent)')
@@ -40,7 +48,10 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       if (out.json) out.data({ key, value });
       else out.line(opts.raw && typeof value === 'string' ? value : pretty(value));
     });
+}
 
+/** `config set`: a write, optionally guarded by the revision the operator last saw. */
+function setCommand(config: Command, ctx: CliContext): void {
   config
     .command('set <key> <value>')
     .description('write a value: JSON if it parses, else the text as a string')
@@ -49,21 +60,24 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .action(async (key: string, text: string, opts: { ifRevision?: string; string?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
       const value = parseValueArg(text, opts.string === true);
-      const ifRevision = opts.ifRevision === undefined ? undefined : revision(opts.ifRevision, '--if-revision');
+      const ifRevision = optionalRevision(opts.ifRevision, '--if-revision');
       const res = await ctx.withCoordinator(cmd, (c) =>
         c.config.set(key, value, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
       );
       if (out.json) out.data({ key, revision: res.revision });
       else out.line(`${out.style('green', 'set')} ${key} at revision ${res.revision}`);
     });
+}
 
+/** `config rm`: a delete; an absent key is exit 2, already explained in the output. */
+function rmCommand(config: Command, ctx: CliContext): void {
   config
     .command('rm <key>')
     .description('delete a key (exit 2 if absent)')
     .option('--if-revision <n>', 'only if the key is still at this mod revision; else exit 3')
     .action(async (key: string, opts: { ifRevision?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
-      const ifRevision = opts.ifRevision === undefined ? undefined : revision(opts.ifRevision, '--if-revision');
+      const ifRevision = optionalRevision(opts.ifRevision, '--if-revision');
       const deleted = await ctx.withCoordinator(cmd, (c) =>
         c.config.delete(key, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
       );
@@ -74,7 +88,10 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         ctx.exit(ExitCode.NotFound);
       }
     });
+}
 
+/** `config ls`: what is stored under a prefix, with the revisions a guarded write needs. */
+function lsCommand(config: Command, ctx: CliContext): void {
   config
     .command('ls [prefix]')
     .description('keys starting with prefix (plain string prefix), with mod revision and value')
@@ -82,15 +99,17 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const out = ctx.output(cmd);
       checkKey(prefix ?? '', 'prefix', true);
       const { entries } = await ctx.withCoordinator(cmd, (c) => c.config.entries(prefix ?? '', { signal: ctx.signal }));
-      if (out.json) out.data(entries);
-      else
-        out.table(
-          [{ header: 'KEY' }, { header: 'REVISION', right: true }, { header: 'VALUE' }],
-          entries.map((e) => [e.key, String(e.revision), cell(toJson(e.value))]),
-          `(no config keys${prefix ? ` starting with '${prefix}'` : ''})`,
-        );
+      out.list(
+        entries,
+        [{ header: 'KEY' }, { header: 'REVISION', right: true }, { header: 'VALUE' }],
+        (e) => [e.key, String(e.revision), cell(toJson(e.value))],
+        noneStarting('config keys', prefix),
+      );
     });
+}
 
+/** `config watch`: a live line per change, until --count or Ctrl-C (a plain end). */
+function watchCommand(config: Command, ctx: CliContext): void {
   config
     .command('watch <key>')
     .description('print PUT/DELETE lines as the key (or prefix) changes, until Ctrl-C')
@@ -99,31 +118,33 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .option('--count <n>', 'stop after n events')
     .action(async (key: string, opts: { prefix?: boolean; fromRevision?: string; count?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
-      const count = opts.count === undefined ? Infinity : positiveInt(opts.count, '--count');
-      const fromRevision = opts.fromRevision === undefined ? undefined : revision(opts.fromRevision, '--from-revision');
+      const count = countOption(opts.count);
+      const fromRevision = optionalRevision(opts.fromRevision, '--from-revision');
       await ctx.withCoordinator(cmd, async (c) => {
         const watch = c.config.watch(key, {
           prefix: opts.prefix === true,
           signal: ctx.signal,
           ...(fromRevision !== undefined && { fromRevision }),
         });
-        try {
-          const from = await watch.ready;
-          out.note(`watching ${opts.prefix ? 'prefix ' : ''}${key} from revision ${from} (Ctrl-C to stop)`);
-          let seen = 0;
-          for await (const e of watch) {
+        await follow(ctx, {
+          items: watch[Symbol.asyncIterator](),
+          started: async () => {
+            const from = await watch.ready;
+            out.note(`watching ${opts.prefix ? 'prefix ' : ''}${key} from revision ${from} (Ctrl-C to stop)`);
+          },
+          count,
+          print: (e) => {
             if (out.json) out.data({ type: e.type, key: e.key, value: e.value, revision: e.revision, reconciled: e.reconciled }, { compact: true });
             else out.line(`${out.style(e.type === 'PUT' ? 'green' : 'red', e.type.padEnd(6))} ${e.key} rev=${e.revision} ${e.type === 'PUT' ? cell(toJson(e.value), 200) : ''}`.trimEnd());
-            if (++seen >= count) break;
-          }
-        } catch (err) {
-          if (!ctx.signal.aborted) throw err; // Ctrl-C is how a watch ends
-        } finally {
-          await watch.close();
-        }
+          },
+          close: () => watch.close(),
+        });
       });
     });
+}
 
+/** `config history`: earlier values, to pick a rollback target. */
+function historyCommand(config: Command, ctx: CliContext): void {
   config
     .command('history <key>')
     .description('earlier versions from etcd\'s MVCC history, newest first (back to the last compaction)')
@@ -133,14 +154,16 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const limit = opts.limit === undefined ? undefined : positiveInt(opts.limit, '--limit');
       const versions = await ctx.withCoordinator(cmd, (c) => c.config.history(key, { signal: ctx.signal, ...(limit !== undefined && { limit }) }));
       if (versions.length === 0) throw new CliError(`config key ${key} has no history (absent, or compacted)`, ExitCode.NotFound);
-      if (out.json) out.data(versions);
-      else
-        out.table(
-          [{ header: 'REVISION', right: true }, { header: 'VERSION', right: true }, { header: 'VALUE' }],
-          versions.map((v) => [String(v.revision), String(v.version), cell(toJson(v.value))]),
-        );
+      out.list(
+        versions,
+        [{ header: 'REVISION', right: true }, { header: 'VERSION', right: true }, { header: 'VALUE' }],
+        (v) => [String(v.revision), String(v.version), cell(toJson(v.value))],
+      );
     });
+}
 
+/** `config rollback`: an earlier value written back as a new revision (history stays intact). */
+function rollbackCommand(config: Command, ctx: CliContext): void {
   config
     .command('rollback <key> <revision>')
     .description('write the value the key had at <revision> back as a new revision')
@@ -148,41 +171,71 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .action(async (key: string, rev: string, opts: { ifRevision?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
       const to = revision(rev, '<revision>');
-      const ifRevision = opts.ifRevision === undefined ? undefined : revision(opts.ifRevision, '--if-revision');
+      const ifRevision = optionalRevision(opts.ifRevision, '--if-revision');
       const res = await ctx.withCoordinator(cmd, (c) =>
         c.config.rollback(key, to, { signal: ctx.signal, ...(ifRevision !== undefined && { ifRevision }) }),
       );
       if (out.json) out.data({ key, from: to, revision: res.revision });
       else out.line(`${out.style('green', 'rolled back')} ${key} to its value at revision ${to}, now revision ${res.revision}`);
     });
+}
 
+interface ImportFlags {
+  env: string;
+  yes?: boolean;
+  prune: boolean;
+}
+
+/** `config import`: a directory made the truth of one environment; a diff unless --yes. */
+function importCommand(config: Command, ctx: CliContext): void {
   config
     .command('import <dir>')
     .description('push a layered config directory (global/*.json, <service>/*.json) to <env>/…; diff only, unless --yes')
     .addOption(new Option('--env <env>', 'environment: file <dir>/<path>.json → key <env>/<path>').makeOptionMandatory())
     .option('--yes', 'write the changes (without it: print the diff, write nothing)')
     .option('--no-prune', 'keep keys under <env>/ that have no file (default: delete them)')
-    .action(async (dir: string, opts: { env: string; yes?: boolean; prune: boolean }, cmd: Command) => {
+    .action(async (dir: string, opts: ImportFlags, cmd: Command) => {
       const out = ctx.output(cmd);
       const env = checkEnv(opts.env);
-      const { values: wanted, skipped } = await readConfigDir(dir, env);
-      // An empty (or wrong) directory would otherwise plan to delete the whole environment.
-      if (wanted.size === 0) throw new CliError(`no .json files in ${dir}`, ExitCode.Usage, 'point at the config directory (global/*.json, <service>/*.json)');
-      for (const [key, value] of wanted) encodeValue(key, value); // every value must be storable before any is written
-      for (const file of skipped) out.note(`skipped ${file} (not a .json file)`);
-      await ctx.withCoordinator(cmd, async (c) => {
-        const { entries, revision: readAt } = await c.config.entries(`${env}/`, { signal: ctx.signal });
-        const current = new Map(entries.map((e) => [e.key, e.value]));
-        const diff = diffConfig(current, wanted, opts.prune);
-        const apply = opts.yes === true && diff.added.length + diff.changed.length + diff.removed.length > 0;
-        if (!out.json) printDiff(out, diff);
-        if (apply) await applyImport(c.config, diff, wanted, new Map(entries.map((e) => [e.key, e.revision])), ctx.signal);
-        if (out.json) out.data({ env, ...diff, applied: apply, readRevision: readAt });
-        else if (apply) out.line(out.style('green', 'applied'));
-        else if (opts.yes !== true && !isEmpty(diff)) out.note('dry run: nothing written; add --yes to apply');
-      });
+      const wanted = await readImport(out, dir, env);
+      await ctx.withCoordinator(cmd, (c) => applyDiff({ ctx, out, coordinator: c, env, wanted, opts }));
     });
+}
 
+/** The directory's values, each checked storable before anything is written; skipped files noted. */
+async function readImport(out: Output, dir: string, env: string): Promise<Map<string, unknown>> {
+  const { values: wanted, skipped } = await readConfigDir(dir, env);
+  // An empty (or wrong) directory would otherwise plan to delete the whole environment.
+  if (wanted.size === 0) throw new CliError(`no .json files in ${dir}`, ExitCode.Usage, 'point at the config directory (global/*.json, <service>/*.json)');
+  for (const [key, value] of wanted) encodeValue(key, value); // every value must be storable before any is written
+  for (const file of skipped) out.note(`skipped ${file} (not a .json file)`);
+  return wanted;
+}
+
+interface ApplyDiffOptions {
+  ctx: CliContext;
+  out: Output;
+  coordinator: Coordinator;
+  env: string;
+  wanted: Map<string, unknown>;
+  opts: ImportFlags;
+}
+
+/** Diffs against what `<env>/` holds now; writes only with --yes, guarded by the revisions read. */
+async function applyDiff({ ctx, out, coordinator: c, env, wanted, opts }: ApplyDiffOptions): Promise<void> {
+  const { entries, revision: readAt } = await c.config.entries(`${env}/`, { signal: ctx.signal });
+  const current = new Map(entries.map((e) => [e.key, e.value]));
+  const diff = diffConfig(current, wanted, opts.prune);
+  const apply = opts.yes === true && diff.added.length + diff.changed.length + diff.removed.length > 0;
+  if (!out.json) printDiff(out, diff);
+  if (apply) await applyImport(c.config, diff, wanted, new Map(entries.map((e) => [e.key, e.revision])), ctx.signal);
+  if (out.json) out.data({ env, ...diff, applied: apply, readRevision: readAt });
+  else if (apply) out.line(out.style('green', 'applied'));
+  else if (opts.yes !== true && !isEmpty(diff)) out.note('dry run: nothing written; add --yes to apply');
+}
+
+/** `config export`: the reverse of import, one file per key, all read at one revision. */
+function exportCommand(config: Command, ctx: CliContext): void {
   config
     .command('export <prefix> <dir>')
     .description('write every key under <prefix>/ as <dir>/<rest of key>.json (the reverse of import)')

@@ -56,6 +56,16 @@ export function revision(value: string, what: string): bigint {
   return BigInt(value.trim());
 }
 
+/** `--count <n>` of the live commands: how many lines before stopping (absent: until Ctrl-C). */
+export function countOption(value: string | undefined): number {
+  return value === undefined ? Infinity : positiveInt(value, '--count');
+}
+
+/** An optional revision flag (`--if-revision`, `--from-revision`): undefined when absent. */
+export function optionalRevision(value: string | undefined, flag: string): bigint | undefined {
+  return value === undefined ? undefined : revision(value, flag);
+}
+
 function readPem(file: string | undefined, flag: string): Buffer | undefined {
   if (file === undefined) return undefined;
   try {

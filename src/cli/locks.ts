@@ -1,7 +1,7 @@
 // `coordctl locks …`: the locks held under `<namespace>/locks/` — by our DistributedLock or by Go
 // services' concurrency.Mutex (`/locks/<name>/<lease ID in hex>`) or gochat's TryAcquire (`/locks/<name>`).
 import type { Command } from 'commander';
-import { duration } from './output.js';
+import { duration, noneStarting } from './output.js';
 import type { CliContext } from './program.js';
 
 export function registerLockCommands(program: Command, ctx: CliContext): void {
@@ -13,12 +13,11 @@ export function registerLockCommands(program: Command, ctx: CliContext): void {
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       const entries = await ctx.withCoordinator(cmd, (c) => c.lock.list(prefix ?? '', { signal: ctx.signal }));
-      if (out.json) out.data(entries);
-      else
-        out.table(
-          [{ header: 'LOCK' }, { header: 'HOLDER KEY' }, { header: 'TOKEN', right: true }, { header: 'TTL LEFT', right: true }, { header: 'WAITERS', right: true }],
-          entries.map((l) => [l.name, l.holderKey, String(l.fencingToken), duration(l.remainingMs), String(l.waiters)]),
-          `(no locks${prefix ? ` starting with '${prefix}'` : ''})`,
-        );
+      out.list(
+        entries,
+        [{ header: 'LOCK' }, { header: 'HOLDER KEY' }, { header: 'TOKEN', right: true }, { header: 'TTL LEFT', right: true }, { header: 'WAITERS', right: true }],
+        (l) => [l.name, l.holderKey, String(l.fencingToken), duration(l.remainingMs), String(l.waiters)],
+        noneStarting('locks', prefix),
+      );
     });
 }

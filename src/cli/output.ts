@@ -96,12 +96,23 @@ export class Output {
     for (const row of rows) this.line(render(row));
   }
 
+  /** A listing: the items as one JSON document with --json, else a table with one row per item. */
+  list<T>(items: T[], columns: Column[], row: (item: T) => string[], empty?: string): void {
+    if (this.json) this.data(items);
+    else this.table(columns, items.map(row), empty);
+  }
+
   /** Waits until everything written so far has been handed to the OS (before process.exit). */
   async flush(): Promise<void> {
     await Promise.all(
       [this.streams.stdout, this.streams.stderr].map((s) => new Promise<void>((resolve) => void s.write('', () => resolve()))),
     );
   }
+}
+
+/** The empty-table line of a listing by name prefix: `(no locks starting with 'a')`. */
+export function noneStarting(what: string, prefix: string | undefined): string {
+  return `(no ${what}${prefix ? ` starting with '${prefix}'` : ''})`;
 }
 
 /** Text shown in a table cell: on one line, cut to `max` (pass values through toJson first). */

@@ -35,8 +35,27 @@ export interface RunOptions extends Streams {
 /** Parses `args` (without node and script), runs the command, resolves with the exit code. */
 export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.Ok;
-  const program = new Command('coordctl');
-  const ctx: CliContext = {
+  const program = buildProgram(
+    io,
+    cliContext(io, (code) => {
+      exitCode = code;
+    }),
+  );
+  try {
+    if (args.length === 0) {
+      program.outputHelp();
+      return ExitCode.Usage;
+    }
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return report(err, program, io);
+  }
+}
+
+/** What every action gets; `exit` records an exit code that run() returns once the action is done. */
+function cliContext(io: RunOptions, exit: (code: ExitCode) => void): CliContext {
+  return {
     signal: io.signal ?? new AbortController().signal,
     output: (cmd) => {
       const o = cmd.optsWithGlobals<GlobalOptions>();
@@ -50,11 +69,28 @@ export async function run(args: string[], io: RunOptions): Promise<ExitCode> {
         await coordinator.close();
       }
     },
-    exit: (code) => {
-      exitCode = code;
-    },
+    exit,
   };
+}
 
+/** The whole command tree, writing to `io` and throwing instead of exiting (run() decides the code). */
+function buildProgram(io: RunOptions, ctx: CliContext): Command {
+  const program = new Command('coordctl');
+  configureProgram(program, io);
+  addGlobalOptions(program);
+  // Registered after the settings above, so every subcommand inherits exit override, output and hints.
+  registerConfigCommands(program, ctx);
+  registerServiceCommands(program, ctx);
+  registerLockCommands(program, ctx);
+  registerIdCommands(program, ctx);
+  registerMigrateCommand(program, ctx);
+  registerElectionCommands(program, ctx);
+  registerRolesCommand(program, ctx);
+  return program;
+}
+
+/** commander's settings: our streams, no process.exit, help that names the env vars and exit codes. */
+function configureProgram(program: Command, io: RunOptions): void {
   program
     .description('Operate the coordination namespace of gochat: services, config, locks, instance IDs and elections in etcd.')
     .version(io.version ?? '0.0.0', '-V, --version')
@@ -73,33 +109,19 @@ Connection: flags win over COORD_ENDPOINTS, COORD_NAMESPACE, COORD_USER, COORD_P
 Output: tables (coloured on a terminal unless NO_COLOR is set), --json for scripts.`,
     )
     .addHelpText('afterAll', EXIT_CODES_HELP);
-  addGlobalOptions(program);
-  // Registered after the settings above, so every subcommand inherits exit override, output and hints.
-  registerConfigCommands(program, ctx);
-  registerServiceCommands(program, ctx);
-  registerLockCommands(program, ctx);
-  registerIdCommands(program, ctx);
-  registerMigrateCommand(program, ctx);
-  registerElectionCommands(program, ctx);
-  registerRolesCommand(program, ctx);
-  try {
-    if (args.length === 0) {
-      program.outputHelp();
-      return ExitCode.Usage;
-    }
-    await program.parseAsync(args, { from: 'user' });
-    return exitCode;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and --version are not errors; commander has already printed its message for the rest.
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-    }
-    const code = exitCodeOf(err);
-    if (code === ExitCode.Interrupted) return code; // Ctrl-C: the operator knows
-    const globals = program.opts<Partial<GlobalOptions>>();
-    io.stderr.write(`${scrub(globals.json ? describeJson(err, code) : describe(err), globals)}\n`);
-    return code;
+}
+
+/** The one place an outcome becomes an exit code and (unless already said) one line on stderr. */
+function report(err: unknown, program: Command, io: RunOptions): ExitCode {
+  if (err instanceof CommanderError) {
+    // Help and --version are not errors; commander has already printed its message for the rest.
+    return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   }
+  const code = exitCodeOf(err);
+  if (code === ExitCode.Interrupted) return code; // Ctrl-C: the operator knows
+  const globals = program.opts<Partial<GlobalOptions>>();
+  io.stderr.write(`${scrub(globals.json ? describeJson(err, code) : describe(err), globals)}\n`);
+  return code;
 }
 
 /** With --json, errors are one JSON line on stderr too: `{"error":{"code","message","exitCode","hint"?}}`. */

@@ -2,7 +2,8 @@
 // gochat's Go layout), listed with each instance's lease TTL, and watched live.
 import type { Command } from 'commander';
 import type { ServiceInfo } from '../registry/interface.js';
-import { positiveInt } from './connection.js';
+import { countOption } from './connection.js';
+import { follow } from './follow.js';
 import { ExitCode } from './exit-codes.js';
 import { cell, duration } from './output.js';
 import type { CliContext } from './program.js';
@@ -22,13 +23,12 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       const instances = await ctx.withCoordinator(cmd, (c) => c.registry.list(name, { signal: ctx.signal }));
-      if (out.json) out.data(instances);
-      else
-        out.table(
-          [{ header: 'NAME' }, { header: 'ID' }, { header: 'ADDRESS' }, { header: 'TTL LEFT', right: true }, { header: 'METADATA' }],
-          instances.map((s) => [s.name, s.id, `${s.address}:${s.port}`, duration(s.remainingMs), cell(metadataText(s.metadata))]),
-          name === undefined ? '(no services registered)' : `(no instances of ${name})`,
-        );
+      out.list(
+        instances,
+        [{ header: 'NAME' }, { header: 'ID' }, { header: 'ADDRESS' }, { header: 'TTL LEFT', right: true }, { header: 'METADATA' }],
+        (s) => [s.name, s.id, `${s.address}:${s.port}`, duration(s.remainingMs), cell(metadataText(s.metadata))],
+        name === undefined ? '(no services registered)' : `(no instances of ${name})`,
+      );
       if (name !== undefined && instances.length === 0) ctx.exit(ExitCode.NotFound);
     });
 
@@ -38,28 +38,24 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .option('--count <n>', 'stop after n events')
     .action(async (name: string, opts: { count?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
-      const count = opts.count === undefined ? Infinity : positiveInt(opts.count, '--count');
+      const count = countOption(opts.count);
       await ctx.withCoordinator(cmd, async (c) => {
         const line = (type: string, s: ServiceInfo, revision: bigint): string =>
           `${out.style(type === 'PUT' ? 'green' : 'red', type.padEnd(6))} ${s.name}/${s.id} ${s.address}:${s.port} rev=${revision} ${cell(metadataText(s.metadata))}`.trimEnd();
         // Subscribe first, then wait for the discovery cache to be listed and watching: from the
         // "watching" line on, every change is printed.
-        const events = c.registry.watch(name, { signal: ctx.signal })[Symbol.asyncIterator]();
-        let seen = 0;
-        try {
-          const now = await c.registry.discover(name, { signal: ctx.signal });
-          out.note(`watching service ${name}: ${now.length} instance${now.length === 1 ? '' : 's'} now (Ctrl-C to stop)`);
-          for (let next = await events.next(); !next.done; next = await events.next()) {
-            const e = next.value;
+        await follow(ctx, {
+          items: c.registry.watch(name, { signal: ctx.signal })[Symbol.asyncIterator](),
+          started: async () => {
+            const now = await c.registry.discover(name, { signal: ctx.signal });
+            out.note(`watching service ${name}: ${now.length} instance${now.length === 1 ? '' : 's'} now (Ctrl-C to stop)`);
+          },
+          count,
+          print: (e) => {
             if (out.json) out.data({ type: e.type, service: e.service, revision: e.revision, timestamp: e.timestamp }, { compact: true });
             else out.line(line(e.type, e.service, e.revision));
-            if (++seen >= count) break;
-          }
-        } catch (err) {
-          if (!ctx.signal.aborted) throw err; // Ctrl-C is how a watch ends
-        } finally {
-          await events.return?.();
-        }
+          },
+        });
       });
     });
 }

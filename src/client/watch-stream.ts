@@ -9,6 +9,7 @@ import { CoordinationError, ErrorCode, classify, isCompacted, toCoordinationErro
 import { errorText } from '../logger.js';
 import { backoffDelays } from '../retry.js';
 import { EventQueue } from '../shared/event-queue.js';
+import { Ownership } from '../shared/ownership.js';
 import { retryUntil } from '../shared/retry-until.js';
 import type { EtcdClient } from './etcd-client.js';
 import type { Event, KeyValue, RangeRequest } from './grpc/messages.js';
@@ -63,18 +64,14 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   private watcher: HubWatch | undefined;
   private disconnectedAt: number | undefined;
   private readonly stop = new AbortController();
-  private readonly unown: () => void;
-  private readonly onAbort = (): void => void this.close();
+  private readonly ownership: Ownership;
 
   constructor(
     private readonly client: EtcdClient,
     private readonly options: WatchStreamOptions,
   ) {
-    this.unown = client.own(this);
-    options.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.ready = this.start();
-    this.ready.catch((err: unknown) => this.fail(err));
-    if (options.signal?.aborted) void this.close();
+    this.ownership = new Ownership(client, this, options.signal);
+    this.ready = this.ownership.start(() => this.start(), (err) => this.fail(err));
   }
 
   private get rangeKey(): { key: Buffer; range_end?: Buffer } {
@@ -249,8 +246,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     if (this.ended) return;
     this.ended = true;
     this.stop.abort();
-    this.unown();
-    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.ownership.release();
     this.queue.close();
     const watcher = this.watcher;
     this.watcher = undefined;

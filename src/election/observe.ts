@@ -7,6 +7,7 @@ import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import { EventQueue } from '../shared/event-queue.js';
+import { Ownership } from '../shared/ownership.js';
 import type { LeaderInfo, LeaderObservation } from './interface.js';
 
 interface Candidate {
@@ -24,20 +25,16 @@ export class LeaderObserver implements LeaderObservation {
   private ended = false;
   private watch: WatchStream | undefined;
   private readonly stop = new AbortController();
-  private readonly unown: () => void;
-  private readonly onAbort = (): void => void this.close();
+  private readonly ownership: Ownership;
 
   constructor(
     private readonly client: EtcdClient,
     private readonly name: string,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
   ) {
     this.rel = `${client.dirs.election}${name}/`;
-    this.unown = client.own(this);
-    signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.ready = this.start();
-    this.ready.catch((err: unknown) => this.fail(err));
-    if (signal?.aborted) void this.close();
+    this.ownership = new Ownership(client, this, signal);
+    this.ready = this.ownership.start(() => this.start(), (err) => this.fail(err));
   }
 
   private async start(): Promise<bigint> {
@@ -108,8 +105,7 @@ export class LeaderObserver implements LeaderObservation {
     if (this.ended) return;
     this.ended = true;
     this.stop.abort(new CoordinationError(ErrorCode.Cancelled, `election.observe ${this.name}: closed`));
-    this.unown();
-    this.signal?.removeEventListener('abort', this.onAbort);
+    this.ownership.release();
     this.queue.close(); // closed: pending changes are dropped, like the watch's
     await this.watch?.close();
   }

@@ -112,42 +112,62 @@ export class EtcdRegistry implements ServiceRegistry {
   private subscribe(name: string, callerSignal: AbortSignal | undefined): ServiceWatch {
     // Listen on a dependent signal, not the caller's: an app may share one across many watches.
     const signal = callerSignal && AbortSignal.any([callerSignal]);
-    // Ended watches keep what is buffered; an error after the caller's abort reads as a plain end.
-    const queue = new EventQueue<ServiceEvent>({ onReturn: () => finish(), ...(signal && { quiet: signal }) });
-    let unsubscribe = (): void => undefined;
-    let ready: Promise<bigint>;
-    const finish = (error?: CoordinationError): void => {
-      if (queue.done) return;
-      queue.end(error);
-      unsubscribe();
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => finish();
+    const sub = subscription(signal);
     // Subscribe now, not at the first next(): a caller may discover() in between and miss nothing.
-    if (signal?.aborted) {
-      finish();
-      ready = Promise.reject(abortError(signal, `registry.watch ${name}`));
-    } else {
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const cache = this.cacheFor(name);
-        const at = cache.loaded ? cache.revision : undefined; // before its first list, events start after the list
-        unsubscribe = cache.subscribe({
-          event: (event) => queue.push(event),
-          end: (error) => finish(error),
-        });
-        ready = cache.ready.then(() => at ?? cache.revision);
-      } catch (err) {
-        const error = toCoordinationError(err, `registry.watch ${name}`);
-        finish(error);
-        ready = Promise.reject(error);
-      }
-    }
+    const ready = signal?.aborted ? endAborted(sub, signal, name) : this.attach(name, sub);
     ready.catch(() => undefined);
-    const iterator = queue[Symbol.asyncIterator]();
-    const close = async (): Promise<void> => finish();
+    const iterator = sub.queue[Symbol.asyncIterator]();
+    const close = async (): Promise<void> => sub.finish();
     return { ready, close, [Symbol.asyncDispose]: close, [Symbol.asyncIterator]: () => iterator };
   }
+
+  /** Feeds the cache's events into `sub`; resolves with the revision its events start after. */
+  private attach(name: string, sub: Subscription): Promise<bigint> {
+    try {
+      const cache = this.cacheFor(name);
+      const at = cache.loaded ? cache.revision : undefined; // before its first list, events start after the list
+      sub.unsubscribe = cache.subscribe({
+        event: (event) => sub.queue.push(event),
+        end: (error) => sub.finish(error),
+      });
+      return cache.ready.then(() => at ?? cache.revision);
+    } catch (err) {
+      const error = toCoordinationError(err, `registry.watch ${name}`);
+      sub.finish(error);
+      return Promise.reject(error);
+    }
+  }
+}
+
+/** One watch handle's queue and its one way to end, whatever ends it: ends once, then detaches. */
+interface Subscription {
+  readonly queue: EventQueue<ServiceEvent>;
+  finish(error?: CoordinationError): void;
+  /** Detaches from the cache (set once subscribed). */
+  unsubscribe: () => void;
+}
+
+/** Ended watches keep what is buffered; an error after the caller's abort reads as a plain end. */
+function subscription(signal: AbortSignal | undefined): Subscription {
+  const onAbort = (): void => sub.finish();
+  const sub: Subscription = {
+    queue: new EventQueue<ServiceEvent>({ onReturn: () => sub.finish(), ...(signal && { quiet: signal }) }),
+    unsubscribe: () => undefined,
+    finish: (error) => {
+      if (sub.queue.done) return;
+      sub.queue.end(error);
+      sub.unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+  if (!signal?.aborted) signal?.addEventListener('abort', onAbort, { once: true });
+  return sub;
+}
+
+/** A watch asked for with an aborted signal: ended at once, its `ready` rejects as cancelled. */
+function endAborted(sub: Subscription, signal: AbortSignal, name: string): Promise<bigint> {
+  sub.finish();
+  return Promise.reject(abortError(signal, `registry.watch ${name}`));
 }
 
 /**

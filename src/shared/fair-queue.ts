@@ -11,6 +11,7 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import type { RangeRequest } from '../client/grpc/messages.js';
 import { prefixEnd } from '../client/prefix-end.js';
+import type { HubWatch } from '../client/watch-hub.js';
 import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
 
 /**
@@ -94,62 +95,90 @@ async function waitForDelete(
   predecessor: string,
   check: (atLeast: bigint) => Promise<string | undefined> = (atLeast) => aheadOf(c, atLeast),
 ): Promise<string | undefined> {
-  const what = c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`;
-  let created = false;
-  let deletes = 0;
-  let revision = 0n; // newest revision the watch has shown us: its start, then the delete
-  let failure: CoordinationError | undefined;
-  let wake: (() => void) | undefined;
-  const watch = c.client.watches.watch(
-    { key: Buffer.from(predecessor), only: 'delete' },
+  const w: DeleteWait = { c, predecessor, what: waitName(c), created: false, deletes: 0, revision: 0n, failure: undefined, wake: undefined };
+  const watch = watchDeletes(w);
+  try {
+    return await recheckOnDeletes(w, check);
+  } finally {
+    watch.cancel();
+  }
+}
+
+/** One wait for a delete: whose, of which key, and what its watch has shown us so far. */
+interface DeleteWait {
+  c: Contender;
+  predecessor: string;
+  /** Names the wait in errors: the operation the caller is in. */
+  what: string;
+  /** The watch is established: every later delete reaches us. */
+  created: boolean;
+  deletes: number;
+  /** Newest revision the watch has shown us: its start, then the delete. */
+  revision: bigint;
+  failure: CoordinationError | undefined;
+  /** Re-checks the pending until(), if any. */
+  wake: (() => void) | undefined;
+}
+
+/** Errors name the operation that waits, so a caller sees "lock.acquire x", not our internals. */
+function waitName(c: Contender): string {
+  return c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`;
+}
+
+/** Started synced (no start revision): a watch from an old revision waits on etcd's slow catch-up loop. */
+function watchDeletes(w: DeleteWait): HubWatch {
+  return w.c.client.watches.watch(
+    { key: Buffer.from(w.predecessor), only: 'delete' },
     {
       onCreated: (head) => {
-        created = true;
-        if (head > revision) revision = head;
-        wake?.();
+        w.created = true;
+        if (head > w.revision) w.revision = head;
+        w.wake?.();
       },
       onEvents: (events) => {
         for (const ev of events) {
-          deletes++;
-          revision = BigInt(ev.kv.mod_revision);
+          w.deletes++;
+          w.revision = BigInt(ev.kv.mod_revision);
         }
-        wake?.();
+        w.wake?.();
       },
       onCancelled: (reason) => {
-        failure = toCoordinationError(new Error(reason.message), `${what}: watch`);
-        wake?.();
+        w.failure = toCoordinationError(new Error(reason.message), `${w.what}: watch`);
+        w.wake?.();
       },
     },
   );
-  /** Resolves once `ready()` holds; rejects when the watch is cancelled or the contender's signal aborts. */
-  const until = (ready: () => boolean): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      if (c.signal.aborted) return reject(abortError(c.signal, what));
-      const done = (err?: CoordinationError): void => {
-        wake = undefined;
-        c.signal.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onAbort = (): void => done(abortError(c.signal, what));
-      wake = () => {
-        if (failure) done(failure);
-        else if (ready()) done();
-      };
-      c.signal.addEventListener('abort', onAbort, { once: true });
-      wake();
-    });
-  try {
-    // Once the watch is established every later delete reaches us; one read covers the time before.
-    await until(() => created);
-    for (;;) {
-      const seen = deletes;
-      const ahead = await check(revision);
-      if (ahead !== predecessor) return ahead;
-      if (deletes === seen) await until(() => deletes !== seen);
-    }
-  } finally {
-    watch.cancel();
+}
+
+/** Resolves once `ready()` holds; rejects when the watch is cancelled or the contender's signal aborts. */
+function until(w: DeleteWait, ready: () => boolean): Promise<void> {
+  const { signal } = w.c;
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal, w.what));
+    const done = (err?: CoordinationError): void => {
+      w.wake = undefined;
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = (): void => done(abortError(signal, w.what));
+    w.wake = () => {
+      if (w.failure) done(w.failure);
+      else if (ready()) done();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    w.wake();
+  });
+}
+
+/** Once the watch is established every later delete reaches us; one read covers the time before. */
+async function recheckOnDeletes(w: DeleteWait, check: (atLeast: bigint) => Promise<string | undefined>): Promise<string | undefined> {
+  await until(w, () => w.created);
+  for (;;) {
+    const seen = w.deletes;
+    const ahead = await check(w.revision);
+    if (ahead !== w.predecessor) return ahead;
+    if (w.deletes === seen) await until(w, () => w.deletes !== seen);
   }
 }
 
