@@ -1,37 +1,44 @@
 // An ID we hold: its key is bound to a lease kept alive on the coordinator's shared keep-alive
 // stream. It is lost — signal aborts, never silently re-acquired — when the lease is lost, or when
-// a periodic check finds its key deleted or overwritten behind our back.
+// a read of its key every half TTL (LeasedKey's poll, bound to our lease) finds it deleted or
+// overwritten behind our back (by hand, e.g. etcdctl: the lease alone would keep us confident while
+// a second holder comes in). A poll, not a watch: a revoked lease deletes the key at once, and a
+// watch would report that as "key deleted" before the keep-alive reports the lease lost.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { revokeLease, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { InstanceId } from './interface.js';
 
-export class HeldId implements InstanceId {
-  readonly signal: AbortSignal;
-  private readonly lost = new AbortController();
+const ROLE: LeasedKeyRole = {
+  noun: 'ids',
+  from: 'held',
+  lostOperation: 'ids.lost',
+  lostMessage: 'instance id lost',
+  released: 'the instance id was released',
+  leaseBound: true,
+  poll: true,
+};
+
+export class HeldId extends LeasedKey implements InstanceId {
   private releasing: Promise<void> | undefined;
   private revokeTried = false;
-  private released = false; // release() was called: no more checks, loss no longer reported
-  private checkTimer: NodeJS.Timeout | undefined;
-  private readonly unown: () => void;
 
   constructor(
-    private readonly client: EtcdClient,
+    client: EtcdClient,
     readonly pool: string,
     readonly id: number,
     /** Relative key, e.g. `ids/gateway/7`. */
     private readonly key: string,
-    private readonly lease: KeptLease,
+    lease: KeptLease,
     /** Revision that created our key: a key with another create revision is not ours. */
-    private readonly createRevision: bigint,
+    createRevision: bigint,
   ) {
-    this.signal = this.lost.signal;
+    super(client, ROLE, key, Buffer.from(client.key(key)), createRevision, lease);
     // A lost lease means etcd may already hand the ID to someone else.
-    if (lease.isLost) this.markLost(lease.signal.reason);
-    else lease.signal.addEventListener('abort', () => this.markLost(lease.signal.reason), { once: true });
-    this.unown = client.own({ close: () => this.release() });
-    this.scheduleCheck();
+    if (lease.isLost) this.markLost(this.lossOf(lease.signal.reason as CoordinationError));
+    else void this.signal; // check our key from the start
   }
 
   release(opts: SignalOptions = {}): Promise<void> {
@@ -43,9 +50,7 @@ export class HeldId implements InstanceId {
   }
 
   private async leave(signal: AbortSignal | undefined): Promise<void> {
-    this.released = true;
-    this.unown();
-    clearTimeout(this.checkTimer);
+    this.detach(); // no more watching; loss no longer reported
     // Revoking the lease deletes the key in the same step: the ID is free for others at once.
     // A retry after a failed revoke goes by ID (KeptLease counts its own revoke as done).
     if (this.revokeTried) await revokeLease(this.client, this.lease.id, signal);
@@ -60,46 +65,28 @@ export class HeldId implements InstanceId {
     return this.release();
   }
 
-  /**
-   * Every half TTL, reads our key back: a key deleted or overwritten by hand (etcdctl) would
-   * otherwise let a second holder in while the lease keeps us confident. A poll rather than a
-   * watch: one cheap read per half TTL, and nothing to cancel on close().
-   */
-  private scheduleCheck(): void {
-    if (this.released || this.signal.aborted) return;
-    this.checkTimer = setTimeout(() => void this.check().finally(() => this.scheduleCheck()), (this.lease.ttlSeconds * 1000) / 2);
-    this.checkTimer.unref();
+  protected override onClose(): Promise<void> {
+    return this.release();
   }
 
-  private async check(): Promise<void> {
-    let kv;
-    try {
-      const res = await this.client.call(
-        'ids.check',
-        this.key,
-        (o) => this.client.rpc.kv.range({ key: Buffer.from(this.client.key(this.key)), keys_only: true }, o),
-        { idempotent: true, level: 'debug' },
-      );
-      kv = res.kvs[0];
-    } catch {
-      return; // unreachable etcd is the lease's business: it declares the loss within the TTL
-    }
-    if (this.released || this.signal.aborted) return;
-    if (!kv) this.keyGone('its key was deleted');
-    else if (kv.lease !== this.lease.id || BigInt(kv.create_revision) !== this.createRevision) this.keyGone('its key was overwritten');
+  protected override lossOf(leaseReason: CoordinationError): CoordinationError {
+    return this.lostAs(leaseReason.message, leaseReason);
   }
 
-  private keyGone(why: string): void {
-    this.markLost(new CoordinationError(ErrorCode.NotFound, why));
-    // The lease holds nothing of ours any more: stop keeping it alive.
-    void this.lease.revoke().catch(() => undefined);
+  protected keyGone(): CoordinationError {
+    return this.lostAs('its key was deleted');
   }
 
-  private markLost(reason: unknown): void {
-    if (this.released || this.signal.aborted) return;
-    clearTimeout(this.checkTimer);
-    const why = reason instanceof Error ? reason.message : String(reason);
-    this.client.logger.warn({ operation: 'ids.lost', key: this.key, from: 'held', to: 'lost' }, 'instance id lost');
-    this.lost.abort(new CoordinationError(ErrorCode.NotFound, `instance id ${this.pool}/${this.id} lost: ${why}`, { cause: reason }));
+  protected replaced(): CoordinationError {
+    return this.lostAs('its key was overwritten');
+  }
+
+  /** The key is gone or not ours: the lease holds nothing of ours any more, stop keeping it alive. */
+  protected override onLost(): void {
+    if (!this.lease.isLost) void this.lease.revoke().catch(() => undefined);
+  }
+
+  private lostAs(why: string, cause?: unknown): CoordinationError {
+    return new CoordinationError(ErrorCode.NotFound, `instance id ${this.pool}/${this.id} lost: ${why}`, cause === undefined ? undefined : { cause });
   }
 }

@@ -4,7 +4,7 @@
 // TryAcquire key `<ns>/locks/K` (so gochat's TryAcquire fails while we hold; option
 // lock.holdTryAcquireKey: false leaves it out), and we wait while such a key exists. Unlock deletes
 // what we wrote.
-import type { TxnRequest } from '../client/grpc/messages.js';
+import type { TxnRequest, TxnResponse } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
@@ -92,6 +92,10 @@ export class EtcdDistributedLock implements DistributedLock {
     }
   }
 
+  /**
+   * One acquire attempt on `lease`: take the lock if free, else (acquire only) queue up and wait
+   * our turn; then hold it. Whatever fails leaves nothing behind (our lease is revoked).
+   */
   private async enqueue(
     operation: string,
     key: string,
@@ -101,68 +105,99 @@ export class EtcdDistributedLock implements DistributedLock {
     wait: boolean,
     signal: AbortSignal | undefined,
   ): Promise<HeldLock> {
-    const { prefix, bare } = keys;
-    const { key: myKey, bytes: mine } = keys.contender(lease.hexId);
-    const put = { key: mine, value: Buffer.alloc(0), lease: lease.id };
-    // A spare that idled a while gets one keep-alive alongside, so ttl() ≈ the requested TTL.
-    const refresh = lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS ? lease.keepAliveOnce(signal) : undefined;
-    refresh?.catch(() => undefined);
-    const txn: TxnRequest = {
-      // Nobody holds or waits — no contender, no gochat TryAcquire key: the lock is ours in one round
-      // trip (and the bare key too, unless the app opted out of holding it). Nothing on failure: a
-      // smaller request is a faster one, and only a contended acquire pays the second round trip.
-      compare: keys.free as TxnRequest['compare'],
-      success: this.holdBare ? [{ request_put: put }, { request_put: { key: bare, value: put.value, lease: lease.id } }] : [{ request_put: put }],
-    };
+    const mine = keys.contender(lease.hexId);
+    const refresh = this.refreshIfIdle(lease, signal);
     // Safe to resend: a second attempt finds the lock taken — by our own key, which queueing up finds (prev_kv).
-    let res = await this.send(operation, key, lease, txn, wait, signal);
+    let res = await this.send(operation, key, lease, this.takeIfFree(keys, mine.bytes, lease), wait, signal);
     const queued = !res.succeeded;
-    if (!wait && !res.succeeded) {
-      this.spares.give(lease, ttlMs);
-      throw new CoordinationError(ErrorCode.Conflict, `lock ${key} is held by someone else`);
-    }
     if (queued) {
-      // Queue up: our key (a resend, or a first attempt whose answer was lost, finds it in prev_kv),
-      // who is just ahead, the bare key.
-      const queue: TxnRequest = {
-        success: [{ request_put: { key: mine, value: put.value, lease: lease.id, prev_kv: true } }, { request_range: keys.newest }, { request_range: keys.bareRead }],
-      };
-      res = await this.send(operation, key, lease, queue, true, signal);
+      if (!wait) {
+        this.spares.give(lease, ttlMs);
+        throw new CoordinationError(ErrorCode.Conflict, `lock ${key} is held by someone else`);
+      }
+      res = await this.send(operation, key, lease, queueUp(keys, mine.bytes, lease), true, signal);
     }
     try {
-      // A resend finds our key already there (prev_kv): our place is where that key was created.
-      const prev = queued ? res.responses[0]?.response_put!.prev_kv : undefined;
-      const myRev = BigInt(prev?.create_revision ?? res.header.revision);
-      let bareRev = myRev; // taken outright: both keys were created by this txn
-      if (queued) {
-        const contender = (s: AbortSignal | undefined): Contender => ({ client: this.client, key, prefix, myKey, myRev, signal: s ?? this.client.closing });
-        // Fresh key: it is the newest, so the second newest is just ahead, else the bare key's holder
-        // blocks us. Resent: the first claim finds our place.
-        const [ahead, holder] = [res.responses[1]?.response_range!.kvs[1], res.responses[2]?.response_range!.kvs[0]];
-        const blocker = prev ? undefined : (ahead ?? holder) && { key: (ahead ?? holder)!.key.toString(), rev: BigInt((ahead ?? holder)!.create_revision) };
-        if (holder?.lease === lease.id) {
-          bareRev = BigInt(holder.create_revision); // a resend had taken the lock outright
-        } else {
-          // Our queue entry must outlive a long wait; the wait ends early if the lease is lost.
-          lease.startKeepAlive();
-          const linked = linkSignals(signal, this.client.closing, lease.signal);
-          try {
-            bareRev = await waitForLock(contender(linked.signal), blocker, bare, this.holdBare ? lease.id : undefined);
-          } finally {
-            linked.dispose();
-            lease.stopKeepAlive();
-          }
-          if (lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS) await lease.keepAliveOnce(signal);
-        }
-      }
+      let myRev: bigint;
+      let bareRev: bigint;
+      if (queued) [myRev, bareRev] = await this.waitInQueue(key, keys, mine.key, lease, res, signal);
+      else myRev = bareRev = BigInt(res.header.revision); // taken outright: both keys were created by this txn
       if (refresh) await refresh.catch(() => undefined);
       if (lease.isLost) throw lease.signal.reason as CoordinationError;
-      return new HeldLock(this.client, this.spares, key, myKey, mine, myRev, this.holdBare ? { key: bare, rev: bareRev } : undefined, lease, ttlMs);
+      return new HeldLock({
+        client: this.client,
+        spares: this.spares,
+        key,
+        ownerKey: mine.key,
+        ownerBytes: mine.bytes,
+        fencingToken: myRev,
+        bareKey: this.holdBare ? keys.bare : undefined,
+        bareRev,
+        lease,
+        ttlMs,
+      });
     } catch (err) {
       // Leave nothing behind: revoking our lease deletes our queue key (and the bare key, if ours).
       this.spares.revoke(lease);
       throw err;
     }
+  }
+
+  /** A spare that idled a while gets one keep-alive alongside, so ttl() ≈ the requested TTL. */
+  private refreshIfIdle(lease: KeptLease, signal: AbortSignal | undefined): Promise<number> | undefined {
+    if (lease.remainingMs() >= lease.ttlSeconds * 1000 - FRESH_MS) return undefined;
+    const refresh = lease.keepAliveOnce(signal);
+    refresh.catch(() => undefined);
+    return refresh;
+  }
+
+  /**
+   * Nobody holds or waits — no contender, no gochat TryAcquire key: the lock is ours in one round
+   * trip (and the bare key too, unless the app opted out of holding it). Nothing on failure: a
+   * smaller request is a faster one, and only a contended acquire pays the second round trip.
+   */
+  private takeIfFree(keys: LockKeys, mine: Buffer, lease: KeptLease): TxnRequest {
+    const put = { key: mine, value: Buffer.alloc(0), lease: lease.id };
+    return {
+      compare: keys.free as TxnRequest['compare'],
+      success: this.holdBare ? [{ request_put: put }, { request_put: { key: keys.bare, value: put.value, lease: lease.id } }] : [{ request_put: put }],
+    };
+  }
+
+  /**
+   * Waits until the queued lock is ours; resolves with our key's create revision (our place, the
+   * fencing token) and the bare key's. `res` answers queueUp().
+   */
+  private async waitInQueue(
+    key: string,
+    keys: LockKeys,
+    myKey: string,
+    lease: KeptLease,
+    res: TxnResponse,
+    signal: AbortSignal | undefined,
+  ): Promise<[bigint, bigint]> {
+    // A resend finds our key already there (prev_kv): our place is where that key was created.
+    const prev = res.responses[0]?.response_put!.prev_kv;
+    const myRev = BigInt(prev?.create_revision ?? res.header.revision);
+    // Fresh key: it is the newest, so the second newest is just ahead, else the bare key's holder
+    // blocks us. Resent: the first claim finds our place.
+    const [ahead, holder] = [res.responses[1]?.response_range!.kvs[1], res.responses[2]?.response_range!.kvs[0]];
+    if (holder?.lease === lease.id) return [myRev, BigInt(holder.create_revision)]; // a resend had taken the lock outright
+    const first = prev ? undefined : (ahead ?? holder);
+    const blocker = first && { key: first.key.toString(), rev: BigInt(first.create_revision) };
+    // Our queue entry must outlive a long wait; the wait ends early if the lease is lost.
+    lease.startKeepAlive();
+    const linked = linkSignals(signal, this.client.closing, lease.signal);
+    let bareRev: bigint;
+    try {
+      const contender: Contender = { client: this.client, key, prefix: keys.prefix, myKey, myRev, signal: linked.signal };
+      bareRev = await waitForLock(contender, blocker, keys.bare, this.holdBare ? lease.id : undefined);
+    } finally {
+      linked.dispose();
+      lease.stopKeepAlive();
+    }
+    if (lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS) await lease.keepAliveOnce(signal);
+    return [myRev, bareRev];
   }
 
   /** One lock transaction; on an unknown outcome our key may exist, so the lease never serves again. */
@@ -190,4 +225,14 @@ export class EtcdDistributedLock implements DistributedLock {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+/**
+ * Queue up: our key (a resend, or a first attempt whose answer was lost, finds it in prev_kv), who
+ * is just ahead, the bare key.
+ */
+function queueUp(keys: LockKeys, mine: Buffer, lease: KeptLease): TxnRequest {
+  return {
+    success: [{ request_put: { key: mine, value: Buffer.alloc(0), lease: lease.id, prev_kv: true } }, { request_range: keys.newest }, { request_range: keys.bareRead }],
+  };
 }

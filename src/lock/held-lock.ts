@@ -3,52 +3,61 @@
 // keeps both. Loss is noticed from the lease (expired, revoked, or unconfirmed for a whole TTL — a
 // local deadline) and, once someone looks at `signal`, from a watch on our own key.
 import type { Compare } from '../client/grpc/messages.js';
-import type { HubWatch } from '../client/watch-hub.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { ttlSeconds, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
+import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { Lock } from './interface.js';
 import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import { validateTtl } from './validate.js';
 
-export class HeldLock implements Lock {
-  private controller: AbortController | undefined;
-  private watcher: HubWatch | undefined;
-  private lost: CoordinationError | undefined;
-  private released = false;
+const ROLE: LeasedKeyRole = {
+  noun: 'lock',
+  from: 'held',
+  lostOperation: 'lock',
+  lostMessage: 'lock lost',
+  released: 'the lock was released',
+  leaseBound: false,
+  poll: false,
+};
+
+export interface HeldLockOptions {
+  client: EtcdClient;
+  spares: SpareLeases;
+  /** Lock name. */
+  key: string;
+  /** Our contender key, and the same as bytes (shared with the lock's key cache: sent, never changed). */
+  ownerKey: string;
+  ownerBytes: Buffer;
+  fencingToken: bigint;
+  /** gochat's TryAcquire key `<ns>/locks/K` when we hold it alongside (the default), and its create revision. */
+  bareKey: Buffer | undefined;
+  bareRev: bigint;
+  lease: KeptLease;
+  /** Requested TTL: which spares bucket the lease goes back to. */
+  ttlMs: number;
+}
+
+export class HeldLock extends LeasedKey implements Lock {
+  readonly key: string;
+  readonly ownerKey: string;
+  private readonly spares: SpareLeases;
+  /** gochat's TryAcquire key and its create revision, when we hold it alongside. */
+  private readonly bare: Buffer | undefined;
+  private readonly bareRev: bigint;
+  private ttlMs: number;
   private keepingAlive = false;
   private unlocking: Promise<void> | undefined;
-  private readonly unown: () => void;
-  private readonly onLeaseLost = (): void => this.markLost(this.lease.signal.reason as CoordinationError);
 
-  constructor(
-    private readonly client: EtcdClient,
-    private readonly spares: SpareLeases,
-    readonly key: string,
-    readonly ownerKey: string,
-    /** `ownerKey` as bytes, shared with the lock's key cache: sent, never changed. */
-    private readonly ownerBytes: Buffer,
-    readonly fencingToken: bigint,
-    /** gochat's TryAcquire key `<ns>/locks/K` and its create revision, when we hold it alongside (the default). */
-    private readonly bare: { key: Buffer; rev: bigint } | undefined,
-    private lease: KeptLease,
-    /** Requested TTL: which spares bucket the lease goes back to. */
-    private ttlMs: number,
-  ) {
-    lease.watchLoss(this.onLeaseLost);
-    // close() revokes the lease itself (KeptLease is owned too); here we only stop the watch.
-    this.unown = client.own({ close: () => this.detach() });
-  }
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      // Created on first use: the uncontended fast path pays for no watch it does not need.
-      this.controller = new AbortController();
-      if (this.lost) this.controller.abort(this.lost);
-      else if (!this.released) this.watchOwnKey();
-    }
-    return this.controller.signal;
+  constructor(o: HeldLockOptions) {
+    super(o.client, ROLE, o.key, o.ownerBytes, o.fencingToken, o.lease);
+    this.key = o.key;
+    this.ownerKey = o.ownerKey;
+    this.spares = o.spares;
+    this.bare = o.bareKey;
+    this.bareRev = o.bareRev;
+    this.ttlMs = o.ttlMs;
   }
 
   unlock(opts: SignalOptions = {}): Promise<void> {
@@ -75,17 +84,18 @@ export class HeldLock implements Lock {
     let res;
     try {
       if (next.remainingMs() < next.ttlSeconds * 1000 - FRESH_MS) await next.keepAliveOnce(opts.signal);
-      const key = this.ownerBytes;
+      const key = this.ownKey;
+      const bare = this.bare;
       res = await this.client.call(
         'lock.renew',
         this.key,
         (o) =>
           this.client.rpc.kv.txn(
             {
-              compare: this.bare ? [this.ownershipCondition(), this.bareHeld(this.bare)] : [this.ownershipCondition()],
+              compare: bare ? [this.ownershipCondition(), this.bareHeld(bare)] : [this.ownershipCondition()],
               success: [
                 { request_put: { key, value: Buffer.alloc(0), lease: next.id } },
-                ...(this.bare ? [{ request_put: { key: this.bare.key, value: Buffer.alloc(0), lease: next.id } }] : []),
+                ...(bare ? [{ request_put: { key: bare, value: Buffer.alloc(0), lease: next.id } }] : []),
               ],
               failure: [{ request_range: { key, keys_only: true } }],
             },
@@ -104,16 +114,14 @@ export class HeldLock implements Lock {
         !ours
           ? new CoordinationError(ErrorCode.NotFound, `lock ${this.key}: our key is gone (lease expired or key deleted)`)
           : BigInt(ours.create_revision) !== this.fencingToken
-            ? new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`)
-            : new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: the key ${this.bare?.key.toString()} was deleted or taken over`),
+            ? this.replaced()
+            : new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: the key ${this.bare?.toString()} was deleted or taken over`),
       );
       throw this.lost!;
     }
     const [old, oldTtlMs] = [this.lease, this.ttlMs];
-    old.unwatchLoss(this.onLeaseLost);
-    this.lease = next;
+    this.moveTo(next);
     this.ttlMs = ttlMs;
-    next.watchLoss(this.onLeaseLost);
     if (this.keepingAlive) next.startKeepAlive();
     this.spares.give(old, oldTtlMs);
   }
@@ -142,8 +150,8 @@ export class HeldLock implements Lock {
   }
 
   /** Holds while the bare key is the one we took. */
-  private bareHeld(bare: { key: Buffer; rev: bigint }): Compare {
-    return { key: bare.key, target: 'CREATE', result: 'EQUAL', create_revision: bare.rev.toString() };
+  private bareHeld(bare: Buffer): Compare {
+    return { key: bare, target: 'CREATE', result: 'EQUAL', create_revision: this.bareRev.toString() };
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: SignalOptions = {}): Promise<bigint> {
@@ -203,7 +211,7 @@ export class HeldLock implements Lock {
    */
   private async deleteKeys(signal: AbortSignal | undefined): Promise<boolean> {
     const bare = this.bare;
-    const mine = { key: this.ownerBytes };
+    const mine = { key: this.ownKey };
     const settings = { signal, idempotent: true, level: 'debug' as const };
     if (!bare) {
       const res = await this.client.call('lock.unlock', this.key, (o) => this.client.rpc.kv.deleteRange(mine, o), settings);
@@ -212,7 +220,7 @@ export class HeldLock implements Lock {
     const res = await this.client.call(
       'lock.unlock',
       this.key,
-      (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [{ request_delete_range: mine }, { request_delete_range: { key: bare.key } }] }, o),
+      (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [{ request_delete_range: mine }, { request_delete_range: { key: bare } }] }, o),
       settings,
     );
     if (res.succeeded) return res.responses.every((r) => r.response_delete_range?.deleted === '1');
@@ -221,85 +229,30 @@ export class HeldLock implements Lock {
     return false;
   }
 
-  /** Stops watching and listening; from here on nothing can mark this lock lost. */
-  private detach(): void {
-    if (this.released) return;
-    this.released = true;
-    this.unown();
-    this.lease.unwatchLoss(this.onLeaseLost);
-    this.lease.stopKeepAlive();
-    this.watcher?.cancel();
-    this.watcher = undefined;
-  }
-
-  private markLost(reason: CoordinationError): void {
-    if (this.released || this.lost) return;
-    this.lost = reason;
-    this.lease.stopKeepAlive();
-    this.watcher?.cancel();
-    this.watcher = undefined;
-    this.client.logger.warn({ operation: 'lock', key: this.key, from: 'held', to: 'lost', code: reason.code }, 'lock lost');
-    this.controller?.abort(reason);
-    // Our queue key was deleted while our lease lives on: free the bare key we hold on that lease too,
-    // so the next holder need not wait for the lease to end (and gochat's TryAcquire sees it free).
+  /**
+   * Our queue key was deleted while our lease lives on: free the bare key we hold on that lease too,
+   * so the next holder need not wait for the lease to end (and gochat's TryAcquire sees it free).
+   */
+  protected override onLost(): void {
     if (this.bare && !this.lease.isLost && !this.client.isClosed) void this.releaseBareKey(this.bare);
   }
 
   /** Deletes the bare key if it is still the one we took; best effort (our lease's end removes it anyway). */
-  private async releaseBareKey(bare: { key: Buffer; rev: bigint }): Promise<void> {
+  private async releaseBareKey(bare: Buffer): Promise<void> {
     await this.client
-      .call('lock.release', this.key, (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [{ request_delete_range: { key: bare.key } }] }, o), {
+      .call('lock.release', this.key, (o) => this.client.rpc.kv.txn({ compare: [this.bareHeld(bare)], success: [{ request_delete_range: { key: bare } }] }, o), {
         idempotent: true,
         level: 'debug',
       })
       .catch(() => undefined);
   }
 
-  private assertHeld(what: string): void {
-    if (this.lost) throw this.lost;
-    if (this.released) throw new CoordinationError(ErrorCode.NotFound, `lock.${what} ${this.key}: the lock was released`);
-  }
-
-  private keyGone(): CoordinationError {
+  protected keyGone(): CoordinationError {
     return new CoordinationError(ErrorCode.NotFound, `lock ${this.key} lost: our key was deleted`);
   }
 
-  /** NOT_FOUND if our key is gone, CONFLICT if a key of that name now has another create revision. */
-  private async checkOwnKey(signal: AbortSignal | undefined): Promise<void> {
-    const res = await this.client.call(
-      'lock.check',
-      this.key,
-      (o) => this.client.rpc.kv.range({ key: this.ownerBytes, keys_only: true }, o),
-      { signal, idempotent: true, level: 'debug' },
-    );
-    const kv = res.kvs[0];
-    if (!kv) this.markLost(this.keyGone());
-    else if (BigInt(kv.create_revision) !== this.fencingToken) {
-      this.markLost(new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`));
-    }
-    if (this.lost) throw this.lost;
-  }
-
-  /** Deletes of our key (revoke, expiry, someone else) abort `signal`; started synced, then one read. */
-  private watchOwnKey(): void {
-    let checked = false;
-    this.watcher = this.client.watches.watch(
-      { key: this.ownerBytes, only: 'delete' },
-      {
-        onEvents: (events) => {
-          if (events.length > 0) this.markLost(this.keyGone());
-        },
-        onCancelled: (reason) => {
-          // The lease's local deadline still guards us; note why the watch is gone.
-          this.client.logger.warn({ operation: 'lock.watch', key: this.key, error: reason.message }, 'lock watch failed');
-        },
-        onCreated: () => {
-          if (checked || this.released || this.lost) return;
-          checked = true;
-          this.checkOwnKey(undefined).catch(() => undefined);
-        },
-      },
-    );
+  protected replaced(): CoordinationError {
+    return new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: our key was replaced`);
   }
 }
 

@@ -1,0 +1,206 @@
+// A key we hold on a kept lease (a lock's contender key, a leader's candidate key, an instance ID):
+// the key, its create revision (the fencing token) and the lease that keeps it. It is lost — once,
+// for good — when the lease is lost (expired, revoked, or unconfirmed for a whole TTL: a local
+// deadline), when a watch on the key sees it deleted (or, for a lease-bound key, moved off our
+// lease), or when its holder learns so another way (markLost). `signal` fires with the loss reason.
+//
+// The one rule after loss: every operation that needs the key rethrows the loss reason
+// (assertHeld), whose code says how it was lost — NOT_FOUND (key or lease gone) or CONFLICT (key
+// replaced). After detach() nothing can mark it lost any more.
+//
+// Cheap to hold: `signal` (its AbortController and the watch on our key) is created on first use,
+// so a lock taken and released without anyone looking at `signal` pays for neither. Holders extend
+// it (no object of its own per hold); what differs between them is a constant LeasedKeyRole.
+import type { EtcdClient } from '../client/etcd-client.js';
+import type { KeptLease } from '../client/lease.js';
+import type { HubWatch } from '../client/watch-hub.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
+
+/** What a holder is called in logs and errors; one constant per kind of holder. */
+export interface LeasedKeyRole {
+  /** Operation prefix: 'lock', 'election', 'ids'. */
+  noun: string;
+  /** The state before loss in the loss log line: 'held', 'leader'. */
+  from: string;
+  /** The loss log line's operation and message. */
+  lostOperation: string;
+  lostMessage: string;
+  /** Why an operation after detach() fails: 'the lock was released'. */
+  released: string;
+  /** A put that moves our key off our lease (or recreates it) is a loss too; else only deletes count. */
+  leaseBound: boolean;
+  /**
+   * Read our key back every half TTL instead of watching it. A watch would see the key go with a
+   * revoked lease before the keep-alive does, so the loss would read "key deleted", not "lease lost".
+   */
+  poll: boolean;
+}
+
+export abstract class LeasedKey {
+  private controller: AbortController | undefined;
+  private watcher: HubWatch | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private lostReason: CoordinationError | undefined;
+  private detached = false;
+  private readonly unown: () => void;
+  private readonly onLeaseLost = (): void => this.markLost(this.lossOf(this.lease.signal.reason as CoordinationError));
+
+  constructor(
+    protected readonly client: EtcdClient,
+    private readonly role: LeasedKeyRole,
+    /** Names the holder in logs and errors (lock key, election name, ID key). */
+    protected readonly label: string,
+    /** Our full key as sent to etcd: never changed. */
+    protected readonly ownKey: Buffer,
+    /** The revision that created our key: a key of that name with another one is not ours. */
+    readonly fencingToken: bigint,
+    /** The lease that keeps our key (moveTo() swaps it). */
+    protected lease: KeptLease,
+  ) {
+    lease.watchLoss(this.onLeaseLost);
+    // close() revokes the lease itself (KeptLease is owned too); here we only stop the watch.
+    this.unown = client.own({ close: () => this.onClose() });
+  }
+
+  /** Fires with the loss reason. Created on first use, with the watch (or poll) on our key. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.lostReason) this.controller.abort(this.lostReason);
+      else if (this.detached) return this.controller.signal;
+      else if (this.role.poll) this.schedulePoll();
+      else this.watchOwnKey();
+    }
+    return this.controller.signal;
+  }
+
+  /** The loss reason, once lost. */
+  protected get lost(): CoordinationError | undefined {
+    return this.lostReason;
+  }
+
+  /** True once detach() has run. */
+  protected get isDetached(): boolean {
+    return this.detached;
+  }
+
+  /** Records the loss (first reason wins; ignored after detach()), stops the lease and the watch, fires `signal`. */
+  markLost(reason: CoordinationError): void {
+    if (this.detached || this.lostReason) return;
+    this.lostReason = reason;
+    this.lease.stopKeepAlive();
+    this.stopWatch();
+    const r = this.role;
+    this.client.logger.warn({ operation: r.lostOperation, key: this.label, from: r.from, to: 'lost', code: reason.code }, r.lostMessage);
+    this.controller?.abort(reason);
+    this.onLost(reason);
+  }
+
+  /** The one rule: after loss, the loss reason; after detach(), NOT_FOUND. */
+  assertHeld(op: string): void {
+    if (this.lostReason) throw this.lostReason;
+    if (this.detached) throw new CoordinationError(ErrorCode.NotFound, `${this.role.noun}.${op} ${this.label}: ${this.role.released}`);
+  }
+
+  /** Stops watching and listening (idempotent); from here on nothing can mark the key lost. */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.unown();
+    this.lease.unwatchLoss(this.onLeaseLost);
+    this.lease.stopKeepAlive();
+    this.stopWatch();
+  }
+
+  /** Our key now lives on `next` (same key, same create revision): loss is watched there. */
+  protected moveTo(next: KeptLease): void {
+    this.lease.unwatchLoss(this.onLeaseLost);
+    this.lease = next;
+    next.watchLoss(this.onLeaseLost);
+  }
+
+  /** Reads our key back: gone is keyGone(), another create revision (or lease, if lease-bound) is replaced(). */
+  protected async checkOwnKey(signal: AbortSignal | undefined): Promise<void> {
+    const res = await this.client.call(
+      `${this.role.noun}.check`,
+      this.label,
+      (o) => this.client.rpc.kv.range({ key: this.ownKey, keys_only: true }, o),
+      { signal, idempotent: true, level: 'debug' },
+    );
+    const kv = res.kvs[0];
+    if (!kv) this.keyChanged(this.keyGone());
+    else if (BigInt(kv.create_revision) !== this.fencingToken || (this.role.leaseBound && kv.lease !== this.lease.id)) {
+      this.keyChanged(this.replaced());
+    }
+    if (this.lostReason) throw this.lostReason;
+  }
+
+  /** NOT_FOUND: our key was deleted. */
+  protected abstract keyGone(): CoordinationError;
+
+  /** Our key exists, but not as we created it. */
+  protected abstract replaced(): CoordinationError;
+
+  /** The loss reason for a lost lease (the lease's own NOT_FOUND by default). */
+  protected lossOf(leaseReason: CoordinationError): CoordinationError {
+    return leaseReason;
+  }
+
+  /** The watch or a check found our key gone or replaced: a loss by default. */
+  protected keyChanged(reason: CoordinationError): void {
+    this.markLost(reason);
+  }
+
+  /** Told once, after `signal` fired: what else the loss undoes. */
+  protected onLost(_reason: CoordinationError): void {}
+
+  /** The coordinator closes: stop watching (close() revokes the lease). */
+  protected onClose(): void | Promise<void> {
+    this.detach();
+  }
+
+  private stopWatch(): void {
+    this.watcher?.cancel();
+    this.watcher = undefined;
+    clearTimeout(this.pollTimer);
+  }
+
+  /** Every half TTL, one read of our key; an unreachable etcd is the lease's business (its local deadline). */
+  private schedulePoll(): void {
+    if (this.detached || this.lostReason) return;
+    this.pollTimer = setTimeout(
+      () => void this.checkOwnKey(undefined).then(
+        () => this.schedulePoll(),
+        () => this.schedulePoll(),
+      ),
+      (this.lease.ttlSeconds * 1000) / 2,
+    );
+    this.pollTimer.unref();
+  }
+
+  /** Changes of our key abort `signal`; started synced, then one read covers the time before. */
+  private watchOwnKey(): void {
+    let checked = false;
+    const leaseBound = this.role.leaseBound;
+    this.watcher = this.client.watches.watch(
+      { key: this.ownKey, only: leaseBound ? undefined : 'delete' },
+      {
+        onEvents: (events) => {
+          for (const ev of events) {
+            if (ev.type === 'DELETE') this.keyChanged(this.keyGone());
+            else if (BigInt(ev.kv.create_revision) !== this.fencingToken || ev.kv.lease !== this.lease.id) this.keyChanged(this.replaced());
+          }
+        },
+        onCancelled: (reason) => {
+          // The lease's local deadline still guards us; note why the watch is gone.
+          this.client.logger.warn({ operation: `${this.role.noun}.watch`, key: this.label, error: reason.message }, `${this.role.noun} watch failed`);
+        },
+        onCreated: () => {
+          if (checked || this.detached || this.lostReason) return;
+          checked = true;
+          this.checkOwnKey(undefined).catch(() => undefined);
+        },
+      },
+    );
+  }
+}
