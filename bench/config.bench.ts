@@ -169,6 +169,21 @@ async function prefixCatchUp(): Promise<{ ours: { ms: number; heapMiB: number };
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 
+// Bun and Deno beside Node (scripts/bench.mjs, section "runtimes"): BENCH_OURS_ONLY=1 measures
+// config.get() alone (1 in flight, best of three rounds) and prints it as one JSON line.
+if (process.env['BENCH_OURS_ONLY']) {
+  const c = await coordinator('bench-config-rt');
+  let best = 0;
+  try {
+    await c.config.set('g', VALUE);
+    for (let round = 0; round < 3; round++) best = Math.max(best, await throughput(() => c.config.get('g'), 1));
+  } finally {
+    await c.close();
+  }
+  console.log(JSON.stringify({ configGetPerSec: best }));
+  process.exit(0);
+}
+
 const set1 = await setThroughput(1);
 console.log('set, 1 in flight', set1);
 const set32 = await setThroughput(32);

@@ -179,6 +179,22 @@ async function goRun(binary: string, args: string[]): Promise<Record<string, num
 const fmt = (v: number | undefined, digits = 0): string => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
 const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(1)}×` : 'n/a');
 
+// Bun and Deno beside Node (scripts/bench.mjs, section "runtimes"): BENCH_OURS_ONLY=1 measures our
+// default uncontended cycle alone, best of ROUNDS, and prints it as one JSON line; nothing written.
+if (process.env['BENCH_OURS_ONLY']) {
+  const c = await coordinator('bench-lock-rt');
+  let best = 0;
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      best = Math.max(best, await opsPerSecond(async () => (await c.lock.acquire('u', TTL_MS)).unlock(), SECONDS * 1000));
+    }
+  } finally {
+    await c.close();
+  }
+  console.log(JSON.stringify({ lockCyclesPerSec: best }));
+  process.exit(0);
+}
+
 const goWhy = ensureGo();
 let go: string | undefined;
 if (!goWhy) {

@@ -1,24 +1,30 @@
 #!/usr/bin/env node
-// `npm test`: installs what is missing (npm packages, etcd), starts a throwaway etcd on free
-// loopback ports, runs every test file with node's test runner under c8 coverage, stops etcd,
-// and ends with the runner's summary plus a plain `N passed, N failed, N skipped` line.
-//   npm test                      all tests
-//   npm test -- test/unit         only files under the given paths
-// Every run first type-checks the whole tree (tsc --noEmit): a type error fails the run. The
-// coverage gate (src/ lines >= 80%) applies only to a whole-suite run; a subset reports coverage.
+// `npm test`: installs what is missing (npm packages, etcd, Go, the other runtimes), starts a
+// throwaway etcd on free loopback ports, runs the tests on every runtime we support, stops etcd,
+// and ends with the runner's summary plus a plain `N passed, N failed, N skipped` line (all runs).
+//
+// The matrix (what CI runs):
+//   node24  the whole suite, under c8 coverage (the gate: src/ lines >= 80%)
+//   node20  the whole suite (the oldest supported major; the machine's own Node when it is a 20)
+//   node22, node26   test/integration (public API, Go interop, consumer tarball, no-warning checks)
+//   bun, deno        the public-API integration tests and every demo example (scripts/lib/foreign-tests.mjs)
+// Extra runtimes come from the npm registry (scripts/lib/runtimes.mjs), cached in .runtimes/.
+//
+//   npm test                                  the matrix
+//   npm test -- test/unit                     only these paths, on node24 alone
+//   npm test -- --runtimes node20,bun [paths] only these runtimes (paths apply to the Node ones)
+// Every run first type-checks the whole tree (tsc --noEmit): a type error fails the run.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './lib/deps.mjs';
 import { ensureEtcd, ensureGo, startCluster } from './lib/etcd.mjs';
+import { ensureRuntime } from './lib/runtimes.mjs';
+import { runForeignTests } from './lib/foreign-tests.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
-ensureDeps(root);
-ensureEtcd({ quiet: false });
-const noGo = ensureGo({ quiet: false });
-if (noGo) console.error(`[test] ${noGo}; those tests are skipped`);
 
 function findTests(dir) {
   const st = statSync(dir);
@@ -28,8 +34,46 @@ function findTests(dir) {
     .sort();
 }
 
-const args = process.argv.slice(2);
-const wholeSuite = args.length === 0;
+// ── what to run ──
+const argv = process.argv.slice(2);
+let only;
+const paths = [];
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === '--runtimes') only = argv[++i]?.split(',').filter(Boolean);
+  else if (argv[i].startsWith('--runtimes=')) only = argv[i].slice('--runtimes='.length).split(',').filter(Boolean);
+  else paths.push(argv[i]);
+}
+const wholeSuite = paths.length === 0;
+const ALL = ['test'];
+const INTEGRATION = ['test/integration'];
+const MATRIX = [
+  { runtime: 'node24', paths: ALL, coverage: true, what: 'whole suite, coverage' },
+  { runtime: 'node20', paths: ALL, what: 'whole suite (oldest supported major)' },
+  { runtime: 'node22', paths: INTEGRATION, what: 'integration + consumer' },
+  { runtime: 'node26', paths: INTEGRATION, what: 'integration + consumer' },
+  { runtime: 'bun', foreign: true, what: 'public-API integration tests + demo' },
+  { runtime: 'deno', foreign: true, what: 'public-API integration tests + demo' },
+];
+let plan;
+if (only) {
+  const unknown = only.filter((r) => !MATRIX.some((m) => m.runtime === r));
+  if (unknown.length) {
+    console.error(`[test] unknown runtime(s) ${unknown.join(', ')}; known: ${MATRIX.map((m) => m.runtime).join(', ')}`);
+    process.exit(2);
+  }
+  plan = MATRIX.filter((m) => only.includes(m.runtime)).map((m) => (wholeSuite ? m : { ...m, paths, coverage: false, what: paths.join(' ') }));
+} else if (!wholeSuite) {
+  plan = [{ runtime: 'node24', paths, coverage: false, what: paths.join(' ') }];
+} else {
+  plan = MATRIX;
+}
+
+// ── set-up: npm packages, etcd, Go, runtimes ──
+ensureDeps(root);
+ensureEtcd({ quiet: false });
+const noGo = ensureGo({ quiet: false });
+if (noGo) console.error(`[test] ${noGo}; those tests are skipped`);
+for (const step of plan) step.rt = ensureRuntime(step.runtime);
 
 // tsx strips types without checking them: without this step a type error could never fail CI.
 console.log('[test] type-checking (tsc --noEmit)');
@@ -42,66 +86,104 @@ if (tsc.status !== 0) {
   process.exit(1);
 }
 
-const files = (args.length ? args : ['test']).flatMap(findTests).map((f) => relative(root, f));
-if (files.length === 0) {
-  console.error('no test files found');
-  process.exit(1);
-}
-
 const outDir = join(root, '.test-output');
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
-const tapFile = join(outDir, 'results.tap');
 
 const etcd = await startCluster({ size: 1 });
 console.log(`[test] throwaway etcd at ${etcd.endpoints.join(',')} (data in ${etcd.root})`);
 
-const env = {
-  ...process.env,
-  ETCD_ENDPOINTS: etcd.endpoints.join(','),
-  COORD_LOG_LEVEL: process.env.COORD_LOG_LEVEL ?? 'silent',
-};
-const c8 = join(root, 'node_modules', '.bin', 'c8');
-const c8Args = [
-  '--include', 'src/**',
-  '--exclude', 'src/**/*.d.ts',
-  '--reporter', 'text-summary',
-  '--reporter', 'lcov',
-  '--report-dir', join(outDir, 'coverage'),
-  '--temp-directory', join(outDir, 'coverage-tmp'),
-  ...(wholeSuite ? ['--check-coverage', '--lines', '80'] : []),
-];
-const nodeArgs = [
-  '--import', 'tsx',
-  '--import', './test/helpers/guard.ts',
-  '--test',
-  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '1'}`,
-  '--test-timeout=300000',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-  ...files,
-];
-
-const started = Date.now();
-const child = spawn(c8, [...c8Args, process.execPath, ...nodeArgs], { stdio: ['ignore', 'inherit', 'inherit'], env });
-const stopChild = (sig) => child.kill(sig);
-process.on('SIGINT', stopChild);
-process.on('SIGTERM', stopChild);
-const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-await etcd.stop();
-
-// Summary from the TAP stream's trailer (the spec reporter's lines are above).
-let pass = 0, fail = 0, skipped = 0;
-try {
-  const tap = readFileSync(tapFile, 'utf8');
-  const num = (name) => Number((tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
-  pass = num('pass');
-  fail = num('fail') + num('cancelled');
-  skipped = num('skipped') + num('todo');
-} catch {
-  fail = fail || 1;
+/** The environment of one runtime's run: its binary first on PATH (so `node`, npm and npx children use it too). */
+function envFor(rt) {
+  return {
+    ...process.env,
+    PATH: `${dirname(rt.bin)}${delimiter}${process.env.PATH ?? ''}`,
+    ETCD_ENDPOINTS: etcd.endpoints.join(','),
+    COORD_LOG_LEVEL: process.env.COORD_LOG_LEVEL ?? 'silent',
+  };
 }
-if (code !== 0 && fail === 0) fail = 1; // coverage below the bar, or the runner itself failed
-console.log(`[test] finished in ${Math.round((Date.now() - started) / 1000)} s, exit code ${code}`);
+
+/** Counts of a TAP stream's trailer. */
+function tapCounts(tapFile) {
+  try {
+    const tap = readFileSync(tapFile, 'utf8');
+    const num = (name) => Number((tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+    return { pass: num('pass'), fail: num('fail') + num('cancelled'), skipped: num('skipped') + num('todo') };
+  } catch {
+    return { pass: 0, fail: 1, skipped: 0 };
+  }
+}
+
+const children = new Set();
+const stopChildren = (sig) => children.forEach((c) => c.kill(sig));
+process.on('SIGINT', stopChildren);
+process.on('SIGTERM', stopChildren);
+
+/** One Node major: node's test runner (under c8 when coverage is wanted) over the step's files. */
+async function runNode(step) {
+  const files = step.paths.flatMap(findTests).map((f) => relative(root, f));
+  if (files.length === 0) throw new Error(`no test files under ${step.paths.join(' ')}`);
+  const tapFile = join(outDir, `${step.runtime}.tap`);
+  const nodeArgs = [
+    '--import', 'tsx',
+    '--import', './test/helpers/guard.ts',
+    '--test',
+    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '1'}`,
+    '--test-timeout=300000',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ];
+  let cmd = step.rt.bin;
+  let args = nodeArgs;
+  if (step.coverage) {
+    const cov = join(outDir, `coverage-${step.runtime}`);
+    cmd = process.execPath;
+    args = [
+      join(root, 'node_modules', 'c8', 'bin', 'c8.js'),
+      '--include', 'src/**',
+      '--exclude', 'src/**/*.d.ts',
+      '--reporter', 'text-summary',
+      '--reporter', 'lcov',
+      '--report-dir', cov,
+      '--temp-directory', join(cov, 'tmp'),
+      ...(wholeSuite ? ['--check-coverage', '--lines', '80'] : []),
+      step.rt.bin,
+      ...nodeArgs,
+    ];
+  }
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: envFor(step.rt) });
+  children.add(child);
+  const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  children.delete(child);
+  const counts = tapCounts(tapFile);
+  if (code !== 0 && counts.fail === 0) counts.fail = 1; // coverage below the bar, or the runner itself failed
+  return { ...counts, code };
+}
+
+const results = [];
+const started = Date.now();
+try {
+  for (const step of plan) {
+    const t0 = Date.now();
+    console.log(`\n[test] ===== ${step.rt.kind} ${step.rt.version} (${step.runtime}): ${step.what} =====`);
+    const r = step.foreign
+      ? await runForeignTests({ root, runtime: step.rt, env: envFor(step.rt), outDir })
+      : await runNode(step);
+    results.push({ step, ...r, seconds: Math.round((Date.now() - t0) / 1000) });
+  }
+} finally {
+  await etcd.stop();
+}
+
+let pass = 0, fail = 0, skipped = 0;
+console.log('\n[test] runtimes:');
+for (const r of results) {
+  pass += r.pass;
+  fail += r.fail;
+  skipped += r.skipped;
+  console.log(`[test]   ${`${r.step.rt.kind} ${r.step.rt.version}`.padEnd(16)} ${r.step.what.padEnd(40)} ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${r.seconds} s)`);
+}
+console.log(`[test] finished in ${Math.round((Date.now() - started) / 1000)} s`);
 console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
-process.exit(code === 0 && fail === 0 ? 0 : 1);
+process.exit(fail === 0 ? 0 : 1);

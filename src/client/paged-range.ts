@@ -38,7 +38,7 @@ export async function pagedRange(
     } catch (err) {
       // PAGE_SIZE keys of big values (up to etcd's 1.5 MiB each) can still be over 4 MiB: fewer per page.
       if (limit > 1 && tooLarge(err)) {
-        limit = Math.max(1, Math.floor(limit / 2));
+        limit = await smallerLimit(err as GrpcError, limit, { ...request, key, ...(revision !== undefined && { revision }) }, send);
         continue;
       }
       throw err;
@@ -50,6 +50,28 @@ export async function pagedRange(
     key = Buffer.concat([res.kvs.at(-1)!.key, Buffer.from([0])]); // the next key after the last one
   }
   return { kvs, revision: BigInt(revision) };
+}
+
+/**
+ * The limit for the next try of a page our client refused as too large. Halving until it fits costs
+ * one refused response per try, each a transfer of up to the receive limit cut off mid-flight (and
+ * Deno 2.9's HTTP/2 client destroys its whole session after a handful of those). Instead: how many
+ * keys that page held (a count-only read, a few bytes) and the size etcd was sending give the bytes
+ * per key; the next page takes what fits in 3/4 of the limit. Halving when either is unknown.
+ */
+async function smallerLimit(err: GrpcError, limit: number, page: RangeRequest, send: (req: RangeRequest) => Promise<RangeResponse>): Promise<number> {
+  const halved = Math.max(1, Math.floor(limit / 2));
+  const size = /larger than max \((\d+) vs\. (\d+)\)/i.exec(err.details);
+  if (!size) return halved;
+  let keys: number;
+  try {
+    keys = Math.min(limit, Number((await send({ ...page, limit: undefined, count_only: true })).count));
+  } catch {
+    return halved;
+  }
+  if (!(keys > 0)) return halved;
+  const fits = Math.floor((Number(size[2]) * 0.75) / (Number(size[1]) / keys));
+  return Math.max(1, Math.min(limit - 1, fits));
 }
 
 /** Our client refused a response over its receive limit (RESOURCE_EXHAUSTED, "Received message larger than max"). */

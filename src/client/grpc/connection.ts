@@ -51,8 +51,14 @@ export interface ConnectionOwner {
 
 /** The session's receive window, raised once connected: responses of many calls in flight at once. */
 const SESSION_WINDOW = 16 * 1024 * 1024;
-/** No server push (etcd never pushes); a 4 MiB stream window so a large Range arrives without stalls. */
-const SESSION_OPTIONS: SecureClientSessionOptions = { settings: { enablePush: false, initialWindowSize: 4 * 1024 * 1024 } };
+/**
+ * No server push (etcd never pushes). Each stream's receive window is the session's, not smaller:
+ * Bun (1.4.5) replenishes a stream's window only once the session has taken in half the session
+ * window, so a stream window under half of it stalls that stream for good once it is used up: the
+ * watch stream (every watch of the client) froze after 4 MiB of events with a 4 MiB stream window.
+ * Any window of at least the 4 MiB message limit lets a large Range arrive without stalls.
+ */
+const SESSION_OPTIONS: SecureClientSessionOptions = { settings: { enablePush: false, initialWindowSize: SESSION_WINDOW } };
 
 /** Starts the HTTP/2 session to `endpoint`; TLS sockets are made here, so that an IP address is not sent as SNI. */
 export function connectSession(endpoint: string, tls: ChannelTls | undefined): ClientHttp2Session {
