@@ -3,12 +3,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runChild, type ChildResult } from './child.js';
+import { childEnv, runChild, type ChildResult } from './child.js';
 import { etcdEndpoints, eventually, uniqueNamespace } from './etcd.js';
 
 export const COORDCTL = fileURLToPath(new URL('../../src/cli/coordctl.ts', import.meta.url));
 
-/** Environment for one test: endpoints of the suite's etcd, its own namespace, no colour forcing. */
+/** Environment for one test: endpoints of the suite's etcd, its own namespace, no colour forcing ('' = unset, see childEnv). */
 export async function cliEnv(namespace = uniqueNamespace('cli'), extra: Record<string, string> = {}): Promise<Record<string, string>> {
   return { COORD_ENDPOINTS: (await etcdEndpoints()).join(','), COORD_NAMESPACE: namespace, NO_COLOR: '', FORCE_COLOR: '', ...extra };
 }
@@ -32,7 +32,7 @@ export interface RunningCli {
 
 /** Starts a long-running coordctl (watches); killed (SIGKILL) when the test ends if still running. */
 export function startCoordctl(args: string[], env: Record<string, string>): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', COORDCTL, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const child = spawn(process.execPath, ['--import', 'tsx', COORDCTL, ...args], { env: childEnv(env), stdio: 'pipe' });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

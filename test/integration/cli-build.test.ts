@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cliEnv } from '../helpers/cli.js';
+import { childEnv } from '../helpers/child.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,7 +27,7 @@ test('the built bin from package.json runs --version and a command against etcd'
   const bin = join(dir, pkg.bin['coordctl']!);
   assert.ok((await stat(bin)).isFile(), `${bin} was built`);
   assert.match(await readFile(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/);
-  const env = { ...process.env, ...(await cliEnv()) };
+  const env = childEnv(await cliEnv());
   const version = await run(process.execPath, [bin, '--version'], { env });
   assert.equal(version.stdout.trim(), pkg.version);
   await run(process.execPath, [bin, 'config', 'set', 'built', '{"ok":true}'], { env });
