@@ -19,7 +19,7 @@ const a = await startGateway('gateway-a', 7);
 const b = await startGateway('gateway-b', 7); // 7 is taken: any free ID instead
 
 const list = await a.coord.ids.list('gateway');
-console.log('taken IDs:', list.map((e) => `${e.id} (owner ${e.owner}, ttl ${Math.round(e.remainingMs / 1000)} s)`).join(', '));
+console.log('taken IDs:', list.map((e) => `${e.id} (owner ${e.owner}, ttl ${e.remainingMs === undefined ? '-' : Math.round(e.remainingMs / 1000)} s)`).join(', '));
 
 // gateway-a shuts down cleanly: its ID is free at once, and a restart with preferred gets it back.
 await a.coord.close();

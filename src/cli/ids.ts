@@ -12,8 +12,8 @@ export function registerIdCommands(program: Command, ctx: CliContext): void {
     .action(async (pool: string, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       const entries = await ctx.withCoordinator(cmd, (c) => c.ids.list(pool, { signal: ctx.signal }));
-      // JSON has no Infinity: a key without lease shows remainingMs null.
-      if (out.json) out.data(entries.map((e) => ({ ...e, remainingMs: Number.isFinite(e.remainingMs) ? e.remainingMs : null })));
+      // A key without lease shows remainingMs null (JSON drops undefined).
+      if (out.json) out.data(entries.map((e) => ({ ...e, remainingMs: e.remainingMs ?? null })));
       else
         out.table(
           [{ header: 'ID', right: true }, { header: 'OWNER' }, { header: 'TTL LEFT', right: true }],

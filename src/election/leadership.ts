@@ -18,7 +18,6 @@ const ROLE: LeasedKeyRole = {
   lostMessage: 'leadership lost',
   released: 'we resigned',
   leaseBound: false,
-  poll: false,
 };
 
 export class HeldLeadership extends LeasedKey implements Leadership {

@@ -12,6 +12,7 @@ import type { AllocateOptions, InstanceId, InstanceIdAllocator, InstanceIdEntry 
 import { prefixEnd } from '../client/prefix-end.js';
 import { idKey, ownerText, ownerValue, parseId, poolPrefix } from './keys.js';
 import { resolveAllocate, validatePool, type ResolvedAllocate } from './validate.js';
+import { hasLease } from '../shared/vocabulary.js';
 
 /** Lost races in a row after which our view of the pool is stale and worth reading again. */
 const RELIST_AFTER_LOST_RACES = 3;
@@ -59,9 +60,10 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
     // Remaining TTLs come from etcd (one look-up per holder, a few at a time); expired holders are left out.
     const ttls = await leaseTtls(this.client, kvs.map(({ kv }) => kv.lease), options.signal);
     return kvs
-      .flatMap(({ id, kv }) => {
-        const ttlMs = kv.lease === '0' ? Infinity : ttls.get(kv.lease);
-        return ttlMs === undefined || ttlMs <= 0 ? [] : [{ id, owner: ownerText(kv.value), remainingMs: ttlMs }];
+      .flatMap(({ id, kv }): InstanceIdEntry[] => {
+        const remainingMs = ttls.get(kv.lease);
+        if (hasLease(kv.lease) && (remainingMs === undefined || remainingMs <= 0)) return []; // its lease is gone: the ID is free
+        return [{ id, owner: ownerText(kv.value), remainingMs }];
       })
       .sort((a, b) => a.id - b.id);
   }

@@ -1,9 +1,8 @@
 // An ID we hold: its key is bound to a lease kept alive on the coordinator's shared keep-alive
 // stream. It is lost — signal aborts, never silently re-acquired — when the lease is lost, or when
-// a read of its key every half TTL (LeasedKey's poll, bound to our lease) finds it deleted or
-// overwritten behind our back (by hand, e.g. etcdctl: the lease alone would keep us confident while
-// a second holder comes in). A poll, not a watch: a revoked lease deletes the key at once, and a
-// watch would report that as "key deleted" before the keep-alive reports the lease lost.
+// the watch on its key (LeasedKey, bound to our lease) sees it deleted or overwritten behind our
+// back (by hand, e.g. etcdctl: the lease alone would keep us confident while a second holder comes
+// in). A delete is checked against the lease first, so a revoked lease reads "lease lost".
 import type { EtcdClient } from '../client/etcd-client.js';
 import { revokeLease, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
@@ -18,7 +17,6 @@ const ROLE: LeasedKeyRole = {
   lostMessage: 'instance id lost',
   released: 'the instance id was released',
   leaseBound: true,
-  poll: true,
 };
 
 export class HeldId extends LeasedKey implements InstanceId {

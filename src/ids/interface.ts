@@ -1,6 +1,6 @@
 // Instance-ID allocator: a small integer unique among the live instances of a pool, held by a lease
 // and freed on release, on close, or by lease expiry when the process dies.
-import type { SignalOptions } from '../shared/vocabulary.js';
+import type { RemainingMs, SignalOptions } from '../shared/vocabulary.js';
 
 /** Options of `ids.allocate()`. Durations are milliseconds. */
 export interface AllocateOptions extends SignalOptions {
@@ -46,11 +46,8 @@ export interface InstanceIdEntry {
   id: number;
   /** Who holds it: `host:pid` of the holder ('' if the key was not written by this library). */
   owner: string;
-  /**
-   * Remaining lease time in ms as etcd reports it now (Infinity for a key without lease: kept as
-   * documented, unlike the listings' RemainingMs rule of `undefined`).
-   */
-  remainingMs: number;
+  /** Remaining lease time in ms as etcd reports it now; `undefined` for a key without lease (RemainingMs). */
+  remainingMs: RemainingMs;
 }
 
 export interface InstanceIdAllocator {

@@ -19,7 +19,6 @@ const ROLE: LeasedKeyRole = {
   lostMessage: 'lock lost',
   released: 'the lock was released',
   leaseBound: false,
-  poll: false,
 };
 
 export interface HeldLockOptions {

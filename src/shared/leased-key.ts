@@ -27,19 +27,18 @@ export interface LeasedKeyRole {
   lostMessage: string;
   /** Why an operation after detach() fails: 'the lock was released'. */
   released: string;
-  /** A put that moves our key off our lease (or recreates it) is a loss too; else only deletes count. */
-  leaseBound: boolean;
   /**
-   * Read our key back every half TTL instead of watching it. A watch would see the key go with a
-   * revoked lease before the keep-alive does, so the loss would read "key deleted", not "lease lost".
+   * The key lives and dies with our lease: a put that moves it off our lease (or recreates it) is a
+   * loss too, and a delete is first checked against the lease — a revoked or expired lease deletes
+   * its keys, and the watch sees that before the keep-alive does, so the loss must say "lease lost",
+   * not "key deleted". Otherwise only deletes count, as deletes.
    */
-  poll: boolean;
+  leaseBound: boolean;
 }
 
 export abstract class LeasedKey {
   private controller: AbortController | undefined;
   private watcher: HubWatch | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
   private lostReason: CoordinationError | undefined;
   private detached = false;
   private readonly unown: () => void;
@@ -62,13 +61,12 @@ export abstract class LeasedKey {
     this.unown = client.own({ close: () => this.onClose() });
   }
 
-  /** Fires with the loss reason. Created on first use, with the watch (or poll) on our key. */
+  /** Fires with the loss reason. Created on first use, with the watch on our key. */
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
       if (this.lostReason) this.controller.abort(this.lostReason);
       else if (this.detached) return this.controller.signal;
-      else if (this.role.poll) this.schedulePoll();
       else this.watchOwnKey();
     }
     return this.controller.signal;
@@ -128,7 +126,7 @@ export abstract class LeasedKey {
       { signal, idempotent: true, level: 'debug' },
     );
     const kv = res.kvs[0];
-    if (!kv) this.keyChanged(this.keyGone());
+    if (!kv) await this.keyDeleted();
     else if (BigInt(kv.create_revision) !== this.fencingToken || (this.role.leaseBound && kv.lease !== this.lease.id)) {
       this.keyChanged(this.replaced());
     }
@@ -162,20 +160,15 @@ export abstract class LeasedKey {
   private stopWatch(): void {
     this.watcher?.cancel();
     this.watcher = undefined;
-    clearTimeout(this.pollTimer);
   }
 
-  /** Every half TTL, one read of our key; an unreachable etcd is the lease's business (its local deadline). */
-  private schedulePoll(): void {
-    if (this.detached || this.lostReason) return;
-    this.pollTimer = setTimeout(
-      () => void this.checkOwnKey(undefined).then(
-        () => this.schedulePoll(),
-        () => this.schedulePoll(),
-      ),
-      (this.lease.ttlSeconds * 1000) / 2,
-    );
-    this.pollTimer.unref();
+  /** Our key is gone; a lease-bound key asks the lease first, so that a lost lease is reported as such. */
+  private async keyDeleted(): Promise<void> {
+    if (this.role.leaseBound && !this.lostReason && !this.detached) {
+      // NOT_FOUND here has marked the lease lost, which marked us lost with the lease's reason.
+      await this.lease.timeToLive().catch(() => undefined);
+    }
+    this.keyChanged(this.keyGone()); // ignored if the lease's loss came first
   }
 
   /** Changes of our key abort `signal`; started synced, then one read covers the time before. */
@@ -187,7 +180,7 @@ export abstract class LeasedKey {
       {
         onEvents: (events) => {
           for (const ev of events) {
-            if (ev.type === 'DELETE') this.keyChanged(this.keyGone());
+            if (ev.type === 'DELETE') void this.keyDeleted();
             else if (BigInt(ev.kv.create_revision) !== this.fencingToken || ev.kv.lease !== this.lease.id) this.keyChanged(this.replaced());
           }
         },

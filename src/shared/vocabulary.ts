@@ -26,10 +26,9 @@ export interface Watch<E> extends AsyncIterable<E>, AsyncDisposable {
 
 /**
  * Remaining time of a holder's lease in ms, as etcd reports it (whole seconds), in read-only
- * listings (`LockInfo`, `ElectionInfo`, `ServiceListing`). The one rule: `undefined` for a holder
- * without a lease (a key written with lease 0, e.g. by hand or by a tool) and for one whose lease
- * is already gone. (`InstanceIdEntry.remainingMs` predates the rule and keeps its documented
- * `Infinity` for a key without lease; expired holders are left out of that list.)
+ * listings (`LockInfo`, `ElectionInfo`, `ServiceListing`, `InstanceIdEntry`). The one rule:
+ * `undefined` for a holder without a lease (a key written with lease 0, e.g. by hand or by a tool)
+ * and for one whose lease is already gone (the IDs listing leaves those out: their ID is free).
  */
 export type RemainingMs = number | undefined;
 

@@ -190,8 +190,15 @@ test('an ID taken by another client with the same txn (as a Go service would) co
   assert.equal(held.id, 2);
   const list = await c.ids.list('mixed');
   assert.deepEqual(list.map((e) => [e.id, e.owner]), [[1, ''], [2, list[1]!.owner]]);
-  assert.ok(list[0]!.remainingMs > 0 && list[0]!.remainingMs <= 30_000);
+  assert.ok((list[0]!.remainingMs ?? 0) > 0 && list[0]!.remainingMs! <= 30_000);
   await raw.leaseClient.leaseRevoke({ ID: lease.ID });
+});
+
+test('list() shows an ID whose key has no lease with remainingMs undefined (the listings\' rule)', async () => {
+  const c = await testCoordinator();
+  const raw = await rawClient();
+  await raw.put(`${c.namespace}/ids/bare/4`).value('x');
+  assert.deepEqual(await c.ids.list('bare'), [{ id: 4, owner: '', remainingMs: undefined }]);
 });
 
 test('list() shows each taken ID with its holder and remaining TTL', async () => {
@@ -204,7 +211,7 @@ test('list() shows each taken ID with its holder and remaining TTL', async () =>
   assert.deepEqual(list.map((e) => e.id), [b.id, a.id]);
   for (const e of list) {
     assert.match(e.owner, new RegExp(`:${process.pid}$`));
-    assert.ok(e.remainingMs > 0 && e.remainingMs <= 5000, `remainingMs ${e.remainingMs}`);
+    assert.ok((e.remainingMs ?? 0) > 0 && e.remainingMs! <= 5000, `remainingMs ${e.remainingMs}`);
   }
   assert.deepEqual(await c.ids.list('empty'), []);
 });
