@@ -9,8 +9,7 @@ import type { Component } from '../layout.js';
 import { retryAfter, type RetryConfig } from '../retry.js';
 import type { ClientConfig } from './config.js';
 import { EtcdRpc, type RpcOptions } from './grpc/etcd-rpc.js';
-import type { RangeRequest } from './grpc/messages.js';
-import { pagedRange, type PageOptions, type PagedRange } from './paged-range.js';
+import { pagedRange, type PageOptions, type PagedRange, type PagedRangeRequest } from './paged-range.js';
 import { WatchHub } from './watch-hub.js';
 
 /** Options every RPC takes: its deadline and (optionally) the caller's signal. */
@@ -150,7 +149,7 @@ export class EtcdClient {
    * `request.revision`) as one call(): retried as a whole, mapped, logged; each page's RPC carries the
    * deadline and the caller's signal, so aborting cancels the page in flight on the wire.
    */
-  rangeAll(operation: string, key: string, request: RangeRequest, settings: RangeSettings = {}): Promise<PagedRange> {
+  rangeAll(operation: string, key: string, request: PagedRangeRequest, settings: RangeSettings = {}): Promise<PagedRange> {
     const { pageSize, ...call } = settings;
     return this.call(operation, key, (o) => this.pages(request, o, { pageSize }), { ...call, idempotent: true });
   }
@@ -159,7 +158,7 @@ export class EtcdClient {
    * The paged read itself, outside call(): no retry, mapping or log line. For loops that retry and
    * log on their own terms (a watch's start and resync reads back off and log WARN, not ERROR).
    */
-  pages(request: RangeRequest, opts: CallOptions = this.callOptions(), page: PageOptions = {}): Promise<PagedRange> {
+  pages(request: PagedRangeRequest, opts: CallOptions = this.callOptions(), page: PageOptions = {}): Promise<PagedRange> {
     return pagedRange(request, (req) => this.rpc.kv.range(req, opts), page);
   }
 
@@ -176,7 +175,7 @@ export class EtcdClient {
     const key = Buffer.from(this.prefix || 'health');
     try {
       const res = await this.rpc.kv.range({ key, count_only: true, serializable: true }, { timeoutMs: this.timeout, signal });
-      return { revision: BigInt(res.header.revision), readable: true };
+      return { revision: res.header.revision, readable: true };
     } catch (err) {
       if (!isPermissionDenied(err)) throw err;
       return { revision: undefined, readable: false };

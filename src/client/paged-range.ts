@@ -13,6 +13,9 @@ export interface PagedRange {
   revision: bigint;
 }
 
+/** A paged read: a RangeRequest whose revision, if given, is a bigint like every other revision. */
+export type PagedRangeRequest = Omit<RangeRequest, 'revision'> & { revision?: bigint | undefined };
+
 export interface PageOptions {
   /** Keys per page at most (fewer when a page's values are too big for one response). @default PAGE_SIZE */
   pageSize?: number | undefined;
@@ -23,12 +26,12 @@ export interface PageOptions {
  * first page. `send` performs one RPC (wrap it in retries/deadlines as the caller needs).
  */
 export async function pagedRange(
-  request: RangeRequest,
+  request: PagedRangeRequest,
   send: (req: RangeRequest) => Promise<RangeResponse>,
   { pageSize = PAGE_SIZE }: PageOptions = {},
 ): Promise<PagedRange> {
   const kvs: KeyValue[] = [];
-  let revision = request.revision === undefined ? undefined : String(request.revision);
+  let revision = request.revision;
   let key = request.key;
   let limit = pageSize;
   for (;;) {
@@ -49,7 +52,7 @@ export async function pagedRange(
     if (!res.more || res.kvs.length === 0) break;
     key = Buffer.concat([res.kvs.at(-1)!.key, Buffer.from([0])]); // the next key after the last one
   }
-  return { kvs, revision: BigInt(revision) };
+  return { kvs, revision };
 }
 
 /**

@@ -159,7 +159,7 @@ export class WatchHub {
   private create(entry: Entry): void {
     const req: WatchCreateRequest = { key: entry.spec.key, watch_id: entry.id };
     if (entry.spec.range_end) req.range_end = entry.spec.range_end;
-    if (entry.next !== undefined) req.start_revision = String(entry.next);
+    if (entry.next !== undefined) req.start_revision = entry.next;
     if (entry.spec.only === 'delete') req.filters = ['NOPUT'];
     else if (entry.spec.only === 'put') req.filters = ['NODELETE'];
     if (entry.spec.progressNotify) req.progress_notify = true;
@@ -190,7 +190,7 @@ export class WatchHub {
       if (res.created && !res.canceled) this.stream?.write({ cancel_request: { watch_id: id } });
       return;
     }
-    const revision = BigInt(res.header.revision);
+    const revision = res.header.revision;
     if (res.canceled && /invalid auth token/i.test(res.cancel_reason)) {
       // The stream's token expired: authenticate again and re-create every watch on a new stream.
       this.client.rpc.forgetToken();
@@ -201,7 +201,7 @@ export class WatchHub {
       // Only this watch ends: etcd refused (or compacted) it alone, the stream and the others go on.
       this.entries.delete(id);
       clearTimeout(entry.createTimer);
-      const compactRevision = BigInt(res.compact_revision);
+      const compactRevision = res.compact_revision;
       const message = res.cancel_reason || 'watch cancelled by etcd';
       if (compactRevision > 0n || !res.cancel_reason) entry.handlers.onCancelled({ compactRevision, message });
       else entry.handlers.onCancelled({ compactRevision, message, error: watchCancelError(res.cancel_reason, describeRefused(WATCH_CREATE, entry.spec)) });
@@ -218,7 +218,7 @@ export class WatchHub {
       if (res.events.length === 0) return;
     }
     if (res.events.length > 0) {
-      const last = BigInt(res.events[res.events.length - 1]!.kv.mod_revision);
+      const last = res.events[res.events.length - 1]!.kv.mod_revision;
       if (entry.next === undefined || last + 1n > entry.next) entry.next = last + 1n;
     } else if (entry.next === undefined || revision + 1n > entry.next) {
       // Progress notification: etcd has sent everything up to its head.

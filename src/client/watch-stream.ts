@@ -12,8 +12,8 @@ import { EventQueue } from '../shared/event-queue.js';
 import { Ownership } from '../shared/ownership.js';
 import { retryUntil } from '../shared/retry-until.js';
 import type { EtcdClient } from './etcd-client.js';
-import type { Event, KeyValue, RangeRequest } from './grpc/messages.js';
-import type { PagedRange } from './paged-range.js';
+import type { Event, KeyValue } from './grpc/messages.js';
+import type { PagedRange, PagedRangeRequest } from './paged-range.js';
 import { prefixEnd } from './prefix-end.js';
 import type { HubWatch } from './watch-hub.js';
 
@@ -90,9 +90,9 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     } else {
       const at = fromRevision === undefined ? undefined : fromRevision - 1n;
       try {
-        const res = await this.persist('range', () => this.readAll({ keys_only: true, ...(at !== undefined && { revision: String(at) }) }));
+        const res = await this.persist('range', () => this.readAll({ keys_only: true, ...(at !== undefined && { revision: at }) }));
         this.seen = res.revision;
-        for (const kv of res.kvs) this.known.set(this.client.relative(kv.key.toString()), BigInt(kv.mod_revision));
+        for (const kv of res.kvs) this.known.set(this.client.relative(kv.key.toString()), kv.mod_revision);
       } catch (err) {
         if (!(isCompacted(err) && at !== undefined)) throw err;
         // fromRevision is already compacted: what existed then is unknowable; resync from head.
@@ -153,7 +153,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   /** True when etcd has compacted `revision` away (a count-only read at it is refused so). */
   private async compactedAt(revision: bigint): Promise<boolean> {
     try {
-      await this.persist('probe', () => this.client.rpc.kv.range({ ...this.rangeKey, count_only: true, revision: String(revision) }, this.client.callOptions()));
+      await this.persist('probe', () => this.client.rpc.kv.range({ ...this.rangeKey, count_only: true, revision }, this.client.callOptions()));
       return false;
     } catch (err) {
       if (isCompacted(err)) return true;
@@ -171,7 +171,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     // etcd never splits one revision across responses, so "<= seen" drops only what we delivered.
     const floor = this.seen;
     for (const ev of events) {
-      const revision = BigInt(ev.kv.mod_revision);
+      const revision = ev.kv.mod_revision;
       if (revision <= floor) continue;
       const key = this.client.relative(ev.kv.key.toString());
       if (ev.type === 'PUT') {
@@ -194,11 +194,10 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
     for (const kv of res.kvs) now.set(this.client.relative(kv.key.toString()), kv);
     const puts = [...now]
       .filter(([key, kv]) => {
-        const mod = BigInt(kv.mod_revision);
         const before = this.known.get(key);
-        return before === undefined ? mod > this.seen : before !== mod;
+        return before === undefined ? kv.mod_revision > this.seen : before !== kv.mod_revision;
       })
-      .sort((a, b) => (BigInt(a[1].mod_revision) < BigInt(b[1].mod_revision) ? -1 : 1));
+      .sort((a, b) => (a[1].mod_revision < b[1].mod_revision ? -1 : 1));
     const deletes = [...this.known.keys()].filter((key) => !now.has(key)).sort();
     this.log('warn', 'watch revision compacted; re-read the state and reconciled', {
       from: String(this.seen),
@@ -206,14 +205,14 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
       puts: puts.length,
       deletes: deletes.length,
     });
-    for (const [key, kv] of puts) this.queue.push({ type: 'PUT', key, value: kv.value, revision: BigInt(kv.mod_revision), reconciled: true });
+    for (const [key, kv] of puts) this.queue.push({ type: 'PUT', key, value: kv.value, revision: kv.mod_revision, reconciled: true });
     for (const key of deletes) this.queue.push({ type: 'DELETE', key, revision: head, reconciled: true });
-    this.known = new Map([...now].map(([key, kv]) => [key, BigInt(kv.mod_revision)]));
+    this.known = new Map([...now].map(([key, kv]) => [key, kv.mod_revision]));
     this.seen = head;
   }
 
   /** The watched key or prefix, in pages at one revision; persist() retries and logs it (WARN, as the watch's own). */
-  private readAll(request: Omit<RangeRequest, 'key' | 'range_end'>): Promise<PagedRange> {
+  private readAll(request: Omit<PagedRangeRequest, 'key' | 'range_end'>): Promise<PagedRange> {
     return this.client.pages({ ...this.rangeKey, ...request });
   }
 

@@ -92,7 +92,7 @@ export class EtcdConfigCenter implements ConfigCenter {
       entries: res.kvs.map((kv) => ({
         key: this.configKey(kv.key.toString()),
         value: decodeValue(kv.value),
-        revision: BigInt(kv.mod_revision),
+        revision: kv.mod_revision,
         version: Number(kv.version),
       })),
     };
@@ -160,9 +160,9 @@ export class EtcdConfigCenter implements ConfigCenter {
         throw err;
       }
       if (!kv) break; // deleted before `at`: the current incarnation of the key starts here
-      versions.push({ value: decodeValue(kv.value), revision: BigInt(kv.mod_revision), version: Number(kv.version) });
+      versions.push({ value: decodeValue(kv.value), revision: kv.mod_revision, version: Number(kv.version) });
       if (kv.version === '1') break;
-      at = BigInt(kv.mod_revision) - 1n;
+      at = kv.mod_revision - 1n;
     }
     return versions;
   }
@@ -182,7 +182,7 @@ export class EtcdConfigCenter implements ConfigCenter {
     const res = await this.client.call(
       operation,
       key,
-      (o) => this.client.rpc.kv.range({ key: this.full(key), ...(revision !== undefined && { revision: String(revision) }) }, o),
+      (o) => this.client.rpc.kv.range({ key: this.full(key), ...(revision !== undefined && { revision }) }, o),
       { signal, idempotent: true, level: operation === 'config.history' ? 'debug' : 'info' },
     );
     return res.kvs[0];
@@ -196,10 +196,10 @@ export class EtcdConfigCenter implements ConfigCenter {
         signal: opts.signal,
         idempotent: true,
       });
-      return { revision: BigInt(res.header.revision) };
+      return { revision: res.header.revision };
     }
     const res = await this.cas(operation, key, opts, { request_put: { key: k, value: raw } });
-    return { revision: BigInt(res.header.revision) };
+    return { revision: res.header.revision };
   }
 
   /** One txn: `op` if the key's mod revision is still `ifRevision` (0 = absent), else CONFLICT naming the current one. */

@@ -78,16 +78,16 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
       return view;
     }
     const kv = res.kvs[0];
-    const revision = BigInt(res.header.revision);
+    const revision = res.header.revision;
     let value: T;
     if (kv) {
       const parsed = tryParse(options.schema, key, decodeValue(kv.value));
       if (parsed.error) throw parsed.error;
       value = parsed.value;
-      snapshot?.put(fullKey.toString(), kv.value, BigInt(kv.mod_revision));
+      snapshot?.put(fullKey.toString(), kv.value, kv.mod_revision);
     } else if (options.default !== undefined) value = options.default;
     else throw new CoordinationError(ErrorCode.NotFound, `config key ${key} not found (and no default given)`);
-    const view = new LiveConfigImpl<T>(client, snapshot, key, options, { value, revision: kv ? BigInt(kv.mod_revision) : 0n, stale: false });
+    const view = new LiveConfigImpl<T>(client, snapshot, key, options, { value, revision: kv ? kv.mod_revision : 0n, stale: false });
     view.follow(revision, kv);
     return view;
   }
@@ -96,7 +96,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
   private follow(revision: bigint, kv: KeyValue | undefined): void {
     if (this.stop.signal.aborted) return;
     const relative = this.client.dirs.config + this.key;
-    const known = new Map(kv ? [[relative, BigInt(kv.mod_revision)]] : []);
+    const known = new Map(kv ? [[relative, kv.mod_revision]] : []);
     const stream = openWatch(this.client, { key: relative, fromRevision: revision + 1n, known, operation: 'config.live' });
     this.stream = stream;
     void (async () => {
@@ -121,9 +121,9 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
       const kv = res.kvs[0];
       this.isStale = false;
       this.client.logger.info({ operation: 'config.live', key: this.key, from: 'snapshot', to: 'etcd' }, 'live view caught up with etcd');
-      if (kv && BigInt(kv.mod_revision) !== this.rev) this.accept(kv.value, BigInt(kv.mod_revision));
-      else if (!kv && this.rev !== 0n) this.deleted(BigInt(res.header.revision)); // the snapshot's key is gone
-      this.follow(BigInt(res.header.revision), kv);
+      if (kv && kv.mod_revision !== this.rev) this.accept(kv.value, kv.mod_revision);
+      else if (!kv && this.rev !== 0n) this.deleted(res.header.revision); // the snapshot's key is gone
+      this.follow(res.header.revision, kv);
     };
     try {
       // Network trouble is retried quietly until close(); the view stays stale meanwhile.

@@ -38,13 +38,13 @@ export async function campaign(r: CampaignRequest): Promise<HeldLeadership> {
     // Safe to resend: a second attempt finds our key (a fresh lease's key is only ever ours).
     const res = await client.call('election.campaign', name, (o) => client.rpc.kv.txn(txn, o), { signal, idempotent: true, level: 'debug' });
     const contender = (myRev: bigint, s: AbortSignal): Contender => ({ client, key: name, prefix, myKey, myRev, signal: s, noun: 'election' });
-    let myRev = BigInt(res.header.revision);
+    let myRev = res.header.revision;
     let ahead: string | undefined;
     if (res.succeeded) {
       ahead = res.responses[1]?.response_range!.kvs[1]?.key.toString();
     } else {
       // A resent join: our place comes from our key's create revision.
-      myRev = BigInt(res.responses[0]!.response_range!.kvs[0]!.create_revision);
+      myRev = res.responses[0]!.response_range!.kvs[0]!.create_revision;
       ahead = await aheadOf(contender(myRev, signal ?? client.closing));
     }
     if (ahead !== undefined) {

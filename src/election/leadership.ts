@@ -96,7 +96,7 @@ export class HeldLeadership extends LeasedKey implements Leadership {
 
   /** Holds only while our key is the one we created: `create_revision(key) == fencingToken`. */
   private guard() {
-    return { key: this.ownKey, target: 'CREATE' as const, result: 'EQUAL' as const, create_revision: this.fencingToken.toString() };
+    return { key: this.ownKey, target: 'CREATE' as const, result: 'EQUAL' as const, create_revision: this.fencingToken };
   }
 
   /** A delete seen while our resign is in flight may be that resign's: noted, not a loss (yet). */

@@ -25,14 +25,14 @@ export async function listElections(client: EtcdClient, prefix: unknown, signal?
   // The leader is the oldest candidate, exactly as campaign() decides.
   const leaders = [...byName].map(([name, candidates]) => ({
     name,
-    leader: candidates.reduce((a, b) => (BigInt(b.create_revision) < BigInt(a.create_revision) ? b : a)),
+    leader: candidates.reduce((a, b) => (b.create_revision < a.create_revision ? b : a)),
     candidates: candidates.length - 1,
   }));
   const ttls = await leaseTtls(client, leaders.map((l) => l.leader.lease), signal);
   return leaders
     .map(({ name, leader, candidates }) => ({
       name,
-      leader: { name, value: leader.value.toString(), key: leader.key.toString(), revision: BigInt(leader.create_revision) },
+      leader: { name, value: leader.value.toString(), key: leader.key.toString(), revision: leader.create_revision },
       remainingMs: ttls.get(leader.lease),
       candidates,
     }))

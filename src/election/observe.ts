@@ -58,7 +58,7 @@ export class LeaderObserver implements LeaderObservation {
   private async readAll(): Promise<bigint> {
     const key = Buffer.from(this.client.key(this.rel));
     const res = await this.client.rangeAll('election.observe', this.name, { key, range_end: prefixEnd(key) }, { signal: this.stop.signal, level: 'debug' });
-    this.candidates = new Map(res.kvs.map((kv) => [this.client.relative(kv.key.toString()), { create: BigInt(kv.create_revision), mod: BigInt(kv.mod_revision), value: kv.value.toString() }]));
+    this.candidates = new Map(res.kvs.map((kv) => [this.client.relative(kv.key.toString()), { create: kv.create_revision, mod: kv.mod_revision, value: kv.value.toString() }]));
     return res.revision;
   }
 

@@ -119,9 +119,9 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
       // Safe to resend: the second attempt recognises the first one's key by its lease.
       { signal, idempotent: true, level: 'debug' },
     );
-    if (res.succeeded) return BigInt(res.header.revision);
+    if (res.succeeded) return res.header.revision;
     const holder = res.responses[0]?.response_range?.kvs[0];
-    return holder && holder.lease === lease.id ? BigInt(holder.create_revision) : undefined;
+    return holder && holder.lease === lease.id ? holder.create_revision : undefined;
   }
 
   /** The taken IDs of `pool`, from one keys-only listing. */

@@ -30,9 +30,9 @@ async function claim(c: Contender, bare: Buffer, holdOn: string | undefined): Pr
         {
           compare: [
             // Every key in the queue was created at or after ours: nobody is ahead of us …
-            { key: queue, range_end: prefixEnd(queue), target: 'CREATE', result: 'GREATER', create_revision: (c.myRev - 1n).toString() },
+            { key: queue, range_end: prefixEnd(queue), target: 'CREATE', result: 'GREATER', create_revision: c.myRev - 1n },
             // … ours is still the one we created, and no gochat TryAcquire holds the bare key.
-            { key: Buffer.from(c.myKey), target: 'CREATE', result: 'EQUAL', create_revision: c.myRev.toString() },
+            { key: Buffer.from(c.myKey), target: 'CREATE', result: 'EQUAL', create_revision: c.myRev },
             absent(bare),
           ],
           success: holdOn === undefined ? [] : [{ request_put: { key: bare, value: Buffer.alloc(0), lease: holdOn } }],
@@ -43,11 +43,11 @@ async function claim(c: Contender, bare: Buffer, holdOn: string | undefined): Pr
     // Safe to resend: a second attempt finds the bare key on our own lease.
     { signal: c.signal, idempotent: true, level: 'debug' },
   );
-  if (res.succeeded) return BigInt(res.header.revision);
+  if (res.succeeded) return res.header.revision;
   const [ours, ahead] = res.responses[0]?.response_range!.kvs ?? [];
   if (ours?.key.toString() !== c.myKey) throw vanished(c);
-  if (ahead) return { blocker: { key: ahead.key.toString(), rev: BigInt(ahead.create_revision) } };
+  if (ahead) return { blocker: { key: ahead.key.toString(), rev: ahead.create_revision } };
   const holder = res.responses[1]?.response_range!.kvs[0];
-  if (holdOn !== undefined && holder?.lease === holdOn) return BigInt(holder.create_revision); // a resend had taken it
-  return { blocker: holder && { key: bare.toString(), rev: BigInt(holder.create_revision) } };
+  if (holdOn !== undefined && holder?.lease === holdOn) return holder.create_revision; // a resend had taken it
+  return { blocker: holder && { key: bare.toString(), rev: holder.create_revision } };
 }

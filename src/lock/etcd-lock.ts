@@ -121,7 +121,7 @@ export class EtcdDistributedLock implements DistributedLock {
       let myRev: bigint;
       let bareRev: bigint;
       if (queued) [myRev, bareRev] = await this.waitInQueue(key, keys, mine.key, lease, res, signal);
-      else myRev = bareRev = BigInt(res.header.revision); // taken outright: both keys were created by this txn
+      else myRev = bareRev = res.header.revision; // taken outright: both keys were created by this txn
       if (refresh) await refresh.catch(() => undefined);
       if (lease.isLost) throw lease.signal.reason as CoordinationError;
       return new HeldLock({
@@ -178,13 +178,13 @@ export class EtcdDistributedLock implements DistributedLock {
   ): Promise<[bigint, bigint]> {
     // A resend finds our key already there (prev_kv): our place is where that key was created.
     const prev = res.responses[0]?.response_put!.prev_kv;
-    const myRev = BigInt(prev?.create_revision ?? res.header.revision);
+    const myRev = prev?.create_revision ?? res.header.revision;
     // Fresh key: it is the newest, so the second newest is just ahead, else the bare key's holder
     // blocks us. Resent: the first claim finds our place.
     const [ahead, holder] = [res.responses[1]?.response_range!.kvs[1], res.responses[2]?.response_range!.kvs[0]];
-    if (holder?.lease === lease.id) return [myRev, BigInt(holder.create_revision)]; // a resend had taken the lock outright
+    if (holder?.lease === lease.id) return [myRev, holder.create_revision]; // a resend had taken the lock outright
     const first = prev ? undefined : (ahead ?? holder);
-    const blocker = first && { key: first.key.toString(), rev: BigInt(first.create_revision) };
+    const blocker = first && { key: first.key.toString(), rev: first.create_revision };
     // Our queue entry must outlive a long wait; the wait ends early if the lease is lost.
     lease.startKeepAlive();
     const linked = linkSignals(signal, this.client.closing, lease.signal);

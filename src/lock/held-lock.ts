@@ -112,7 +112,7 @@ export class HeldLock extends LeasedKey implements Lock {
       this.markLost(
         !ours
           ? new CoordinationError(ErrorCode.NotFound, `lock ${this.key}: our key is gone (lease expired or key deleted)`)
-          : BigInt(ours.create_revision) !== this.fencingToken
+          : ours.create_revision !== this.fencingToken
             ? this.replaced()
             : new CoordinationError(ErrorCode.Conflict, `lock ${this.key}: the key ${this.bare?.toString()} was deleted or taken over`),
       );
@@ -150,7 +150,7 @@ export class HeldLock extends LeasedKey implements Lock {
 
   /** Holds while the bare key is the one we took. */
   private bareHeld(bare: Buffer): Compare {
-    return { key: bare, target: 'CREATE', result: 'EQUAL', create_revision: this.bareRev.toString() };
+    return { key: bare, target: 'CREATE', result: 'EQUAL', create_revision: this.bareRev };
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: SignalOptions = {}): Promise<bigint> {
@@ -173,7 +173,7 @@ export class HeldLock extends LeasedKey implements Lock {
       this.markLost(this.keyGone());
       throw new CoordinationError(ErrorCode.Conflict, `lock ${this.key} is no longer held: nothing written`);
     }
-    return BigInt(res.header.revision);
+    return res.header.revision;
   }
 
   /** withLock: keep the lease alive every TTL/3 until unlock (loss shows on `signal`). */

@@ -28,7 +28,7 @@ export async function listLocks(client: EtcdClient, prefix: unknown, signal?: Ab
   // The holder is the oldest contender, exactly as acquire() decides — unless the bare key belongs to
   // none of them: then a gochat TryAcquire holds the lock, and every contender waits.
   const holders = [...byLock].map(([name, { contenders, bare }]) => {
-    const oldest = contenders.reduce<(typeof kvs)[number] | undefined>((a, b) => (!a || BigInt(b.create_revision) < BigInt(a.create_revision) ? b : a), undefined);
+    const oldest = contenders.reduce<(typeof kvs)[number] | undefined>((a, b) => (!a || b.create_revision < a.create_revision ? b : a), undefined);
     const foreign = bare !== undefined && !contenders.some((c) => c.lease === bare.lease);
     return foreign || !oldest ? { name, holder: bare!, waiters: contenders.length } : { name, holder: oldest, waiters: contenders.length - 1 };
   });
@@ -37,7 +37,7 @@ export async function listLocks(client: EtcdClient, prefix: unknown, signal?: Ab
     .map(({ name, holder, waiters }) => ({
       name,
       holderKey: holder.key.toString(),
-      fencingToken: BigInt(holder.create_revision),
+      fencingToken: holder.create_revision,
       remainingMs: ttls.get(holder.lease),
       waiters,
     }))

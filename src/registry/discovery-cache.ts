@@ -141,9 +141,8 @@ export class DiscoveryCache {
     for (const kv of kvs) {
       const rel = this.client.relative(kv.key.toString());
       now.add(rel);
-      const mod = BigInt(kv.mod_revision);
-      if (this.entries.get(rel)?.revision === mod) continue;
-      this.apply({ type: 'PUT', key: rel, value: kv.value, revision: mod, reconciled: !first }, !first);
+      if (this.entries.get(rel)?.revision === kv.mod_revision) continue;
+      this.apply({ type: 'PUT', key: rel, value: kv.value, revision: kv.mod_revision, reconciled: !first }, !first);
     }
     for (const rel of [...this.entries.keys()]) if (!now.has(rel)) this.apply({ type: 'DELETE', key: rel, revision: head, reconciled: true });
     this.advance(head);

@@ -16,7 +16,7 @@ export async function listServices(client: EtcdClient, name: string | undefined,
   for (const kv of kvs) {
     const info = decodeService(kv.value, kv.key.toString());
     // Values that are not instance JSON are not instances: skipped, as discovery skips them.
-    if (info) out.push({ ...info, remainingMs: ttls.get(kv.lease), revision: BigInt(kv.mod_revision) });
+    if (info) out.push({ ...info, remainingMs: ttls.get(kv.lease), revision: kv.mod_revision });
   }
   return out.sort((a, b) => (a.name === b.name ? cmp(a.id, b.id) : cmp(a.name, b.name)));
 }

@@ -96,7 +96,7 @@ export class RegistrationImpl implements Registration {
       (o) => this.client.rpc.kv.put({ key: Buffer.from(this.client.key(this.key)), value: Buffer.from(this.value), lease: lease.id }, o),
       { idempotent: true, level: 'debug', ...(signal && { signal }) },
     );
-    this.putRevision = BigInt(res.header.revision);
+    this.putRevision = res.header.revision;
   }
 
   /** Runs one repair at a time; a request during a repair runs it once more afterwards. */

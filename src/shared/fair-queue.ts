@@ -65,7 +65,7 @@ export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | 
       level: 'debug',
     });
   let res = await read(atLeast !== undefined);
-  if (atLeast !== undefined && BigInt(res.header.revision) < atLeast) res = await read(false);
+  if (atLeast !== undefined && res.header.revision < atLeast) res = await read(false);
   if (res.kvs[0]?.key.toString() !== c.myKey) throw vanished(c);
   return res.kvs[1]?.key.toString();
 }
@@ -138,7 +138,7 @@ function watchDeletes(w: DeleteWait): HubWatch {
       onEvents: (events) => {
         for (const ev of events) {
           w.deletes++;
-          w.revision = BigInt(ev.kv.mod_revision);
+          w.revision = ev.kv.mod_revision;
         }
         w.wake?.();
       },
@@ -194,6 +194,6 @@ async function existing(c: Contender, b: Blocker, atLeast: bigint): Promise<stri
       level: 'debug',
     });
   let res = await read(true);
-  if (BigInt(res.header.revision) < atLeast) res = await read(false);
-  return res.kvs[0] !== undefined && BigInt(res.kvs[0].create_revision) === b.rev ? b.key : undefined;
+  if (res.header.revision < atLeast) res = await read(false);
+  return res.kvs[0] !== undefined && res.kvs[0].create_revision === b.rev ? b.key : undefined;
 }

@@ -127,7 +127,7 @@ export abstract class LeasedKey {
     );
     const kv = res.kvs[0];
     if (!kv) await this.keyDeleted();
-    else if (BigInt(kv.create_revision) !== this.fencingToken || (this.role.leaseBound && kv.lease !== this.lease.id)) {
+    else if (kv.create_revision !== this.fencingToken || (this.role.leaseBound && kv.lease !== this.lease.id)) {
       this.keyChanged(this.replaced());
     }
     if (this.lostReason) throw this.lostReason;
@@ -181,7 +181,7 @@ export abstract class LeasedKey {
         onEvents: (events) => {
           for (const ev of events) {
             if (ev.type === 'DELETE') void this.keyDeleted();
-            else if (BigInt(ev.kv.create_revision) !== this.fencingToken || ev.kv.lease !== this.lease.id) this.keyChanged(this.replaced());
+            else if (ev.kv.create_revision !== this.fencingToken || ev.kv.lease !== this.lease.id) this.keyChanged(this.replaced());
           }
         },
         onCancelled: (reason) => {

@@ -33,6 +33,7 @@ test('a decoded response (with its header) has every field, bytes as Buffer', ()
   assert.deepEqual(res.kvs, []);
   assert.equal(res.more, false);
   assert.equal(res.count, '0');
+  assert.equal(res.header.revision, 0n);
 });
 
 function varint(n: bigint): number[] {

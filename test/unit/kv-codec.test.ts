@@ -2,6 +2,9 @@
 // wire.ts) against protobufjs's reflection codec built
 // from etcd's protos: what one encodes the other decodes to the same message, for random messages
 // covering every field (63-bit and negative int64s, empty and large bytes, nested txns, unknown fields).
+// Revisions (int64 fields named `*revision`) are bigints on our side, every other int64 a decimal
+// string: the reference is protobufjs's toObject() with its revisions turned into bigints here, and
+// codec.ts's own protobufjs path (Compact, Status, Auth, Watch requests) is held to the same answer.
 // And the edges where we are stricter than protobufjs, on the same random messages: a response
 // without its header, an event without its kv or of an unknown type, a varint over ten bytes, and an
 // int64 given in a form protobufjs would quietly misread ('1e3' as 1, '0x10' as 0) all throw.
@@ -9,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { ETCD_PROTO } from '../../src/client/grpc/etcd-proto.js';
-import { KV, KV_REFLECTED, Lease, LEASE_REFLECTED, Watch } from '../../src/client/grpc/codec.js';
+import { KV, KV_REFLECTED, Lease, LEASE_REFLECTED, Watch, WATCH_REFLECTED } from '../../src/client/grpc/codec.js';
 import type * as M from '../../src/client/grpc/messages.js';
 import { Reader, Writer } from '../../src/client/grpc/wire.js';
 
@@ -23,8 +26,21 @@ const reference = (name: string, message: object): Buffer => {
 const TO_OBJECT = { longs: String, enums: String, defaults: true, arrays: true };
 const referenceDecode = (name: string, bytes: Uint8Array): unknown => {
   const t = type(name);
-  return t.toObject(t.decode(bytes), TO_OBJECT);
+  return bigRevisions(t.toObject(t.decode(bytes), TO_OBJECT));
 };
+
+/**
+ * Every `*revision` in a toObject() result as a bigint (written apart from codec.ts's own, which
+ * goes by the descriptor's field types: this one goes by the plain object alone).
+ */
+function bigRevisions(o: unknown): unknown {
+  if (o === null || typeof o !== 'object' || Buffer.isBuffer(o)) return o;
+  for (const [k, v] of Object.entries(o)) {
+    if (k.endsWith('revision') && typeof v === 'string') (o as Record<string, unknown>)[k] = BigInt(v);
+    else bigRevisions(v);
+  }
+  return o;
+}
 
 // ---- random messages (a fixed seed, so a failure reproduces) ----
 
@@ -170,12 +186,16 @@ function untruths(o: unknown, out: string[] = []): string[] {
   return out;
 }
 
-/** Ours decodes `bytes` exactly as protobufjs does, or throws for one of the untruths in its answer. */
-function decodesAsReference(name: string, decode: (b: Buffer) => unknown, bytes: Buffer, label: string): string {
+/**
+ * Ours decodes `bytes` exactly as protobufjs does, or throws for one of the untruths in its answer.
+ * `reflected`, codec.ts's protobufjs decoder of the same message, gives the same answer too.
+ */
+function decodesAsReference(name: string, decode: (b: Buffer) => unknown, bytes: Buffer, label: string, reflected?: (b: Buffer) => unknown): string {
   const expected = referenceDecode(name, bytes);
   const lies = untruths(expected);
   if (lies.length === 0) {
     assert.deepEqual(decode(bytes), expected, label);
+    if (reflected) assert.deepEqual(reflected(bytes), expected, `${label} (codec.ts's protobufjs path)`);
     return 'same';
   }
   let message = '';
@@ -217,15 +237,15 @@ test('lease requests: protobufjs decodes what we encode to the message it would 
 
 test('lease and watch responses: we decode what protobufjs encodes exactly as its toObject() does', () => {
   const cases = [
-    ['etcdserverpb.LeaseGrantResponse', Lease.grant, leaseGrantResponse],
-    ['etcdserverpb.LeaseRevokeResponse', Lease.revoke, () => ({ ...(maybe(HEADER_ODDS) && { header: header() }) })],
-    ['etcdserverpb.LeaseKeepAliveResponse', Lease.keepAlive, leaseKeepAliveResponse],
-    ['etcdserverpb.LeaseTimeToLiveResponse', Lease.timeToLive, leaseTimeToLiveResponse],
-    ['etcdserverpb.WatchResponse', Watch.watch, watchResponse],
+    ['etcdserverpb.LeaseGrantResponse', Lease.grant, LEASE_REFLECTED.grant, leaseGrantResponse],
+    ['etcdserverpb.LeaseRevokeResponse', Lease.revoke, LEASE_REFLECTED.revoke, () => ({ ...(maybe(HEADER_ODDS) && { header: header() }) })],
+    ['etcdserverpb.LeaseKeepAliveResponse', Lease.keepAlive, LEASE_REFLECTED.keepAlive, leaseKeepAliveResponse],
+    ['etcdserverpb.LeaseTimeToLiveResponse', Lease.timeToLive, LEASE_REFLECTED.timeToLive, leaseTimeToLiveResponse],
+    ['etcdserverpb.WatchResponse', Watch.watch, WATCH_REFLECTED.watch, watchResponse],
   ] as const;
   const tally = new Tally();
-  for (const [name, ours, make] of cases) {
-    for (let i = 0; i < ROUNDS; i++) tally.add(decodesAsReference(name, ours.decode, reference(name, make()), `${name} #${i}`));
+  for (const [name, ours, theirs, make] of cases) {
+    for (let i = 0; i < ROUNDS; i++) tally.add(decodesAsReference(name, ours.decode, reference(name, make()), `${name} #${i}`, theirs.decode));
   }
   tally.expect('without its header', 'without its kv', 'of unknown type');
 });
@@ -249,16 +269,38 @@ test('requests: protobufjs decodes what we encode to the message it would encode
 
 test('responses: we decode what protobufjs encodes exactly as its toObject() does', () => {
   const cases = [
-    ['etcdserverpb.RangeResponse', KV.range, rangeResponse],
-    ['etcdserverpb.PutResponse', KV.put, putResponse],
-    ['etcdserverpb.DeleteRangeResponse', KV.deleteRange, deleteResponse],
-    ['etcdserverpb.TxnResponse', KV.txn, () => txnResponse()],
+    ['etcdserverpb.RangeResponse', KV.range, KV_REFLECTED.range, rangeResponse],
+    ['etcdserverpb.PutResponse', KV.put, KV_REFLECTED.put, putResponse],
+    ['etcdserverpb.DeleteRangeResponse', KV.deleteRange, KV_REFLECTED.deleteRange, deleteResponse],
+    ['etcdserverpb.TxnResponse', KV.txn, KV_REFLECTED.txn, () => txnResponse()],
   ] as const;
   const tally = new Tally();
-  for (const [name, ours, make] of cases) {
-    for (let i = 0; i < ROUNDS; i++) tally.add(decodesAsReference(name, ours.decode, reference(name, make()), `${name} #${i}`));
+  for (const [name, ours, theirs, make] of cases) {
+    for (let i = 0; i < ROUNDS; i++) tally.add(decodesAsReference(name, ours.decode, reference(name, make()), `${name} #${i}`, theirs.decode));
   }
   tally.expect('without its header');
+});
+
+test('revisions decode as bigints (63-bit and negative exactly), every other int64 as a decimal string, in both codecs', () => {
+  const big = '7587870915349862154';
+  const kv = { key: Buffer.from('k'), create_revision: big, mod_revision: '-5', version: '3', value: Buffer.from('v'), lease: big };
+  const head = { cluster_id: '14841639068965178418', member_id: '1', revision: '562949953421312', raft_term: '2' }; // 2^49: eight bytes
+  const range = reference('etcdserverpb.RangeResponse', { header: head, kvs: [kv], count: '1' });
+  const watch = reference('etcdserverpb.WatchResponse', { header: head, watch_id: '4', compact_revision: '562949953421311', events: [{ type: 'PUT', kv }] });
+  const headWant = { cluster_id: '14841639068965178418', member_id: '1', revision: 562949953421312n, raft_term: '2' };
+  const kvWant = { key: Buffer.from('k'), create_revision: 7587870915349862154n, mod_revision: -5n, version: '3', value: Buffer.from('v'), lease: big };
+  for (const [label, decode] of [['hand', KV.range.decode], ['protobufjs', KV_REFLECTED.range.decode]] as const) {
+    assert.deepEqual(decode(range), { header: headWant, kvs: [kvWant], more: false, count: '1' }, label);
+  }
+  for (const [label, decode] of [['hand', Watch.watch.decode], ['protobufjs', WATCH_REFLECTED.watch.decode]] as const) {
+    const res = decode(watch);
+    assert.equal(res.compact_revision, 562949953421311n, label);
+    assert.equal(res.watch_id, '4', label);
+    assert.deepEqual(res.events, [{ type: 'PUT', kv: kvWant, prev_kv: null }], label);
+  }
+  // Defaults too: an absent revision is 0n, not '0'.
+  assert.deepEqual(KV.put.decode(Buffer.from([0x0a, 0x00])).header, { cluster_id: '0', member_id: '0', revision: 0n, raft_term: '0' });
+  assert.deepEqual(KV_REFLECTED.put.decode(Buffer.from([0x0a, 0x00])).header, { cluster_id: '0', member_id: '0', revision: 0n, raft_term: '0' });
 });
 
 // ---- varints over ten bytes ----
@@ -383,10 +425,12 @@ test('a skipped field with a varint over ten bytes throws too', () => {
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 
-/** An int64 as callers may write it: a decimal string (leading zeros, '-0' too) or a safe integer. */
-function int64Form(): string | number {
+/** An int64 as callers may write it: a decimal string (leading zeros, '-0' too), a safe integer or a bigint. */
+function int64Form(): M.Int64 {
   const v = BigInt(int64());
-  return pick([
+  return pick<() => M.Int64>([
+    () => v,
+    () => pick([0n, -0n, 1n, BigInt(Number.MAX_SAFE_INTEGER), BigInt(Number.MAX_SAFE_INTEGER) + 1n, -1n]),
     () => v.toString(),
     () => (v < 0n ? `-${'0'.repeat(1 + Math.floor(rnd() * 3))}${-v}` : `${'0'.repeat(1 + Math.floor(rnd() * 3))}${v}`),
     () => '-0',
@@ -396,11 +440,11 @@ function int64Form(): string | number {
 }
 
 /** A value an int64 field cannot hold as given, and the error it must be. */
-function badInt64(): [string | number, ErrorConstructor] {
+function badInt64(): [M.Int64, ErrorConstructor] {
   const v = BigInt(int64());
   const digits = String(v < 0n ? -v : v);
   const at = Math.floor(rnd() * (digits.length + 1));
-  return pick<() => [string | number, ErrorConstructor]>([
+  return pick<() => [M.Int64, ErrorConstructor]>([
     () => [`${digits.slice(0, at)}${pick(['e', 'E', '.', ' ', '_', 'x', 'n', '\n', '٣'])}${digits.slice(at)}`, TypeError],
     () => [pick(['', '-', '+3', ' 12', '12 ', '1e3', '0x10', '0b1', '0o7', '1.5', '1.0', 'Infinity', 'NaN', '--1', '1-']), TypeError],
     () => [`+${digits}`, TypeError],
@@ -410,6 +454,7 @@ function badInt64(): [string | number, ErrorConstructor] {
     () => [Math.floor(rnd() * 1e6) + pick([0.5, 0.25, 1e-9]), TypeError],
     () => [pick([NaN, Infinity, -Infinity]), TypeError],
     () => [pick([2 ** 53, -(2 ** 53), 2 ** 63, 1e21]), RangeError],
+    () => [pick([INT64_MAX + 1n, INT64_MIN - 1n, 2n ** 64n - 1n, 2n ** 70n]), RangeError],
   ])();
 }
 
@@ -422,15 +467,36 @@ const INT64_FIELDS = [
   ['etcdserverpb.LeaseKeepAliveRequest', Lease.keepAlive, LEASE_REFLECTED.keepAlive, (v: M.Int64): object => ({ ID: v })],
 ] as const;
 
+/** int64 request fields that only codec.ts's protobufjs path encodes (it turns bigints into text first). */
+const REFLECTED_INT64_FIELDS = [
+  ['etcdserverpb.WatchRequest', WATCH_REFLECTED.watch, (v: M.Int64): object => ({ create_request: { key: Buffer.from('k'), start_revision: v, watch_id: v, filters: ['NOPUT'] } })],
+  ['etcdserverpb.WatchRequest', WATCH_REFLECTED.watch, (v: M.Int64): object => ({ cancel_request: { watch_id: v } })],
+  ['etcdserverpb.CompactionRequest', KV.compact, (v: M.Int64): object => ({ revision: v, physical: true })],
+] as const;
+
 test('int64 in requests: every form a caller may use encodes as protobufjs encodes its value', () => {
+  const bigints = { ours: 0, reflected: 0 };
   for (let i = 0; i < ROUNDS; i++) {
     const [name, ours, theirs, make] = pick(INT64_FIELDS);
     const v = int64Form();
     // protobufjs gets the plain decimal: its parser takes '-0' and leading zeros too, but is the reference only for values.
     const plain = typeof v === 'number' ? v : BigInt(v).toString();
-    const mine = referenceDecode(name, (ours.encode as (m: unknown) => Uint8Array)(make(v)));
-    assert.deepEqual(mine, referenceDecode(name, (theirs.encode as (m: unknown) => Uint8Array)(make(plain))), `${name} #${i} ${JSON.stringify(v)}`);
+    const label = `${name} #${i} ${typeof v} ${String(v)}`;
+    const expected = referenceDecode(name, (theirs.encode as (m: unknown) => Uint8Array)(make(plain)));
+    assert.deepEqual(referenceDecode(name, (ours.encode as (m: unknown) => Uint8Array)(make(v))), expected, label);
+    if (typeof v !== 'bigint') continue;
+    bigints.ours++;
+    // codec.ts's protobufjs path takes a bigint too (protobufjs alone would send it as 0).
+    assert.deepEqual(referenceDecode(name, (theirs.encode as (m: unknown) => Uint8Array)(make(v))), expected, `${label} (codec.ts's protobufjs path)`);
   }
+  for (let i = 0; i < ROUNDS / 4; i++) {
+    const [name, reflected, make] = pick(REFLECTED_INT64_FIELDS);
+    const v = BigInt(int64());
+    const encode = reflected.encode as (m: unknown) => Uint8Array;
+    assert.deepEqual(referenceDecode(name, encode(make(v))), referenceDecode(name, reference(name, make(v.toString()))), `${name} #${i} ${v}n`);
+    if (v !== 0n) bigints.reflected++;
+  }
+  assert.ok(bigints.ours > 0 && bigints.reflected > 0, 'no bigint reached the encoders');
 });
 
 test('int64 in requests: anything else throws, every time, where protobufjs would send a wrong number', () => {
@@ -442,7 +508,7 @@ test('int64 in requests: anything else throws, every time, where protobufjs woul
     const [v, error] = badInt64();
     const label = `${name} #${i} ${typeof v} ${JSON.stringify(String(v))}`;
     // Twice: a value that failed once must not be remembered as encoded (the big-varint cache).
-    for (let twice = 0; twice < 2; twice++) assert.throws(() => (ours.encode as (m: unknown) => Uint8Array)(make(v as M.Int64)), error, label);
+    for (let twice = 0; twice < 2; twice++) assert.throws(() => (ours.encode as (m: unknown) => Uint8Array)(make(v)), error, label);
     // The shared writer is still fine for the next message.
     const after = KV.put.encode({ key: Buffer.from('k'), lease: '7587870915349862154' });
     assert.deepEqual(referenceDecode('etcdserverpb.PutRequest', after), referenceDecode('etcdserverpb.PutRequest', reference('etcdserverpb.PutRequest', { key: Buffer.from('k'), lease: '7587870915349862154' })), label);
@@ -457,7 +523,7 @@ test('fields a newer etcd may add are skipped, whatever their wire type', () => 
   const fixed = Buffer.from([(13 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8, (14 << 3) | 5, 1, 2, 3, 4]); // fixed64, fixed32
   const headerBytes = Buffer.concat([w.finish(), fixed]);
   const res = KV.range.decode(Buffer.concat([Buffer.from([0x0a, headerBytes.length]), headerBytes]));
-  assert.equal(res.header.revision, '42');
+  assert.equal(res.header.revision, 42n);
 });
 
 test('a truncated message is an error, not a wrong answer', () => {

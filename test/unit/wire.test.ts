@@ -46,6 +46,10 @@ test('int64: anything else is a TypeError or RangeError that names the value', (
   }
   for (const v of [1.5, NaN, Infinity, -Infinity]) assert.throws(() => written(v), TypeError, String(v));
   for (const v of [2 ** 53, -(2 ** 53), 1e21]) assert.throws(() => written(v), { name: 'RangeError', message: /not a safe integer: pass it as a decimal string/ });
+  // Even right after its text was written (as a string or a bigint, both exact): 2^53 as a number is not.
+  written('9007199254740992');
+  written(-(2n ** 53n));
+  for (const v of [2 ** 53, -(2 ** 53)]) assert.throws(() => written(v), { name: 'RangeError', message: /not a safe integer/ });
   for (const v of ['9223372036854775808', '-9223372036854775809', '18446744073709551615', 2n ** 63n, -(2n ** 63n) - 1n]) {
     assert.throws(() => written(v), { name: 'RangeError', message: /out of range/ }, String(v));
   }
@@ -62,6 +66,7 @@ test('varints: ten bytes read as the value they carry, an eleventh is an invalid
   for (const width of [1, 5, 6, 8, 10]) {
     assert.equal(tagged(spread(5, width)).uint32(), 5, `uint32 in ${width}`);
     assert.equal(tagged(spread(5, width)).int64(true), '5', `int64 in ${width}`);
+    assert.equal(tagged(spread(5, width)).bigint(), 5n, `bigint in ${width}`);
     const r = tagged(spread(5, width));
     r.skip(WIRE_VARINT);
     assert.ok(r.done, `skip of ${width}`);
@@ -71,11 +76,29 @@ test('varints: ten bytes read as the value they carry, an eleventh is an invalid
   assert.equal(tagged(minusOne).uint32(), 0xffffffff);
   assert.equal(tagged(minusOne).int64(true), '-1');
   assert.equal(tagged(minusOne).int64(false), '18446744073709551615');
+  assert.equal(tagged(minusOne).bigint(), -1n);
   for (const body of [spread(5, 11), spread(0, 11), Buffer.concat([Buffer.alloc(10, 0xff), Buffer.from([0x01])])]) {
     assert.throws(() => tagged(body).uint32(), invalid);
     assert.throws(() => tagged(body).int64(true), invalid);
+    assert.throws(() => tagged(body).bigint(), invalid);
     assert.throws(() => tagged(body).skip(WIRE_VARINT), invalid);
   }
   // A truncated varint is still the end of the message, not this.
   assert.throws(() => tagged(Buffer.alloc(3, 0x80)).int64(true), { name: 'RangeError', message: /runs past the end/ });
+  assert.throws(() => tagged(Buffer.alloc(9, 0x80)).bigint(), { name: 'RangeError', message: /runs past the end/ });
+});
+
+test('bigint: an int64 read as a bigint is exact on both sides of the seven-byte (2^49) short path', () => {
+  const read = (v: Int64Input): bigint => {
+    const r = new Reader(written(v));
+    assert.equal(r.uint32(), (1 << 3) | WIRE_VARINT);
+    const got = r.bigint();
+    assert.ok(r.done, `the whole varint of ${String(v)} is read`);
+    return got;
+  };
+  for (const v of [0n, 1n, 127n, 128n, 2n ** 49n - 1n, 2n ** 49n, 2n ** 49n + 1n, 2n ** 53n + 1n, 2n ** 63n - 1n, -1n, -(2n ** 63n), 7587870915349862154n]) {
+    assert.equal(read(v), v, String(v));
+    assert.equal(read(v.toString()), v, `${v} as text`);
+    assert.equal(read(v), BigInt(new Reader(written(v), 1).int64(true)), `${v} as int64(true)`);
+  }
 });

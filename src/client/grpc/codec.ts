@@ -2,8 +2,9 @@
 // .proto files (proto/rpc.proto, proto/kv.proto), compiled into etcd-proto.ts by
 // scripts/gen-proto.mjs (so no .proto file is read at run time).
 // Requests are encoded straight from our plain objects (Type.encode: generated code, no
-// verification pass); responses are decoded once and turned into plain objects with int64 as
-// decimal strings and enums by name (see messages.ts).
+// verification pass; bigints turned into decimal strings first); responses are decoded once and
+// turned into plain objects with revisions as bigints, other int64s as decimal strings and enums by
+// name (see messages.ts).
 import protobuf from 'protobufjs';
 import { ETCD_PROTO } from './etcd-proto.js';
 import * as K from './kv-codec.js';
@@ -31,11 +32,52 @@ function method<Req, Res>(service: string, name: string, prepare?: (req: Req) =>
   const resType = root.lookupType(rpc.responseType);
   return {
     path: `/etcdserverpb.${service}/${name}`,
-    encode: prepare
-      ? (req) => reqType.encode(prepare(req) as protobuf.Message).finish()
-      : (req) => reqType.encode(req as protobuf.Message).finish(),
-    decode: (bytes) => resType.toObject(resType.decode(bytes), TO_OBJECT) as Res,
+    encode: (req) => reqType.encode(bigintsAsText(reqType, prepare ? prepare(req) : req) as protobuf.Message).finish(),
+    decode: (bytes) => bigRevisions(resType, resType.toObject(resType.decode(bytes), TO_OBJECT)) as Res,
   };
+}
+
+/** A field our responses carry as a bigint (messages.ts): an int64 named `*revision`. */
+const isRevision = (field: protobuf.Field): boolean => field.type === 'int64' && field.name.endsWith('revision');
+
+/**
+ * toObject() gives every int64 as a decimal string: the revisions in `o`, a message of `type`,
+ * become bigints, in place, down through nested messages (the hand codecs read them so directly).
+ */
+function bigRevisions(type: protobuf.Type, o: Record<string, unknown>): Record<string, unknown> {
+  for (const field of type.fieldsArray) {
+    const v = o[field.name];
+    if (v === null || v === undefined) continue;
+    if (isRevision(field)) o[field.name] = Array.isArray(v) ? v.map((x: string) => BigInt(x)) : BigInt(v as string);
+    else if (field.resolvedType instanceof protobuf.Type) {
+      for (const m of Array.isArray(v) ? v : [v]) bigRevisions(field.resolvedType, m as Record<string, unknown>);
+    }
+  }
+  return o;
+}
+
+/**
+ * protobufjs reads an int64 from a number, a decimal string or a Long, and a bigint as 0 without a
+ * word: bigints in `req`, a message of `type`, become decimal strings (in a copy; `req` is the
+ * caller's, and comes back as it is when it holds none).
+ */
+function bigintsAsText<T>(type: protobuf.Type, req: T): T {
+  const src = req as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const field of type.fieldsArray) {
+    const v = src[field.name];
+    if (v === null || v === undefined) continue;
+    const nested = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    const one = (x: unknown): unknown => (typeof x === 'bigint' ? x.toString() : nested && typeof x === 'object' ? bigintsAsText(nested, x) : x);
+    let w: unknown;
+    if (!Array.isArray(v)) w = one(v);
+    else {
+      const all = v.map(one);
+      w = all.some((x, i) => x !== v[i]) ? all : v;
+    }
+    if (w !== v) (out ??= { ...src })[field.name] = w;
+  }
+  return (out ?? req) as T;
 }
 
 // protobufjs encodes enums from numbers only (a name would silently become 0): translate ours.

@@ -1,11 +1,12 @@
 // etcd's KV messages (proto/rpc.proto, proto/kv.proto: Range, Put, DeleteRange, Txn and what they
 // nest), encoded and decoded by hand on wire.ts: every lock, config and registry call is one of
 // these, and this costs a fraction of protobufjs's reflection codec. Field numbers and enum values
-// are etcd's; the results are exactly what codec.ts's protobufjs toObject() gives (null for an
-// absent message, defaults for absent scalars; test/unit/kv-codec.test.ts checks both ways), except
-// where that would be a lie about our types: a response without its header throws (see headed).
+// are etcd's; the results are exactly what codec.ts's protobufjs path gives (toObject(), then
+// revisions as bigints: null for an absent message, defaults for absent scalars;
+// test/unit/kv-codec.test.ts checks both ways), except where that would be a lie about our types:
+// a response without its header throws (see headed).
 import type * as M from './messages.js';
-import { decoder, encoder, Reader, WIRE_BYTES, WIRE_VARINT, Writer } from './wire.js';
+import { decoder, encoder, isZero, Reader, WIRE_BYTES, WIRE_VARINT, Writer } from './wire.js';
 
 // ---- enums (etcd's values) ----
 
@@ -27,8 +28,8 @@ function enumValue(values: Record<string, number>, name: string | number, what: 
 function writeRange(w: Writer, r: M.RangeRequest): void {
   if (r.key?.length) w.bytes(1, r.key);
   if (r.range_end?.length) w.bytes(2, r.range_end);
-  if (r.limit !== undefined && r.limit !== 0) w.int64(3, r.limit);
-  if (r.revision !== undefined && r.revision !== 0) w.int64(4, r.revision);
+  if (!isZero(r.limit)) w.int64(3, r.limit!);
+  if (!isZero(r.revision)) w.int64(4, r.revision!);
   if (r.sort_order !== undefined) w.int64(5, enumValue(SORT_ORDER, r.sort_order, 'sort_order'));
   if (r.sort_target !== undefined) w.int64(6, enumValue(SORT_TARGET, r.sort_target, 'sort_target'));
   if (r.serializable) w.bool(7, true);
@@ -43,7 +44,7 @@ function writeRange(w: Writer, r: M.RangeRequest): void {
 function writePut(w: Writer, r: M.PutRequest): void {
   if (r.key?.length) w.bytes(1, r.key);
   if (r.value?.length) w.bytes(2, r.value);
-  if (r.lease !== undefined && r.lease !== 0 && r.lease !== '0') w.int64(3, r.lease);
+  if (!isZero(r.lease)) w.int64(3, r.lease!);
   if (r.prev_kv) w.bool(4, true);
   if (r.ignore_value) w.bool(5, true);
   if (r.ignore_lease) w.bool(6, true);
@@ -95,7 +96,7 @@ export type Unheaded<T extends { header: M.ResponseHeader }> = Omit<T, 'header'>
 
 /**
  * The response once read, if its header came. etcd sends one with every response, nested ones in
- * a Txn included; callers read its revision (fencing tokens, watch starts), so a default '0' would
+ * a Txn included; callers read its revision (fencing tokens, watch starts), so a default 0n would
  * be a wrong answer and protobufjs's null a TypeError far from here: a response without is malformed.
  */
 export function headed<T extends { header: M.ResponseHeader }>(m: Unheaded<T>, what: string): T {
@@ -104,14 +105,14 @@ export function headed<T extends { header: M.ResponseHeader }>(m: Unheaded<T>, w
 }
 
 export function readHeader(r: Reader): M.ResponseHeader {
-  const h: M.ResponseHeader = { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' };
+  const h: M.ResponseHeader = { cluster_id: '0', member_id: '0', revision: 0n, raft_term: '0' };
   while (!r.done) {
     const tag = r.uint32();
     const wire = tag & 7;
     if (wire !== WIRE_VARINT) r.skip(wire);
     else if (tag >>> 3 === 1) h.cluster_id = r.int64(false);
     else if (tag >>> 3 === 2) h.member_id = r.int64(false);
-    else if (tag >>> 3 === 3) h.revision = r.int64(true);
+    else if (tag >>> 3 === 3) h.revision = r.bigint();
     else if (tag >>> 3 === 4) h.raft_term = r.int64(false);
     else r.skip(wire);
   }
@@ -119,7 +120,7 @@ export function readHeader(r: Reader): M.ResponseHeader {
 }
 
 export function readKeyValue(r: Reader): M.KeyValue {
-  const kv: M.KeyValue = { key: EMPTY, create_revision: '0', mod_revision: '0', version: '0', value: EMPTY, lease: '0' };
+  const kv: M.KeyValue = { key: EMPTY, create_revision: 0n, mod_revision: 0n, version: '0', value: EMPTY, lease: '0' };
   while (!r.done) {
     const tag = r.uint32();
     switch (tag) {
@@ -127,10 +128,10 @@ export function readKeyValue(r: Reader): M.KeyValue {
         kv.key = r.bytes();
         break;
       case (2 << 3) | WIRE_VARINT:
-        kv.create_revision = r.int64(true);
+        kv.create_revision = r.bigint();
         break;
       case (3 << 3) | WIRE_VARINT:
-        kv.mod_revision = r.int64(true);
+        kv.mod_revision = r.bigint();
         break;
       case (4 << 3) | WIRE_VARINT:
         kv.version = r.int64(true);

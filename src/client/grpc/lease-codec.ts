@@ -5,9 +5,7 @@
 // response without its header throws (kv-codec.ts's headed).
 import type * as M from './messages.js';
 import { headed, readHeader, type Unheaded } from './kv-codec.js';
-import { decoder, encoder, Reader, WIRE_BYTES, WIRE_VARINT, type Writer } from './wire.js';
-
-const isZero = (v: M.Int64 | undefined): boolean => v === undefined || v === 0 || v === '0';
+import { decoder, encoder, isZero, Reader, WIRE_BYTES, WIRE_VARINT, type Writer } from './wire.js';
 
 export const encodeLeaseGrantRequest = encoder((w: Writer, r: M.LeaseGrantRequest) => {
   if (!isZero(r.TTL)) w.int64(1, r.TTL);

@@ -1,25 +1,28 @@
 // The etcd v3 messages we send and receive, typed as they look on our side of the codec: field
-// names as in the .proto (snake_case), int64 as decimal strings, bytes as Buffer, enums by name.
+// names as in the .proto (snake_case), bytes as Buffer, enums by name. In responses, revisions
+// (every int64 field named `*revision`) are bigints, as the public API has them, and every other
+// int64 (lease IDs, versions, counts, TTLs, cluster and member IDs) is a decimal string; requests
+// take any int64 in any of the forms of Int64.
 // Requests may leave any field out (proto3 default); responses always carry every field.
 
 export interface ResponseHeader {
   cluster_id: string;
   member_id: string;
-  revision: string;
+  revision: bigint;
   raft_term: string;
 }
 
 export interface KeyValue {
   key: Buffer;
-  create_revision: string;
-  mod_revision: string;
+  create_revision: bigint;
+  mod_revision: bigint;
   version: string;
   value: Buffer;
   lease: string;
 }
 
-/** int64 fields of requests: a decimal string or a safe integer. */
-export type Int64 = string | number;
+/** int64 fields of requests: a decimal string, a safe integer or a bigint. */
+export type Int64 = string | number | bigint;
 
 export interface RangeRequest {
   key: Buffer;
@@ -263,7 +266,7 @@ export interface WatchResponse {
   watch_id: string;
   created: boolean;
   canceled: boolean;
-  compact_revision: string;
+  compact_revision: bigint;
   cancel_reason: string;
   fragment: boolean;
   events: Event[];

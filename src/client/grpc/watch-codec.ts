@@ -41,7 +41,7 @@ export const decodeWatchResponse = decoder((r): M.WatchResponse => {
     watch_id: '0',
     created: false,
     canceled: false,
-    compact_revision: '0',
+    compact_revision: 0n,
     cancel_reason: '',
     fragment: false,
   };
@@ -61,7 +61,7 @@ export const decodeWatchResponse = decoder((r): M.WatchResponse => {
         m.canceled = r.bool();
         break;
       case (5 << 3) | WIRE_VARINT:
-        m.compact_revision = r.int64(true);
+        m.compact_revision = r.bigint();
         break;
       case (6 << 3) | WIRE_BYTES:
         m.cancel_reason = r.bytes().toString('utf8');

@@ -1,7 +1,8 @@
 // Protocol-buffers wire format (https://protobuf.dev/programming-guides/encoding/), just the parts
-// etcd's KV messages use: varints, 64-bit integers as decimal strings, bools, bytes and nested
-// messages. Used by kv-codec.ts for the calls on every hot path; protobufjs (codec.ts) stays the
-// codec of everything else and the reference the tests hold this one to.
+// etcd's KV messages use: varints, 64-bit integers (as decimal strings, or as bigints where our
+// messages want them: revisions), bools, bytes and nested messages. Used by kv-codec.ts for the
+// calls on every hot path; protobufjs (codec.ts) stays the codec of everything else and the
+// reference the tests hold this one to.
 //
 // Why not protobufjs here: its int64 goes through Long objects both ways (Long.fromString on encode,
 // Long.toString on decode, ~1 µs each, a dozen per transaction) and its decode makes a message
@@ -20,6 +21,7 @@ const MAX_VARINT_BYTES = 10;
 const SAFE_DIGITS = 15;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+const SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -82,11 +84,17 @@ export class Writer {
    */
   int64(field: number, value: Int64Input): void {
     this.tag(field, WIRE_VARINT);
-    // Hot path: revisions and counts, short digit strings or small numbers, parsed in place.
-    const n = typeof value === 'number' ? value : typeof value === 'string' ? smallDecimal(value) : -1;
+    // Hot path: revisions and counts, short digit strings, small numbers or bigints, parsed in place.
+    const n =
+      typeof value === 'number' ? value
+      : typeof value === 'string' ? smallDecimal(value)
+      : typeof value === 'bigint' && value >= 0n && value <= SAFE_BIGINT ? Number(value)
+      : -1;
     if (n >= 0 && Number.isSafeInteger(n)) return this.varint(n);
     const key = typeof value === 'string' ? value : String(value);
-    let bytes = bigVarints.get(key); // only ever holds values that passed toInt64
+    // Only ever holds values that passed toInt64. Not for numbers: 2 ** 53 is no exact int64, though
+    // its text '9007199254740992' (a string or bigint sent before) is one.
+    let bytes = typeof value === 'number' ? undefined : bigVarints.get(key);
     if (!bytes) {
       bytes = bigVarint(toInt64(value));
       if (bigVarints.size >= MAX_CACHED) bigVarints.clear();
@@ -131,6 +139,11 @@ export class Writer {
     this.varint(length);
     this.pos = end;
   }
+}
+
+/** An int64 field left out or at its default, in any form: proto3 need not send it. */
+export function isZero(v: Int64Input | undefined): boolean {
+  return v === undefined || v === 0 || v === '0' || v === 0n;
 }
 
 /** Lease IDs are 63-bit and sent again and again: their varints, by decimal text. */
@@ -197,6 +210,13 @@ interface BigText {
 const bigTexts: BigText[] = [];
 const MAX_BIG_TEXTS = 8;
 
+/** The low 64 bits of a whole varint (at most ten bytes), unsigned. */
+function uint64Of(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = 0; i < bytes.length; i++) v |= BigInt(bytes[i]! & 0x7f) << BigInt(7 * i);
+  return BigInt.asUintN(64, v);
+}
+
 function varintBytes(n: number): number {
   let bytes = 1;
   while (n > 0x7f) {
@@ -242,23 +262,38 @@ export class Reader {
   /** An int64 (`signed`) or uint64 varint as a decimal string, exact beyond 2^53. */
   int64(signed: boolean): string {
     const start = this.pos;
-    let n = 0;
-    for (let i = 0; i < SAFE_VARINT_BYTES; i++) {
-      const b = this.byte();
-      n += (b & 0x7f) * 2 ** (7 * i);
-      if (b < 0x80) return String(n);
-    }
+    const n = this.shortVarint();
+    if (n >= 0) return String(n);
     // Eight bytes or more (IDs, negative numbers): exact, through BigInt, remembered by their bytes.
     this.varintEnd(start);
     const bytes = this.buf.subarray(start, this.pos);
     for (const seen of bigTexts) if (seen.signed === signed && seen.bytes.equals(bytes)) return seen.text;
-    let v = 0n;
-    for (let i = 0; i < bytes.length; i++) v |= BigInt(bytes[i]! & 0x7f) << BigInt(7 * i);
-    v = BigInt.asUintN(64, v);
+    const v = uint64Of(bytes);
     const text = (signed ? BigInt.asIntN(64, v) : v).toString();
     if (bigTexts.length >= MAX_BIG_TEXTS) bigTexts.shift();
     bigTexts.push({ bytes: Buffer.from(bytes), signed, text });
     return text;
+  }
+
+  /** An int64 varint as a bigint (revisions): exact, through a number while that is exact. */
+  bigint(): bigint {
+    const start = this.pos;
+    const n = this.shortVarint();
+    if (n >= 0) return BigInt(n);
+    // Eight bytes or more (a negative number, a revision past 2^49): the 64-bit path.
+    this.varintEnd(start);
+    return BigInt.asIntN(64, uint64Of(this.buf.subarray(start, this.pos)));
+  }
+
+  /** A varint of up to seven bytes (below 2^49, so a safe integer); -1 if it goes on. */
+  private shortVarint(): number {
+    let n = 0;
+    for (let i = 0; i < SAFE_VARINT_BYTES; i++) {
+      const b = this.byte();
+      n += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) return n;
+    }
+    return -1;
   }
 
   /** Bytes: a view into the buffer we read (no copy), as protobufjs's reader gives. */
