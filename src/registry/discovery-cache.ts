@@ -5,7 +5,7 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode } from '../errors.js';
+import { CoordinationError, ErrorCode, isPermissionDenied } from '../errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays } from '../retry.js';
 import { retryUntil } from '../shared/retry-until.js';
@@ -15,7 +15,7 @@ import type { ServiceEvent, ServiceInfo } from './interface.js';
 export interface CacheSubscriber {
   /** Each change after subscribing, in revision order; `key` is relative to the namespace. */
   event(event: ServiceEvent, key: string): void;
-  /** The cache stopped (coordinator closed, or its first list failed). */
+  /** The cache stopped (coordinator closed, its first list failed, or a re-list was denied: AUTH_ERROR). */
   end(error?: CoordinationError): void;
 }
 
@@ -123,12 +123,14 @@ export class DiscoveryCache {
         operation: `registry.discover ${this.prefix}`,
         delays: backoffDelays(this.client.retry),
         // Any failure after the first list is worth a re-list; the first one goes to `ready`.
-        retryable: () => !first && !this.stop.signal.aborted,
+        // A denied read is not: our role lost the prefix, and re-listing would only be denied again.
+        retryable: (error) => !first && !isPermissionDenied(error) && !this.stop.signal.aborted,
         onRetry: (error) => this.client.logger.error({ operation: 'registry.watch', key: this.prefix, code: error.code, error: errorText(error) }, 'discovery watch failed; re-listing'),
       });
       if (!done) this.end(undefined, failed); // stopped
     } catch (err) {
-      this.end(first ? (err as CoordinationError) : undefined, failed);
+      // Subscribers hear of a denial (their watch throws it); a stop during a re-list is a plain end.
+      this.end(first || isPermissionDenied(err) ? (err as CoordinationError) : undefined, failed);
     }
   }
 

@@ -84,7 +84,7 @@ export class EtcdRegistry implements ServiceRegistry {
     return opts.fromRevision === undefined ? this.subscribe(name, opts.signal) : replayWatch(this.client, name, opts.fromRevision, opts.signal);
   }
 
-  /** The cache for `name`, created on first use and listed once; a failed first list is forgotten. */
+  /** The cache for `name`, created on first use and listed once; forgotten once it ends. */
   private async ready(name: string, signal: AbortSignal | undefined): Promise<DiscoveryCache> {
     const cache = this.cacheFor(name);
     await race(cache.ready, signal, `registry.discover ${name}`);
@@ -97,9 +97,8 @@ export class EtcdRegistry implements ServiceRegistry {
     if (!cache) {
       const created = new DiscoveryCache(this.client, name);
       this.caches.set(name, created);
-      created.ready.catch(() => {
-        if (this.caches.get(name) === created) this.caches.delete(name);
-      });
+      // Forgotten once it ends, whatever ends it (a failed first list, a denied re-list): the next use lists afresh.
+      created.subscribe({ event: () => undefined, end: () => this.caches.get(name) === created && this.caches.delete(name) });
       cache = created;
     }
     return cache;

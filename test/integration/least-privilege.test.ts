@@ -15,6 +15,7 @@ import {
   registerGrpcResolver,
   silentLogger,
   type Coordinator,
+  type CoordinationError,
   type ConfigEvent,
   type LeaderInfo,
   type ServiceEvent,
@@ -24,6 +25,7 @@ import { etcdctl, startAuthEtcd, ROOT_PASSWORD } from '../helpers/auth-etcd.js';
 import { coordctl } from '../helpers/cli.js';
 import { eventually, uniqueNamespace } from '../helpers/etcd.js';
 import { captureLogger } from '../helpers/logs.js';
+import { TcpProxy } from '../helpers/proxy.js';
 import { echoClient, echoServer } from '../fixtures/registry-echo.js';
 import type { EtcdCluster } from '../../scripts/lib/etcd.mjs';
 
@@ -417,4 +419,38 @@ test('after refused calls, a watch still delivers, a registration stays alive pa
   }
   await watch.close();
   await reg.unregister();
+});
+
+test('read revoked while discovering: the watch ends with AUTH_ERROR (no endless re-list), discover() is refused, live config is lost', async () => {
+  const svc = await grant('lp-revoke', ['--discover', 'user', '--config-read', 'app.name'], 'apply');
+  const root = await rootOn(svc.ns);
+  await root.registry.register({ id: 'u1', name: 'user', address: '127.0.0.1', port: 7050, ttlMs: 10_000 });
+  await root.config.set('app.name', 'gochat');
+  // Through a proxy: etcd 3.4 keeps serving a watch whose permission is revoked (it checks at
+  // create only), so cutting the connection is the trigger: every watch is re-created, and refused.
+  const proxy = await TcpProxy.forUrl(etcd.endpoints[0]!).start();
+  after(() => proxy.stop());
+  const logs = captureLogger();
+  const c = await createCoordinator({ endpoints: [proxy.url], namespace: svc.ns, username: svc.user, password: svc.password, logger: logs.logger, retry: { maxAttempts: 1 } });
+  after(() => c.close());
+  assert.deepEqual((await c.registry.discover('user')).map((s) => s.id), ['u1']);
+  const watch = c.registry.watch('user');
+  let outcome: { error?: unknown } | undefined;
+  void drain(watch).then(() => (outcome = {}), (error: unknown) => (outcome = { error }));
+  await watch.ready;
+  const live = await c.config.live<string>('app.name');
+  after(() => live.close());
+
+  const asRoot = `root:${ROOT_PASSWORD}`;
+  etcdctl(etcd.endpoints, ['role', 'revoke-permission', svc.user, `${svc.ns}/services/user/`, '--prefix=true'], asRoot);
+  etcdctl(etcd.endpoints, ['role', 'revoke-permission', svc.user, `${svc.ns}/config/app.name`], asRoot);
+  proxy.resetAll(); // harmless if etcd had cancelled the watches itself
+
+  const { error } = await eventually(() => outcome, { ...WAIT, what: 'the discovery watch to end' });
+  await denied(Promise.reject(error as CoordinationError), 'registry.', `read on prefix ${svc.ns}/services/user/`);
+  assert.ok(!logs.lines.some((l) => /re-listing/.test(l.message) && l.fields.code === ErrorCode.Auth), 'a denial is not re-listed');
+  // The ended cache is dropped: a fresh one lists, and is refused.
+  await denied(c.registry.discover('user'), 'registry.list', `read on prefix ${svc.ns}/services/user/`);
+  await eventually(() => live.signal.aborted, { ...WAIT, what: 'the live view to be lost' });
+  assert.equal((live.signal.reason as CoordinationError).code, ErrorCode.Auth);
 });
