@@ -20,7 +20,7 @@ async function coordinator(namespace: string): Promise<Coordinator> {
 type Round = { ours: number; oursOneKey: number; oursLogged: number; etcd3: number; raw: number; rawOurs: number; twoKeys: number; pipelined: number; ttlAfterAcquire: number };
 
 /** One round of each uncontended loop, each on its own client, measured one after the other (each lock next to its floor). */
-async function uncontendedRound(): Promise<Round> {
+async function uncontendedRound(round: number): Promise<Round> {
   const c = await coordinator('bench-lock-u');
   // lock.holdTryAcquireKey: false — one key per transaction, as the issue-14 targets were set.
   const one = await createCoordinator({ endpoints: endpoints(), namespace: 'bench-lock-u1', logger: silentLogger, lock: { holdTryAcquireKey: false } });
@@ -33,10 +33,14 @@ async function uncontendedRound(): Promise<Round> {
     await lock.unlock();
   };
   try {
-    const rawOurs = await rawPairOurs(rpc);
+    // Which of a lock and its floor goes first alternates by round, so neither always gets the fresher etcd.
+    const floorFirst = round % 2 === 0;
+    const rawOurs0 = floorFirst ? await rawPairOurs(rpc) : 0;
     const oursOneKey = await opsPerSecond(cycle(one), SECONDS * 1000);
-    const twoKeys = await rawTwoKeyPairOurs(rpc);
+    const rawOurs = floorFirst ? rawOurs0 : await rawPairOurs(rpc);
+    const twoKeys0 = floorFirst ? await rawTwoKeyPairOurs(rpc) : 0;
     const ours = await opsPerSecond(cycle(c), SECONDS * 1000);
+    const twoKeys = floorFirst ? twoKeys0 : await rawTwoKeyPairOurs(rpc);
     const oursLogged = await opsPerSecond(cycle(logged), SECONDS * 1000);
     const raw = await rawPair(client);
     const etcd3 = await opsPerSecond(async () => {
@@ -208,7 +212,7 @@ if (!goWhy) {
 console.log(`[bench] lock: ${SECONDS} s per measurement`);
 // Interleaved rounds, best of each: sub-millisecond loops swing with whatever else the machine runs.
 const rounds: Round[] = [];
-for (let round = 0; round < ROUNDS; round++) rounds.push(await uncontendedRound());
+for (let round = 0; round < ROUNDS; round++) rounds.push(await uncontendedRound(round));
 type Measured = Exclude<keyof Round, 'ttlAfterAcquire'>;
 const bestOf = (k: Measured): number => Math.max(...rounds.map((r) => r[k]));
 // Ratios within each round (same moment, same machine state), median over the rounds.
@@ -225,7 +229,7 @@ const go8 = go ? (await goRun(go, ['-mode', 'contended', '-n', '8', '-prefix', '
 
 const body = `
 Uncontended: one process, acquire + unlock of one key in a loop (TTL ${TTL_MS / 1000} s); ${ROUNDS} interleaved rounds,
-each lock measured next to its floor: cycles/s best of each, ratios the median of the rounds' own
+each lock measured next to its floor (floor first in odd rounds, second in even ones): cycles/s best of each, ratios the median of the rounds' own
 ratios; per round ours (default · \`holdTryAcquireKey: false\`) / etcd3: ${perRound}. Contended: N
 coordinators (each its own etcd connection) loop acquire → unlock on one key with no hold time; a
 handoff is one holder's unlock() call until the next holder's acquire() resolves. The Go figures come

@@ -24,9 +24,12 @@ interface Sample {
   cpuMicros: number;
 }
 
+/** Warm-up before each measurement: long enough for V8 to finish optimizing the call path (steady state, as in a service). */
+const WARM_UP_MS = Number(process.env['TRANSPORT_BENCH_WARMUP_MS'] ?? 1000);
+
 /** Runs `call` with `inFlight` loops for SECONDS (after a warm-up): calls/s and CPU µs per call. */
 async function measure(call: Call, inFlight: number): Promise<Sample> {
-  const warmEnd = performance.now() + 300;
+  const warmEnd = performance.now() + WARM_UP_MS;
   while (performance.now() < warmEnd) await call();
   const end = performance.now() + SECONDS * 1000;
   let calls = 0;
@@ -93,7 +96,7 @@ writeSection(
   'transport',
   'Transport: our node:http2 gRPC client vs @grpc/grpc-js (issue 14)',
   `One etcd call, same .proto files, same etcd, same process, ${ROUNDS} alternating rounds of ${SECONDS} s per client
-(medians). CPU per call = this process's user + system time / calls. Targets: CPU per call ≤ 0.6× grpc-js's,
+(medians), each after ${WARM_UP_MS / 1000} s of the same calls unmeasured (steady state). CPU per call = this process's user + system time / calls. Targets: CPU per call ≤ 0.6× grpc-js's,
 calls/s ≥ 1.3× serial.
 
 ${table(['call', 'ours calls/s', 'grpc-js calls/s', 'ratio', 'ours µs CPU/call', 'grpc-js µs CPU/call', 'CPU ratio'], rows)}`,
