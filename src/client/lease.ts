@@ -161,7 +161,7 @@ export class KeptLease implements AsyncDisposable {
     );
     const ttl = Number(res.TTL);
     if (ttl <= 0) {
-      this.markLost('expired in etcd');
+      this.markLost('revoked or expired in etcd');
       throw this.lost.signal.reason as CoordinationError;
     }
     return ttl * 1000;

@@ -185,7 +185,14 @@ export abstract class LeasedKey {
           }
         },
         onCancelled: (reason) => {
-          // The lease's local deadline still guards us; note why the watch is gone.
+          if (reason.compactRevision > 0n && !this.detached && !this.lostReason) {
+            // A key with no changes leaves its watch's revision behind; once compacted, a re-created
+            // stream cannot resume it. Watch afresh: the new watch's first read covers the gap.
+            this.client.logger.debug({ operation: `${this.role.noun}.watch`, key: this.label }, `${this.role.noun} watch compacted; watching afresh`);
+            this.watchOwnKey();
+            return;
+          }
+          // Refused (a role without read on our key): the lease's local deadline still guards us; say why the watch is gone.
           this.client.logger.warn({ operation: `${this.role.noun}.watch`, key: this.label, error: reason.message }, `${this.role.noun} watch failed`);
         },
         onCreated: () => {

@@ -4,6 +4,8 @@ import { CoordinationError, ErrorCode, type Coordinator } from '../../src/index.
 import { etcdEndpoints, eventually, headRevision, rawClient, testCoordinator } from '../helpers/etcd.js';
 import { runChild } from '../helpers/child.js';
 import { TcpProxy } from '../helpers/proxy.js';
+import { startCluster } from '../../scripts/lib/etcd.mjs';
+import { Etcd3 } from 'etcd3';
 
 const fixture = (name: string): string => new URL(`../fixtures/${name}.ts`, import.meta.url).pathname;
 
@@ -167,6 +169,30 @@ test('a key deleted behind our back aborts the signal within half a TTL (the ID 
   await raw.delete().key(`${c.namespace}/ids/p/${held.id}`);
   await eventually(() => held.signal.aborted, { timeoutMs: 5000, what: 'lost signal' });
   assert.match((held.signal.reason as Error).message, /key was deleted/);
+});
+
+test('a key deleted after its watch fell behind a compaction and the connection was cut still aborts the signal', async () => {
+  // Its own etcd: the compaction must not touch other files' history.
+  const cluster = await startCluster({ size: 1 });
+  const proxy = await TcpProxy.forUrl(cluster.endpoints[0]!).start();
+  const raw = new Etcd3({ hosts: cluster.endpoints });
+  const c = await testCoordinator({ endpoints: [proxy.url] });
+  try {
+    const held = await c.ids.allocate('p', { ttlMs: 5000 });
+    // Our key sees no change, so its watch stays at the allocation's revision; compact past it.
+    for (let i = 0; i < 3; i++) await raw.put(`${c.namespace}/other/${i}`).value('x');
+    const { header } = await raw.kv.range({ key: Buffer.from(`${c.namespace}/other/0`) });
+    await raw.kv.compact({ revision: header.revision, physical: true });
+    proxy.resetAll(); // the shared watch stream re-creates every watch at its revision: ours is compacted
+    await raw.delete().key(`${c.namespace}/ids/p/${held.id}`);
+    await eventually(() => held.signal.aborted, { timeoutMs: 8000, what: 'lost signal' });
+    assert.match((held.signal.reason as Error).message, /key was deleted/);
+  } finally {
+    await c.close();
+    raw.close();
+    await proxy.stop();
+    await cluster.stop();
+  }
 });
 
 test('a key overwritten behind our back aborts the signal', async () => {

@@ -118,6 +118,7 @@ export class EtcdRpc {
     let metadata: Metadata | undefined;
     if (this.username !== undefined) metadata = { token: await this.tokenFor({ timeoutMs: openTimeoutMs }) };
     const sentToken = metadata?.['token'];
+    let undecodable: GrpcError | undefined;
     const raw: BidiStream = this.channel.stream(
       method.path,
       {
@@ -126,8 +127,9 @@ export class EtcdRpc {
           try {
             message = method.decode(bytes);
           } catch (err) {
+            // The cancel ends the stream through onEnd below, which reports this instead of CANCELLED.
+            undecodable = new GrpcError(13, `undecodable ${method.path} message: ${(err as Error).message}`, { cause: err });
             raw.cancel();
-            callbacks.onEnd(new GrpcError(13, `undecodable ${method.path} message: ${(err as Error).message}`, { cause: err }));
             return;
           }
           callbacks.onMessage(message);
@@ -135,7 +137,7 @@ export class EtcdRpc {
         onEnd: (err) => {
           // The next stream fetches a fresh token if etcd no longer knows this one.
           if (err && INVALID_TOKEN.test(err.details) && this.token === sentToken) this.token = undefined;
-          callbacks.onEnd(err);
+          callbacks.onEnd(undecodable ?? err);
         },
       },
       openTimeoutMs,
