@@ -211,7 +211,7 @@ export class EtcdConfigCenter implements ConfigCenter {
       (o) =>
         this.client.rpc.kv.txn(
           {
-            compare: [{ key: k, target: 'MOD', result: 'EQUAL', mod_revision: String(opts.ifRevision) }],
+            compare: [{ key: k, target: 'MOD', result: 'EQUAL', mod_revision: opts.ifRevision }],
             success: [op],
             failure: [{ request_range: { key: k, keys_only: true } }],
           },

@@ -43,6 +43,8 @@ export class DiscoveryCache {
   constructor(
     private readonly client: EtcdClient,
     readonly name: string,
+    /** Told once when the cache stops, whatever stops it (its owner then forgets it). */
+    private readonly onClosed: () => void,
   ) {
     this.prefix = servicePrefix(client.dirs.registry, name);
     this.unown = client.own(this);
@@ -190,6 +192,7 @@ export class DiscoveryCache {
     if (this.stop.signal.aborted) return;
     this.stop.abort();
     this.loaded = false;
+    this.onClosed();
     this.unown();
     for (const w of this.waiters.splice(0)) w.done();
     await this.stream?.close();

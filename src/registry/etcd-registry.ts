@@ -95,10 +95,9 @@ export class EtcdRegistry implements ServiceRegistry {
     this.client.assertOpen('registry.discover');
     let cache = this.caches.get(name);
     if (!cache) {
-      const created = new DiscoveryCache(this.client, name);
-      this.caches.set(name, created);
       // Forgotten once it ends, whatever ends it (a failed first list, a denied re-list): the next use lists afresh.
-      created.subscribe({ event: () => undefined, end: () => this.caches.get(name) === created && this.caches.delete(name) });
+      const created: DiscoveryCache = new DiscoveryCache(this.client, name, () => this.caches.get(name) === created && this.caches.delete(name));
+      this.caches.set(name, created);
       cache = created;
     }
     return cache;
@@ -181,7 +180,7 @@ function replayWatch(client: EtcdClient, name: string, fromRevision: bigint, sig
   const before = async (key: string, revision: bigint): Promise<ServiceInfo> => {
     const full = Buffer.from(client.key(key));
     const res = await client
-      .call('registry.watch', key, (o) => client.rpc.kv.range({ key: full, revision: String(revision - 1n) }, o), { idempotent: true, level: 'debug' })
+      .call('registry.watch', key, (o) => client.rpc.kv.range({ key: full, revision: revision - 1n }, o), { idempotent: true, level: 'debug' })
       .catch(() => undefined);
     const kv = res?.kvs[0];
     return (kv && decodeService(kv.value, key)) ?? decodeService('{}', key)!;
