@@ -1,7 +1,8 @@
 // Transport benchmark (issue 14): the cost of one etcd call through our own gRPC client (node:http2
 // + protobufjs) against plain @grpc/grpc-js with the same .proto files (proto-loader), same etcd,
 // same run. Range of one key and a one-put Txn, serial and 32 in flight: calls/s and CPU per call
-// (user + system time of this process / calls). Rounds alternate the two clients; medians reported.
+// (user + system time of this process / calls). Rounds alternate the two clients (and which goes
+// first); medians reported, with the range of the single rounds' ratios.
 import { credentials, loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { EtcdRpc } from '../src/client/grpc/etcd-rpc.js';
@@ -10,7 +11,7 @@ import { endpoints, percentile, table, writeSection } from './report.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
 const SECONDS = Number(process.env['TRANSPORT_BENCH_SECONDS'] ?? 2);
-const ROUNDS = Number(process.env['TRANSPORT_BENCH_ROUNDS'] ?? 3);
+const ROUNDS = Number(process.env['TRANSPORT_BENCH_ROUNDS'] ?? 5);
 const KEY = Buffer.from('bench-transport/k');
 const TXN = {
   compare: [{ key: KEY, target: 'CREATE' as const, result: 'EQUAL' as const, create_revision: 0 }],
@@ -81,13 +82,23 @@ for (const [name, op, inFlight] of cases) {
   const a: Sample[] = [];
   const b: Sample[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    a.push(await measure(ours[op], inFlight));
-    b.push(await measure(theirs[op], inFlight));
+    // Which client goes first alternates: neither always inherits the other's garbage and timers.
+    if (r % 2 === 0) {
+      a.push(await measure(ours[op], inFlight));
+      b.push(await measure(theirs[op], inFlight));
+    } else {
+      b.push(await measure(theirs[op], inFlight));
+      a.push(await measure(ours[op], inFlight));
+    }
   }
   const [oRate, gRate] = [median(a.map((s) => s.callsPerSecond)), median(b.map((s) => s.callsPerSecond))];
   const [oCpu, gCpu] = [median(a.map((s) => s.cpuMicros)), median(b.map((s) => s.cpuMicros))];
   console.log(`${name}: ours ${Math.round(oRate)}/s ${oCpu.toFixed(0)} µs CPU; grpc-js ${Math.round(gRate)}/s ${gCpu.toFixed(0)} µs CPU`);
-  rows.push([name, Math.round(oRate), Math.round(gRate), `${(oRate / gRate).toFixed(2)}×`, Math.round(oCpu), Math.round(gCpu), `${(oCpu / gCpu).toFixed(2)}×`]);
+  // Each round's ours ÷ grpc-js (the two ran back to back): how far single rounds stray from the medians.
+  const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+  const rateRounds = spread(a.map((s, r) => s.callsPerSecond / b[r]!.callsPerSecond));
+  const cpuRounds = spread(a.map((s, r) => s.cpuMicros / b[r]!.cpuMicros));
+  rows.push([name, Math.round(oRate), Math.round(gRate), `${(oRate / gRate).toFixed(2)}×`, rateRounds, Math.round(oCpu), Math.round(gCpu), `${(oCpu / gCpu).toFixed(2)}×`, cpuRounds]);
 }
 ours.rpc.close();
 theirs.client.close();
@@ -97,7 +108,7 @@ writeSection(
   'Transport: our node:http2 gRPC client vs @grpc/grpc-js (issue 14)',
   `One etcd call, same .proto files, same etcd, same process, ${ROUNDS} alternating rounds of ${SECONDS} s per client
 (medians), each after ${WARM_UP_MS / 1000} s of the same calls unmeasured (steady state). CPU per call = this process's user + system time / calls. Targets: CPU per call ≤ 0.6× grpc-js's,
-calls/s ≥ 1.3× serial.
+calls/s ≥ 1.3× serial. The ratios are of the medians; "rounds" is the range of the ${ROUNDS} single rounds' ratios (ours ÷ the grpc-js round run next to it).
 
-${table(['call', 'ours calls/s', 'grpc-js calls/s', 'ratio', 'ours µs CPU/call', 'grpc-js µs CPU/call', 'CPU ratio'], rows)}`,
+${table(['call', 'ours calls/s', 'grpc-js calls/s', 'ratio', 'rounds', 'ours µs CPU/call', 'grpc-js µs CPU/call', 'CPU ratio', 'rounds'], rows)}`,
 );

@@ -6,6 +6,7 @@ import { constants, createServer, type Http2Server, type ServerHttp2Stream } fro
 import { frame, MessageReader } from '../../src/client/grpc/framing.js';
 import { GrpcChannel } from '../../src/client/grpc/channel.js';
 import { GrpcError, Status } from '../../src/client/grpc/status.js';
+import { takesRawHeaders } from '../../src/client/grpc/stream-handlers.js';
 import { ErrorCode, toCoordinationError } from '../../src/errors.js';
 
 test('frame() prefixes a message with a zero flag and its big-endian length', () => {
@@ -101,6 +102,29 @@ test('a unary response split across DATA frames arrives whole', async () => {
     });
   const res = await ch.unary({ path: '/t.S/Echo' }, Buffer.from('ping'), { timeoutMs: 2000 });
   assert.equal(res.toString(), 'echo:ping');
+});
+
+test('a unary request carries gRPC\'s headers, the deadline and the metadata, on this runtime\'s header form', async () => {
+  const ch = await channel();
+  let seen: import('node:http2').IncomingHttpHeaders | undefined;
+  server.once('stream', (_stream, headers) => (seen = headers));
+  handler = (stream) => ok(stream, frame(Buffer.from('x')));
+  await ch.unary({ path: '/t.S/Echo' }, Buffer.from('ping'), { timeoutMs: 1500, metadata: { token: 'tok-1' } });
+  assert.equal(seen?.[':method'], 'POST');
+  assert.equal(seen?.[':scheme'], 'http');
+  assert.equal(seen?.[':authority'], new URL(url).host);
+  assert.equal(seen?.[':path'], '/t.S/Echo');
+  assert.equal(seen?.['content-type'], 'application/grpc+proto');
+  assert.equal(seen?.['te'], 'trailers');
+  // The first call waits for the connection: etcd is told the time that is left.
+  const timeout = /^(\d+)m$/.exec(String(seen?.['grpc-timeout']));
+  assert.ok(timeout && Number(timeout[1]) <= 1500 && Number(timeout[1]) > 1000, `grpc-timeout ${seen?.['grpc-timeout']}`);
+  assert.equal(seen?.['token'], 'tok-1');
+});
+
+test('raw header arrays are used from Node 22.17 and 24 on, objects before', () => {
+  for (const v of ['24.0.0', '22.17.0', '26.3.0', '23.0.0']) assert.equal(takesRawHeaders(v), true, v);
+  for (const v of ['20.19.0', '22.12.0', '22.16.9', '', undefined]) assert.equal(takesRawHeaders(v), false, String(v));
 });
 
 test('two messages packed into one DATA frame both reach a stream', async () => {

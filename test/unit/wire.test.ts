@@ -102,3 +102,17 @@ test('bigint: an int64 read as a bigint is exact on both sides of the seven-byte
     assert.equal(read(v), BigInt(new Reader(written(v), 1).int64(true)), `${v} as int64(true)`);
   }
 });
+
+test('int64: a 64-bit value read again comes from the cache unchanged, and neither sign nor a neighbour is confused with it', () => {
+  const id = 14841639068965178418n;
+  const bytes = written(BigInt.asIntN(64, id)); // above 2^63: sent as its negative int64, ten bytes
+  const signed = BigInt.asIntN(64, id).toString();
+  for (let round = 0; round < 3; round++) {
+    assert.equal(new Reader(bytes, 1).int64(false), id.toString());
+    assert.equal(new Reader(bytes, 1).int64(true), signed);
+    assert.equal(new Reader(written(BigInt.asIntN(64, id + 1n)), 1).int64(false), (id + 1n).toString());
+  }
+  // The same bytes inside a larger buffer, at an offset: compared in place.
+  const inside = Buffer.concat([Buffer.from([0x08, 0x01]), bytes]);
+  assert.equal(new Reader(inside, 3).int64(false), id.toString());
+});

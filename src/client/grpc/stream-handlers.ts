@@ -18,17 +18,29 @@ type Tagged = ClientHttp2Stream & { [CALL]?: Call };
  */
 const REQUEST_OPTIONS = Object.freeze({ endStream: false });
 
+/**
+ * Node 22.17+ and 24+ (Bun and Deno too) take request headers as a flat [name, value, ...] array,
+ * which skips the per-request copy into an object; Node 20 and 22.12-22.16 take only an object.
+ */
+const RAW_HEADERS = takesRawHeaders(process.versions.node);
+
+export function takesRawHeaders(nodeVersion: string | undefined): boolean {
+  const [major = 0, minor = 0] = (nodeVersion ?? '').split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 17);
+}
+
 /** Starts the HTTP/2 request for `call` on `conn`; false (and the call settled) if it could not. */
 export function openStream(call: Call, conn: Connection, path: string, metadata: Metadata | undefined, timeoutMs: number): boolean {
-  // Every header up front (scheme and authority too), so node adds nothing to its copy.
-  const headers: OutgoingHttpHeaders =
+  // Every header up front (scheme and authority too), so node adds nothing of its own.
+  const headers =
     timeoutMs > 0
-      ? { ':method': 'POST', ':scheme': conn.scheme, ':authority': conn.authority, ':path': path, 'content-type': 'application/grpc+proto', te: 'trailers', 'grpc-timeout': `${timeoutMs}m` }
-      : { ':method': 'POST', ':scheme': conn.scheme, ':authority': conn.authority, ':path': path, 'content-type': 'application/grpc+proto', te: 'trailers' };
-  if (metadata) for (const k in metadata) headers[k] = metadata[k];
+      ? [':method', 'POST', ':scheme', conn.scheme, ':authority', conn.authority, ':path', path, 'content-type', 'application/grpc+proto', 'te', 'trailers', 'grpc-timeout', `${timeoutMs}m`]
+      : [':method', 'POST', ':scheme', conn.scheme, ':authority', conn.authority, ':path', path, 'content-type', 'application/grpc+proto', 'te', 'trailers'];
+  if (metadata) for (const k in metadata) headers.push(k, metadata[k]!);
   let stream: Tagged;
   try {
-    stream = conn.session.request(headers, REQUEST_OPTIONS) as Tagged;
+    // (@types/node 20 does not know the array form yet.)
+    stream = conn.session.request(RAW_HEADERS ? (headers as unknown as OutgoingHttpHeaders) : headerObject(headers), REQUEST_OPTIONS) as Tagged;
   } catch (err) {
     conn.kill(err as Error, 'disconnected');
     call.settle(new GrpcError(Status.UNAVAILABLE, (err as Error).message, { cause: err }));
@@ -82,4 +94,9 @@ function readStatus(stream: ClientHttp2Stream, call: Call, headers: IncomingHttp
   // HTTP/2 stream closes and the outcome is delivered.
   if (!stream.writableEnded) stream.end();
   call.statusIn();
+}
+function headerObject(raw: string[]): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (let i = 0; i < raw.length; i += 2) headers[raw[i]!] = raw[i + 1];
+  return headers;
 }

@@ -203,12 +203,19 @@ function bigVarint(value: bigint): Uint8Array {
 
 /** The other way: cluster and member IDs come in every response header (several per txn). */
 interface BigText {
-  bytes: Buffer;
+  bytes: Uint8Array;
   signed: boolean;
   text: string;
 }
 const bigTexts: BigText[] = [];
 const MAX_BIG_TEXTS = 8;
+
+/** `bytes` equals `buf[start, start + length)`. */
+function sameBytes(bytes: Uint8Array, buf: Uint8Array, start: number, length: number): boolean {
+  if (bytes.length !== length) return false;
+  for (let i = 0; i < length; i++) if (bytes[i] !== buf[start + i]) return false;
+  return true;
+}
 
 /** The low 64 bits of a whole varint (at most ten bytes), unsigned. */
 function uint64Of(bytes: Uint8Array): bigint {
@@ -264,14 +271,17 @@ export class Reader {
     const start = this.pos;
     const n = this.shortVarint();
     if (n >= 0) return String(n);
-    // Eight bytes or more (IDs, negative numbers): exact, through BigInt, remembered by their bytes.
+    // Eight bytes or more (IDs, negative numbers): exact, through BigInt, remembered by their bytes
+    // (compared in place: a cluster and a member ID come in every response header).
     this.varintEnd(start);
-    const bytes = this.buf.subarray(start, this.pos);
-    for (const seen of bigTexts) if (seen.signed === signed && seen.bytes.equals(bytes)) return seen.text;
+    const buf = this.buf;
+    const length = this.pos - start;
+    for (const seen of bigTexts) if (seen.signed === signed && sameBytes(seen.bytes, buf, start, length)) return seen.text;
+    const bytes = buf.subarray(start, this.pos);
     const v = uint64Of(bytes);
     const text = (signed ? BigInt.asIntN(64, v) : v).toString();
     if (bigTexts.length >= MAX_BIG_TEXTS) bigTexts.shift();
-    bigTexts.push({ bytes: Buffer.from(bytes), signed, text });
+    bigTexts.push({ bytes: Uint8Array.from(bytes), signed, text });
     return text;
   }
 
