@@ -36,6 +36,9 @@ export interface LeasedKeyRole {
   leaseBound: boolean;
 }
 
+/** How long a deleted lease-bound key waits for its lease's answer before reporting the delete. */
+const LEASE_PROBE_MS = 1000;
+
 export abstract class LeasedKey {
   private controller: AbortController | undefined;
   private watcher: HubWatch | undefined;
@@ -166,7 +169,15 @@ export abstract class LeasedKey {
   private async keyDeleted(): Promise<void> {
     if (this.role.leaseBound && !this.lostReason && !this.detached) {
       // NOT_FOUND here has marked the lease lost, which marked us lost with the lease's reason.
-      await this.lease.timeToLive().catch(() => undefined);
+      // Bounded: the loss is not held back by a slow etcd's timeouts and retries; unanswered in
+      // time, it is reported as the delete it is (NOT_FOUND either way).
+      const probe = new AbortController();
+      const timer = setTimeout(() => probe.abort(), LEASE_PROBE_MS);
+      try {
+        await this.lease.timeToLive(probe.signal).catch(() => undefined);
+      } finally {
+        clearTimeout(timer);
+      }
     }
     this.keyChanged(this.keyGone()); // ignored if the lease's loss came first
   }
@@ -174,14 +185,20 @@ export abstract class LeasedKey {
   /** Changes of our key abort `signal`; started synced, then one read covers the time before. */
   private watchOwnKey(): void {
     let checked = false;
+    let deleted = false;
     const leaseBound = this.role.leaseBound;
     this.watcher = this.client.watches.watch(
       { key: this.ownKey, only: leaseBound ? undefined : 'delete' },
       {
         onEvents: (events) => {
+          // After a delete our key is gone for good: a later put of that name (in this batch or the
+          // next, while the lease is asked) is someone else's key, not how ours was lost.
           for (const ev of events) {
-            if (ev.type === 'DELETE') void this.keyDeleted();
-            else if (ev.kv.create_revision !== this.fencingToken || ev.kv.lease !== this.lease.id) this.keyChanged(this.replaced());
+            if (deleted) return;
+            if (ev.type === 'DELETE') {
+              deleted = true;
+              void this.keyDeleted();
+            } else if (ev.kv.create_revision !== this.fencingToken || ev.kv.lease !== this.lease.id) this.keyChanged(this.replaced());
           }
         },
         onCancelled: (reason) => {
