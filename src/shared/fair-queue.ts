@@ -27,7 +27,7 @@ export function newestTwo(prefix: string, maxCreateRevision?: bigint): RangeRequ
     sort_order: 'DESCEND',
     limit: 2,
     keys_only: true,
-    ...(maxCreateRevision !== undefined && { max_create_revision: maxCreateRevision.toString() }),
+    ...(maxCreateRevision !== undefined && { max_create_revision: maxCreateRevision }),
   };
 }
 

@@ -37,7 +37,7 @@ test('newestTwo reads ours and the one just ahead, newest first', () => {
   assert.equal(req.limit, 2);
   assert.equal(req.sort_target, 'CREATE');
   assert.equal(req.sort_order, 'DESCEND');
-  assert.equal(req.max_create_revision, '17');
+  assert.equal(req.max_create_revision, 17n);
   assert.equal(newestTwo('p/').max_create_revision, undefined);
 });
 
