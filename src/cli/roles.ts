@@ -1,8 +1,9 @@
 // `coordctl roles <service>`: the etcd role a service needs, from what it uses (least privilege):
 // printed as etcdctl commands (role add, role grant-permission, user add, user grant-role), as JSON
 // with --json, or created at once with --apply through etcd's Auth API as the admin the global
-// --user/--password name. The grants come from src/permissions.ts (docs/PERMISSIONS.md). The
-// service user's password is only ever read from an environment variable, and never printed.
+// --user/--password name (with --prune, what else the role holds is revoked). The grants come from
+// src/permissions.ts (docs/PERMISSIONS.md). The service user's password is only ever read from an
+// environment variable, and never printed.
 import { Option, type Command } from 'commander';
 import { clientOf } from '../coordinator.js';
 import type { CallOptions, EtcdClient } from '../client/etcd-client.js';
@@ -36,6 +37,7 @@ interface RolesOptions {
   serviceUser?: string | false;
   passwordEnv: string;
   apply?: boolean;
+  prune?: boolean;
 }
 
 /** Comma-separated and repeatable; `*` (or the flag without a value) = every name. */
@@ -67,6 +69,7 @@ export function registerRolesCommand(program: Command, ctx: CliContext): void {
     .addOption(new Option('--no-service-user', 'the role alone: no user added or granted'))
     .addOption(new Option('--password-env <var>', "environment variable holding the service user's password (never a flag)").default(DEFAULT_PASSWORD_ENV))
     .addOption(new Option('--apply', 'create the role, its permissions and the user now (etcd Auth API), as the admin of --user/--password'))
+    .addOption(new Option('--prune', 'with --apply: then revoke every permission of the role that is not in the plan'))
     .addHelpText(
       'after',
       `
@@ -76,6 +79,8 @@ Run the printed commands as an etcd admin (ETCDCTL_ENDPOINTS, ETCDCTL_USER set);
 is piped from $${DEFAULT_PASSWORD_ENV} (or --password-env). Which call needs what: docs/PERMISSIONS.md.`,
     )
     .action(async (service: string, opts: RolesOptions, cmd: Command) => {
+      // Before anything else: a dry run that looked like it pruned would mislead.
+      if (opts.prune && !opts.apply) throw new CliError('--prune only acts with --apply', ExitCode.Usage, 'add --apply to revoke what the role holds beyond the plan, or drop --prune');
       const out = ctx.output(cmd);
       const plan = planRole(service, opts, cmd.optsWithGlobals<GlobalOptions>().namespace);
       let applied: Applied | undefined;
@@ -85,7 +90,7 @@ is piped from $${DEFAULT_PASSWORD_ENV} (or --password-env). Which call needs wha
         if (plan.user !== undefined && !password) {
           throw new CliError(`--apply adds user ${plan.user}: set its password in $${plan.passwordEnv}`, ExitCode.Usage, 'or name another variable with --password-env, or pass --no-service-user for the role alone');
         }
-        applied = await ctx.withCoordinator(cmd, (c) => applyRole(clientOf(c), plan, password, ctx.signal));
+        applied = await ctx.withCoordinator(cmd, (c) => applyRole(clientOf(c), plan, password, ctx.signal, opts.prune));
       }
       if (out.json) {
         const { grants, ...rest } = plan;
@@ -95,6 +100,7 @@ is piped from $${DEFAULT_PASSWORD_ENV} (or --password-env). Which call needs wha
       if (applied) {
         out.line(`role ${plan.role}: ${applied.role}`);
         for (const g of plan.grants) out.line(`  granted ${g.permission.padEnd(9)} ${g.prefix ? 'prefix ' : ''}${g.key}  (${g.for.join(', ')})`);
+        if (applied.revoked !== undefined) out.line(`  revoked ${applied.revoked} permission${applied.revoked === 1 ? '' : 's'} not in the plan`);
         if (plan.user) out.line(`user ${plan.user}: ${applied.user === 'exists' ? 'exists (password unchanged)' : 'created'}, granted role ${plan.role}`);
         return;
       }
@@ -183,15 +189,18 @@ const PERM_TYPE = { read: 'READ', write: 'WRITE', readwrite: 'READWRITE' } as co
 export interface Applied {
   role: 'created' | 'exists';
   grants: number;
+  /** With prune: how many permissions the role held beyond the plan, now revoked. */
+  revoked?: number;
   user?: 'created' | 'exists';
 }
 
 /**
  * Creates what `plan` says through etcd's Auth API (needs the root role): the role (kept if it
- * exists: grants are only ever added), each permission, the user with `password` (kept with its
- * own password if it exists) and its role. Safe to run again.
+ * exists: grants are only added, unless `prune`), each permission, with `prune` the revocation of
+ * every other permission the role holds, the user with `password` (kept with its own password if it
+ * exists) and its role. Safe to run again.
  */
-export async function applyRole(client: EtcdClient, plan: RolePlan, password: string | undefined, signal: AbortSignal): Promise<Applied> {
+export async function applyRole(client: EtcdClient, plan: RolePlan, password: string | undefined, signal: AbortSignal, prune = false): Promise<Applied> {
   if (plan.user !== undefined && !password) throw new CliError(`--apply adds user ${plan.user}: its password is missing`, ExitCode.Usage);
   const rpc = client.rpc.auth;
   // Every call as the admin: a denial means the global --user lacks etcd's root role.
@@ -212,14 +221,62 @@ export async function applyRole(client: EtcdClient, plan: RolePlan, password: st
       },
     );
   const role = await created('roles.role-add', plan.role, (o) => rpc.roleAdd({ name: plan.role }, o));
-  for (const g of plan.grants) {
-    const { key, range_end } = grantRange(g);
-    const perm: AuthPermission = { permType: PERM_TYPE[g.permission], key, ...(range_end && { range_end }) };
-    await send('roles.grant-permission', `${plan.role} ${g.key}`, (o) => rpc.roleGrantPermission({ name: plan.role, perm }, o));
+  const grant = (g: Grant): Promise<unknown> =>
+    send('roles.grant-permission', `${plan.role} ${g.key}`, (o) => rpc.roleGrantPermission({ name: plan.role, perm: permissionOf(g) }, o));
+  for (const g of plan.grants) await grant(g);
+  let revoked: number | undefined;
+  if (prune) {
+    // Read back after granting: what the role holds now, planned grants included.
+    const { perm } = await send('roles.role-get', plan.role, (o) => rpc.roleGet({ role: plan.role }, o));
+    const revoke = (p: AuthPermission): Promise<unknown> =>
+      send('roles.revoke-permission', `${plan.role} ${p.key.toString()}`, (o) =>
+        rpc.roleRevokePermission({ role: plan.role, key: p.key, ...(p.range_end?.length && { range_end: p.range_end }) }, o),
+      );
+    revoked = await revokeBeyond(plan, perm, revoke, grant);
   }
-  if (plan.user === undefined) return { role, grants: plan.grants.length };
+  const applied = { role, grants: plan.grants.length, ...(revoked !== undefined && { revoked }) };
+  if (plan.user === undefined) return applied;
   const name = plan.user;
   const user = await created('roles.user-add', name, (o) => rpc.userAdd({ name, password: password! }, o));
   await send('roles.user-grant-role', name, (o) => rpc.userGrantRole({ user: name, role: plan.role }, o));
-  return { role, grants: plan.grants.length, user };
+  return { ...applied, user };
+}
+
+/** The etcd permission of a grant: its type and `[key, range_end)`. */
+function permissionOf(g: Grant): AuthPermission {
+  const { key, range_end } = grantRange(g);
+  return { permType: PERM_TYPE[g.permission], key, ...(range_end && { range_end }) };
+}
+
+/** Whether two permissions cover the same `[key, range_end)` (RoleGet gives an empty range_end for one key). */
+const sameRange = (a: AuthPermission, b: AuthPermission): boolean => a.key.equals(b.key) && (a.range_end ?? EMPTY).equals(b.range_end ?? EMPTY);
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Revokes what `held` (the role's permissions, read after granting) has beyond `plan`; returns how
+ * many permissions went. etcd revokes by key and range_end, every copy of that range at once. A
+ * grant updates the type of a range the role holds, except when another permission shares its key
+ * (etcd 3.4 then appends a second copy): a planned range held other than once with its planned type
+ * is revoked and granted again.
+ */
+async function revokeBeyond(plan: RolePlan, held: AuthPermission[], revoke: (p: AuthPermission) => Promise<unknown>, grant: (g: Grant) => Promise<unknown>): Promise<number> {
+  let revoked = 0;
+  const seen: AuthPermission[] = [];
+  for (const p of held) {
+    if (seen.some((s) => sameRange(s, p))) continue;
+    seen.push(p);
+    const copies = held.filter((h) => sameRange(h, p));
+    const planned = plan.grants.find((g) => sameRange(permissionOf(g), p));
+    const type = planned && PERM_TYPE[planned.permission];
+    if (copies.length === 1 && copies[0]!.permType === type) continue;
+    await revoke(p);
+    if (!planned) {
+      revoked += copies.length;
+      continue;
+    }
+    // Granted again at once: the service lacks this range in between.
+    await grant(planned);
+    revoked += copies.length - (copies.some((c) => c.permType === type) ? 1 : 0);
+  }
+  return revoked;
 }

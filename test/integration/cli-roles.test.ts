@@ -1,7 +1,8 @@
 // `coordctl roles`: the etcdctl commands (text) and the grants (--json) for what a service uses,
 // worked out from the key layout; usage errors exit 1; --apply against an auth-enabled etcd is
-// idempotent, needs an admin (exit 5 otherwise) and never prints a password. What the grants let a
-// service do (and not do) is test/integration/least-privilege.test.ts.
+// idempotent, needs an admin (exit 5 otherwise) and never prints a password; --apply --prune
+// revokes what the role holds beyond the plan. What the grants let a service do (and not do) is
+// test/integration/least-privilege.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -159,4 +160,72 @@ test('--apply as a user without the root role exits 5 saying so; without the pas
   const noPassword = await coordctl(['roles', 'other', '--config-read', '--apply', '--password-env', 'LP_UNSET_PASSWORD_VAR'], { ...env, COORD_ENDPOINTS: '127.0.0.1:9' });
   assert.equal(noPassword.code, 1, noPassword.stderr);
   assert.match(noPassword.stderr, /set its password in \$LP_UNSET_PASSWORD_VAR/);
+});
+
+// ── --apply --prune: the role converges to the plan ─────────────────────────────────────────────
+
+const asRoot = (args: string[]): string => etcdctl(etcd.endpoints, args, `root:${ROOT_PASSWORD}`);
+
+/** The role's permissions as etcd holds them (etcdctl's JSON, not our client), sorted: `READ [key, end)` or `READ key`. */
+function held(role: string): string[] {
+  const { perm = [] } = JSON.parse(asRoot(['role', 'get', role, '-w', 'json'])) as { perm?: Array<{ permType?: number; key: string; range_end?: string }> };
+  const text = (b64: string): string => Buffer.from(b64, 'base64').toString();
+  return perm.map((p) => `${['READ', 'WRITE', 'READWRITE'][p.permType ?? 0]} ${p.range_end ? `[${text(p.key)}, ${text(p.range_end)})` : text(p.key)}`).sort();
+}
+
+test('--apply --prune revokes a permission outside the plan and keeps the planned ones; run again it revokes 0', async () => {
+  const name = `svc-${randomBytes(3).toString('hex')}`;
+  const env = adminEnv('root', ROOT_PASSWORD);
+  const ns = env.COORD_NAMESPACE;
+  asRoot(['role', 'add', name]);
+  asRoot(['role', 'grant-permission', '--prefix=true', name, 'readwrite', `${ns}/other/`]);
+  const args = ['roles', name, '--locks', 'jobs', '--config-read', '--no-service-user', '--apply', '--prune'];
+  const first = await coordctl(args, env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^ {2}revoked 1 permission not in the plan$/m);
+  assert.deepEqual(held(name), [`READ [${ns}/config/, ${ns}/config0)`, `READWRITE ${ns}/locks/jobs`, `READWRITE [${ns}/locks/jobs/, ${ns}/locks/jobs0)`]);
+  const again = await coordctl(['--json', ...args], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual((JSON.parse(again.stdout) as { applied: unknown }).applied, { role: 'exists', grants: 3, revoked: 0 });
+  assert.equal(held(name).length, 3);
+});
+
+test('--apply without --prune keeps a permission outside the plan (grants are only added)', async () => {
+  const name = `svc-${randomBytes(3).toString('hex')}`;
+  const env = adminEnv('root', ROOT_PASSWORD);
+  const ns = env.COORD_NAMESPACE;
+  asRoot(['role', 'add', name]);
+  asRoot(['role', 'grant-permission', '--prefix=true', name, 'readwrite', `${ns}/other/`]);
+  const r = await coordctl(['--json', 'roles', name, '--config-read', '--no-service-user', '--apply'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { applied: unknown }).applied, { role: 'exists', grants: 1 }, 'no revoked count without --prune');
+  assert.deepEqual(held(name), [`READ [${ns}/config/, ${ns}/config0)`, `READWRITE [${ns}/other/, ${ns}/other0)`]);
+});
+
+test('--prune without --apply is a usage error (exit 1) and writes nothing', async () => {
+  const name = `svc-${randomBytes(3).toString('hex')}`;
+  const env = adminEnv('root', ROOT_PASSWORD, { COORD_SERVICE_PASSWORD: SERVICE_PASSWORD });
+  for (const args of [['roles', name, '--config-read', '--prune'], ['--json', 'roles', name, '--config-read', '--prune']]) {
+    const r = await coordctl(args, env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /--prune only acts with --apply/);
+    assert.equal(r.stdout, '', 'no commands printed that look like a prune');
+  }
+  assert.ok(!asRoot(['role', 'list']).split('\n').includes(name), 'no role added');
+  assert.ok(!asRoot(['user', 'list']).split('\n').includes(name), 'no user added');
+});
+
+test('--prune leaves a planned range etcd holds twice (a grant appends when another permission shares the key) as one permission of the planned type', async () => {
+  const name = `svc-${randomBytes(3).toString('hex')}`;
+  const env = adminEnv('root', ROOT_PASSWORD);
+  const ns = env.COORD_NAMESPACE;
+  asRoot(['role', 'add', name]);
+  // The exact key first: etcd's grant of the prefix below then finds it, not the prefix, and appends.
+  asRoot(['role', 'grant-permission', name, 'readwrite', `${ns}/config/`]);
+  asRoot(['role', 'grant-permission', '--prefix=true', name, 'readwrite', `${ns}/config/`]);
+  const r = await coordctl(['--json', 'roles', name, '--config-read', '--no-service-user', '--apply', '--prune'], env);
+  assert.equal(r.code, 0, r.stderr);
+  // The exact key, and the readwrite copy of the prefix next to the read one the grant appended.
+  assert.deepEqual((JSON.parse(r.stdout) as { applied: unknown }).applied, { role: 'exists', grants: 1, revoked: 2 });
+  assert.deepEqual(held(name), [`READ [${ns}/config/, ${ns}/config0)`]);
 });

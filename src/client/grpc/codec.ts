@@ -195,4 +195,5 @@ export const Auth = {
   roleAdd: method<M.AuthRoleAddRequest, M.AuthHeaderResponse>('Auth', 'RoleAdd'),
   roleGet: method<M.AuthRoleGetRequest, M.AuthRoleGetResponse>('Auth', 'RoleGet'),
   roleGrantPermission: method<M.AuthRoleGrantPermissionRequest, M.AuthHeaderResponse>('Auth', 'RoleGrantPermission', prepareGrant),
+  roleRevokePermission: method<M.AuthRoleRevokePermissionRequest, M.AuthHeaderResponse>('Auth', 'RoleRevokePermission'),
 };

@@ -99,6 +99,10 @@ export const ETCD_PROTO = {
       "RoleGrantPermission": {
        "requestType": "AuthRoleGrantPermissionRequest",
        "responseType": "AuthRoleGrantPermissionResponse"
+      },
+      "RoleRevokePermission": {
+       "requestType": "AuthRoleRevokePermissionRequest",
+       "responseType": "AuthRoleRevokePermissionResponse"
       }
      }
     },
@@ -839,6 +843,22 @@ export const ETCD_PROTO = {
       }
      }
     },
+    "AuthRoleRevokePermissionRequest": {
+     "fields": {
+      "role": {
+       "type": "string",
+       "id": 1
+      },
+      "key": {
+       "type": "bytes",
+       "id": 2
+      },
+      "range_end": {
+       "type": "bytes",
+       "id": 3
+      }
+     }
+    },
     "AuthUserAddResponse": {
      "fields": {
       "header": {
@@ -890,6 +910,14 @@ export const ETCD_PROTO = {
      }
     },
     "AuthRoleGrantPermissionResponse": {
+     "fields": {
+      "header": {
+       "type": "ResponseHeader",
+       "id": 1
+      }
+     }
+    },
+    "AuthRoleRevokePermissionResponse": {
      "fields": {
       "header": {
        "type": "ResponseHeader",

@@ -73,6 +73,7 @@ export class EtcdRpc {
     roleAdd: (req: M.AuthRoleAddRequest, o: RpcOptions) => this.unary(Auth.roleAdd, req, o),
     roleGet: (req: M.AuthRoleGetRequest, o: RpcOptions) => this.unary(Auth.roleGet, req, o),
     roleGrantPermission: (req: M.AuthRoleGrantPermissionRequest, o: RpcOptions) => this.unary(Auth.roleGrantPermission, req, o),
+    roleRevokePermission: (req: M.AuthRoleRevokePermissionRequest, o: RpcOptions) => this.unary(Auth.roleRevokePermission, req, o),
   };
 
   constructor(options: EtcdRpcOptions) {

@@ -233,6 +233,13 @@ export interface AuthRoleGrantPermissionRequest {
   perm: AuthPermission;
 }
 
+/** Removes the role's permissions on exactly `[key, range_end)` (every copy etcd holds of that range). */
+export interface AuthRoleRevokePermissionRequest {
+  role: string;
+  key: Buffer;
+  range_end?: Buffer;
+}
+
 /** The answer of an Auth admin call that returns nothing but the header. */
 export interface AuthHeaderResponse {
   header: ResponseHeader;
