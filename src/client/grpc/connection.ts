@@ -145,21 +145,28 @@ export class Connection {
     if (this.streams.size === 1) this.startPings();
   }
 
-  /** The stream closed (called from its 'close' handler, so a stream needs no listener of its own here). */
+  /**
+   * The stream closed (called from its 'close' handler, so a stream needs no listener of its own here).
+   * The keep-alive interval stays: its next tick stops it if the session is still idle then. Stopped
+   * here, one call at a time would make and drop a timer per call.
+   */
   untrack(stream: ClientHttp2Stream): void {
     this.streams.delete(stream);
-    if (this.streams.size === 0) {
-      // No more pings on an idle session; one already in flight still gets its answer (or not).
-      clearInterval(this.pingTimer);
-      this.pingTimer = undefined;
-    }
     this.owner.released(this);
   }
 
   private startPings(): void {
     if (this.pingTimer || this.dead) return;
-    this.pingTimer = setInterval(() => this.ping(), this.opts.keepaliveIntervalMs);
+    this.pingTimer = setInterval(() => this.tick(), this.opts.keepaliveIntervalMs);
     this.pingTimer.unref();
+  }
+
+  /** A keep-alive tick: a PING while streams are open; an idle session is not pinged, and the ticks stop. */
+  private tick(): void {
+    if (this.streams.size > 0) return this.ping();
+    // One PING already in flight still gets its answer (or not).
+    clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
   }
 
   private stopPings(): void {
