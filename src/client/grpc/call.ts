@@ -7,6 +7,7 @@
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import { abortError } from '../../errors.js';
 import type { Connection } from './connection.js';
+import type { Deadline, Deadlines } from './deadlines.js';
 import { MessageReader } from './framing.js';
 import { GrpcError, Status, statusFromHttp } from './status.js';
 
@@ -31,7 +32,8 @@ export class Call {
   messages = 0;
   error: Error | undefined;
   settled = false;
-  timer: NodeJS.Timeout | undefined;
+  private deadline: Deadline | undefined;
+  private deadlines: Deadlines | undefined;
   private reader: MessageReader | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -58,7 +60,7 @@ export class Call {
    * Starts the clock: the caller's abort and the deadline timer. False (and the call settled) when
    * the signal was already aborted.
    */
-  arm(path: string, timeoutMs: number, signal: AbortSignal | undefined): boolean {
+  arm(path: string, timeoutMs: number, signal: AbortSignal | undefined, deadlines: Deadlines): boolean {
     if (signal) {
       if (signal.aborted) {
         this.settle(abortError(signal, path));
@@ -72,11 +74,15 @@ export class Call {
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
     this.startedAt = performance.now();
-    this.timer = setTimeout(() => {
-      this.suspect(); // before the cancel: a probe needs a stream open to be allowed
-      this.cancel(new GrpcError(Status.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms exceeded`));
-    }, timeoutMs);
+    this.deadlines = deadlines;
+    this.deadline = deadlines.start(this, timeoutMs);
     return true;
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.suspect(); // before the cancel: a probe needs a stream open to be allowed
+    this.cancel(new GrpcError(Status.DEADLINE_EXCEEDED, `deadline of ${this.deadline!.ms} ms exceeded`));
   }
 
   /** DATA from the server; the reader is made on first use. */
@@ -124,7 +130,7 @@ export class Call {
   settle(err: Error | undefined): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
+    if (this.deadline) this.deadlines!.release(this.deadline);
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
     if (this.handlers) {
       this.handlers.onEnd(err as GrpcError | undefined);

@@ -3,6 +3,7 @@
 // The channel picks the endpoint: it keeps one current session (connection.ts), dials the next
 // member when that one dies or is retired, and starts each call (call.ts) on it (stream-handlers.ts).
 import { Call, type StreamHandlers } from './call.js';
+import { Deadlines } from './deadlines.js';
 import { Connection, connectSession, type ChannelEvent, type ChannelTls, type ConnectionOwner, type ConnectionTimeouts } from './connection.js';
 import { frame } from './framing.js';
 import { GrpcError, Status } from './status.js';
@@ -64,6 +65,7 @@ export class GrpcChannel implements ConnectionOwner {
   private readonly opts: ConnectionTimeouts;
   private readonly maxReceive: number;
   private idle: Array<() => void> = [];
+  private readonly deadlines = new Deadlines();
 
   constructor(private readonly options: ChannelOptions) {
     if (options.endpoints.length === 0) throw new Error('no endpoints');
@@ -169,6 +171,7 @@ export class GrpcChannel implements ConnectionOwner {
     this.closed = true;
     for (const conn of [...this.all]) conn.kill(new Error('channel closed'), 'disconnected');
     this.current = undefined;
+    this.deadlines.close();
   }
 
   /**
@@ -227,7 +230,7 @@ export class GrpcChannel implements ConnectionOwner {
 
   private start(call: Call, path: string, data: Buffer, options: UnaryOptions): void {
     const timeoutMs = options.timeoutMs;
-    if (!call.arm(path, timeoutMs, options.signal)) return;
+    if (!call.arm(path, timeoutMs, options.signal, this.deadlines)) return;
     // Fast path: the current session is up, so the request goes out now.
     const conn = this.current;
     if (conn && !conn.dead && conn.session.remoteSettings !== undefined && !conn.session.closed) {
