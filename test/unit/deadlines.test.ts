@@ -51,3 +51,13 @@ test('close() clears every timer: nothing expires afterwards, and a call started
   assert.equal(a.expired, 0);
   assert.equal(late.expired, 0);
 });
+
+test('a timer keeps the process alive while it times a call, and not while it waits for reuse', () => {
+  const d = new Deadlines();
+  const t = d.start(call(), 1000);
+  assert.equal(t.timer.hasRef(), true);
+  d.release(t);
+  assert.equal(t.timer.hasRef(), false);
+  assert.equal(d.start(call(), 1000).timer.hasRef(), true);
+  d.close();
+});

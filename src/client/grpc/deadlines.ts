@@ -17,8 +17,6 @@ export class Deadline {
 
   constructor(readonly ms: number) {
     this.timer = setTimeout(fire, ms, this);
-    // In-flight calls keep the process alive through their session; a timer waiting for reuse must not.
-    this.timer.unref();
   }
 }
 
@@ -44,7 +42,7 @@ export class Deadlines {
     if (d) {
       this.freeCount--;
       d.call = call;
-      d.timer.refresh();
+      d.timer.refresh().ref();
       return d;
     }
     const fresh = new Deadline(ms);
@@ -61,6 +59,8 @@ export class Deadlines {
       this.all.delete(d);
       return;
     }
+    // A call in flight keeps the process alive, as a setTimeout of its own would; a timer waiting for reuse must not.
+    d.timer.unref();
     this.freeCount++;
     const list = this.free.get(d.ms);
     if (list) list.push(d);
