@@ -9,7 +9,7 @@ import { connect as http2Connect, type ClientHttp2Session, type OutgoingHttpHead
 import { KV } from '../src/client/grpc/codec.js';
 import { EtcdRpc } from '../src/client/grpc/etcd-rpc.js';
 import { frame } from '../src/client/grpc/framing.js';
-import { takesRawHeaders } from '../src/client/grpc/stream-handlers.js';
+import { headerObject, takesRawHeaders } from '../src/client/grpc/stream-handlers.js';
 import { fileURLToPath } from 'node:url';
 import { endpoints, percentile, table, writeSection } from './report.js';
 
@@ -81,7 +81,7 @@ async function bareKv(): Promise<{ session: ClientHttp2Session; range: Call; txn
   const options = { endStream: false };
   const call = (path: string, body: Buffer): Call => {
     const raw = [':method', 'POST', ':scheme', 'http', ':authority', url.host, ':path', path, 'content-type', 'application/grpc+proto', 'te', 'trailers', 'grpc-timeout', '5000m'];
-    const headers = (takesRawHeaders(process.versions.node) ? raw : Object.fromEntries(raw.flatMap((v, i) => (i % 2 ? [] : [[v, raw[i + 1]]])))) as OutgoingHttpHeaders;
+    const headers = takesRawHeaders(process.versions.node) ? (raw as unknown as OutgoingHttpHeaders) : headerObject(raw);
     return () =>
       new Promise((resolve, reject) => {
         const stream = session.request(headers, options);

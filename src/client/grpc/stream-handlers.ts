@@ -95,7 +95,8 @@ function readStatus(stream: ClientHttp2Stream, call: Call, headers: IncomingHttp
   if (!stream.writableEnded) stream.end();
   call.statusIn();
 }
-function headerObject(raw: string[]): OutgoingHttpHeaders {
+/** The object form of raw headers, for runtimes that take no array. */
+export function headerObject(raw: string[]): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (let i = 0; i < raw.length; i += 2) headers[raw[i]!] = raw[i + 1];
   return headers;
