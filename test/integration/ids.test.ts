@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationError, ErrorCode, type Coordinator } from '../../src/index.js';
 import { etcdEndpoints, eventually, headRevision, rawClient, testCoordinator } from '../helpers/etcd.js';
@@ -169,6 +169,46 @@ test('a key deleted behind our back aborts the signal within half a TTL (the ID 
   await raw.delete().key(`${c.namespace}/ids/p/${held.id}`);
   await eventually(() => held.signal.aborted, { timeoutMs: 5000, what: 'lost signal' });
   assert.match((held.signal.reason as Error).message, /key was deleted/);
+});
+
+/**
+ * An ID held through a proxy that, once the holder watches its key, delays everything 2 s each way:
+ * a change's event reaches the holder ~2 s after it, and an answer to the holder's lease check
+ * would come ~4 s after the event. The proxy is stopped when the test ends.
+ */
+async function heldBehindSlowLink(t: TestContext) {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  t.after(() => proxy.stop());
+  const c = await testCoordinator({ endpoints: [proxy.url] });
+  const held = await c.ids.allocate('p', { ttlMs: 30_000 });
+  assert.equal(held.signal.aborted, false); // starts the watch on our key
+  // Watches share one stream and etcd creates them in order: ours is live once a later one is.
+  const barrier = c.config.watch('barrier');
+  await barrier.ready;
+  await barrier.close();
+  await proxy.setMode('delay', 2000);
+  return { key: `${c.namespace}/ids/p/${held.id}`, held };
+}
+
+test('a deleted key is reported within a second of the event even when the lease check is slow', async (t) => {
+  const { key, held } = await heldBehindSlowLink(t);
+  const raw = await rawClient();
+  await raw.delete().key(key);
+  await eventually(() => held.signal.aborted, { timeoutMs: 4500, what: 'lost signal' });
+  assert.equal((held.signal.reason as CoordinationError).code, ErrorCode.NotFound);
+  assert.match((held.signal.reason as Error).message, /key was deleted/);
+});
+
+test('a key deleted and at once re-created by another client is reported as deleted, not overwritten', async (t) => {
+  const { key, held } = await heldBehindSlowLink(t);
+  const raw = await rawClient();
+  const lease = raw.lease(30, { autoKeepAlive: false });
+  await raw.delete().key(key);
+  // The other client's key reaches the holder while it still asks its lease about the delete.
+  await lease.put(key).value('someone else');
+  await eventually(() => held.signal.aborted, { timeoutMs: 4500, what: 'lost signal' });
+  assert.match((held.signal.reason as Error).message, /key was deleted/);
+  await lease.revoke();
 });
 
 test('a key deleted after its watch fell behind a compaction and the connection was cut still aborts the signal', async () => {
