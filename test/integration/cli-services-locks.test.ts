@@ -160,6 +160,7 @@ test('ids ls shows the taken IDs of a pool with holder and TTL left; bad pool na
   assert.deepEqual(list.map((e) => e.id), [a.id, b.id].sort((x, y) => x - y));
   assert.ok(list.every((e) => e.remainingMs > 0 && e.remainingMs <= 10_000 && e.owner.endsWith(`:${process.pid}`)));
   const table = await coordctl(['ids', 'ls', 'gateway'], env);
-  assert.match(table.stdout, /^ +ID +OWNER +TTL LEFT\n/);
+  // The ID column is right-aligned to its widest value: no padding when every ID has two digits.
+  assert.match(table.stdout, /^ *ID +OWNER +TTL LEFT\n/);
   assert.equal((await coordctl(['ids', 'ls', 'a/b'], env)).code, 1);
 });
