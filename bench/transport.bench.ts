@@ -1,11 +1,14 @@
 // Transport benchmark (issue 14): the cost of one etcd call through our own gRPC client (node:http2
 // + protobufjs) against plain @grpc/grpc-js with the same .proto files (proto-loader), same etcd,
 // same run. Range of one key and a one-put Txn, serial and 32 in flight: calls/s and CPU per call
-// (user + system time of this process / calls). Rounds alternate the two clients (and which goes
-// first); medians reported, with the range of the single rounds' ratios.
+// (user + system time of the client's process / calls). Each client runs in a process of its own
+// (its garbage collection is its own); rounds interleave them in short slices, one process busy at
+// a time, the order rotating, so they share the machine's phases. Medians of the rounds reported,
+// with the range of the single rounds' ratios.
 import { credentials, loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { connect as http2Connect, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
+import { fork, type ChildProcess } from 'node:child_process';
+import { connect as http2Connect, type OutgoingHttpHeaders } from 'node:http2';
 import { KV } from '../src/client/grpc/codec.js';
 import { EtcdRpc } from '../src/client/grpc/etcd-rpc.js';
 import { frame } from '../src/client/grpc/framing.js';
@@ -15,7 +18,7 @@ import { endpoints, percentile, table, writeSection } from './report.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
 const SECONDS = Number(process.env['TRANSPORT_BENCH_SECONDS'] ?? 2);
-const ROUNDS = Number(process.env['TRANSPORT_BENCH_ROUNDS'] ?? 5);
+const ROUNDS = Number(process.env['TRANSPORT_BENCH_ROUNDS'] ?? 7);
 const KEY = Buffer.from('bench-transport/k');
 const TXN = {
   compare: [{ key: KEY, target: 'CREATE' as const, result: 'EQUAL' as const, create_revision: 0 }],
@@ -29,14 +32,18 @@ interface Sample {
   cpuMicros: number;
 }
 
-/** Warm-up before each measurement: long enough for V8 to finish optimizing the call path (steady state, as in a service). */
+/** Warm-up before each case: long enough for V8 to finish optimizing every client's call path (steady state, as in a service). */
 const WARM_UP_MS = Number(process.env['TRANSPORT_BENCH_WARMUP_MS'] ?? 1000);
+/**
+ * Each round gives every client SECONDS in this many slices, taken in turn (the order rotates per
+ * slice): the clients share the VM's fast and slow phases instead of one round each catching a
+ * different one.
+ */
+const SLICES = Number(process.env['TRANSPORT_BENCH_SLICES'] ?? 8);
 
-/** Runs `call` with `inFlight` loops for SECONDS (after a warm-up): calls/s and CPU µs per call. */
-async function measure(call: Call, inFlight: number): Promise<Sample> {
-  const warmEnd = performance.now() + WARM_UP_MS;
-  while (performance.now() < warmEnd) await call();
-  const end = performance.now() + SECONDS * 1000;
+/** Runs `call` with `inFlight` loops for `ms`: the calls made, the time taken and this process's CPU µs. */
+async function runSlice(call: Call, inFlight: number, ms: number): Promise<Slice> {
+  const end = performance.now() + ms;
   let calls = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -48,25 +55,95 @@ async function measure(call: Call, inFlight: number): Promise<Sample> {
       }
     }),
   );
-  const seconds = (performance.now() - t0) / 1000;
+  const taken = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  return { callsPerSecond: calls / seconds, cpuMicros: (cpu.user + cpu.system) / calls };
+  return { calls, ms: taken, cpuMicros: cpu.user + cpu.system };
 }
 
-function grpcJsKv(): { client: Client; range: Call; txn: Call } {
+async function warmUp(call: Call): Promise<void> {
+  const end = performance.now() + WARM_UP_MS;
+  while (performance.now() < end) await call();
+}
+
+interface Slice {
+  calls: number;
+  ms: number;
+  cpuMicros: number;
+}
+type Op = 'range' | 'txn';
+type Request = { type: 'warm'; op: Op } | { type: 'slice'; op: Op; inFlight: number; ms: number } | { type: 'close' };
+const CLIENTS = { ours: oursKv, 'grpc-js': grpcJsKv, floor: bareKv } as const;
+type ClientName = keyof typeof CLIENTS;
+
+/** A client in a process of its own: does what the parent asks, one request at a time. */
+async function serve(name: ClientName): Promise<void> {
+  const client = await CLIENTS[name]();
+  await client.txn();
+  process.on('message', (req: Request) => {
+    if (req.type === 'close') {
+      client.close();
+      process.disconnect();
+      return;
+    }
+    const done = req.type === 'warm' ? warmUp(client[req.op]).then(() => ({})) : runSlice(client[req.op], req.inFlight, req.ms);
+    void done.then((res) => process.send!(res));
+  });
+  process.send!({ ready: true });
+}
+
+/** The parent's handle on one client process. */
+class Remote {
+  private readonly child: ChildProcess;
+  constructor(readonly name: ClientName) {
+    this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, TRANSPORT_BENCH_CLIENT: name } });
+  }
+  ask<T>(req?: Request): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`${this.name} client exited (${code})`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (res) => {
+        this.child.off('exit', onExit);
+        resolve(res as T);
+      });
+      if (req) this.child.send(req);
+    });
+  }
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'close' });
+    await exited;
+  }
+}
+
+/** One round: every client gets SECONDS in SLICES turns, the order rotating; calls/s and CPU µs per call of each. */
+async function round(clients: Remote[], op: Op, inFlight: number, first: number): Promise<Sample[]> {
+  const totals = clients.map(() => ({ calls: 0, ms: 0, cpuMicros: 0 }));
+  for (let s = 0; s < SLICES; s++) {
+    for (let i = 0; i < clients.length; i++) {
+      const k = (first + s + i) % clients.length;
+      const slice = await clients[k]!.ask<Slice>({ type: 'slice', op, inFlight, ms: (SECONDS * 1000) / SLICES });
+      totals[k]!.calls += slice.calls;
+      totals[k]!.ms += slice.ms;
+      totals[k]!.cpuMicros += slice.cpuMicros;
+    }
+  }
+  return totals.map((t) => ({ callsPerSecond: t.calls / (t.ms / 1000), cpuMicros: t.cpuMicros / t.calls }));
+}
+
+function grpcJsKv(): { close(): void; range: Call; txn: Call } {
   const def = loadSync(`${PROTO_DIR}rpc.proto`, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] });
   const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { KV: ServiceClientConstructor } };
   const host = new URL(endpoints()[0]!).host;
   const client = new pkg.etcdserverpb.KV(host, credentials.createInsecure()) as Client & Record<string, (req: unknown, opts: object, cb: (err: unknown, res: unknown) => void) => void>;
   const unary = (method: string, req: unknown): Promise<unknown> =>
     new Promise((resolve, reject) => client[method]!(req, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))));
-  return { client, range: () => unary('Range', { key: KEY }), txn: () => unary('Txn', TXN) };
+  return { close: () => client.close(), range: () => unary('Range', { key: KEY }), txn: () => unary('Txn', TXN) };
 }
 
-function oursKv(): { rpc: EtcdRpc; range: Call; txn: Call } {
+function oursKv(): { close(): void; range: Call; txn: Call } {
   const rpc = new EtcdRpc({ endpoints: endpoints(), connectTimeoutMs: 5000 });
   const o = { timeoutMs: 5000 };
-  return { rpc, range: () => rpc.kv.range({ key: KEY }, o), txn: () => rpc.kv.txn(TXN, o) };
+  return { close: () => rpc.close(), range: () => rpc.kv.range({ key: KEY }, o), txn: () => rpc.kv.txn(TXN, o) };
 }
 
 /**
@@ -74,7 +151,7 @@ function oursKv(): { rpc: EtcdRpc; range: Call; txn: Call } {
  * up front, headers in the cheapest form this runtime takes, done at the trailers: no deadline, no
  * decode, no status check. No client on node:http2 can go below it.
  */
-async function bareKv(): Promise<{ session: ClientHttp2Session; range: Call; txn: Call }> {
+async function bareKv(): Promise<{ close(): void; range: Call; txn: Call }> {
   const url = new URL(endpoints()[0]!);
   const session = http2Connect(url.origin, { settings: { enablePush: false, initialWindowSize: 16 * 1024 * 1024 } });
   await new Promise((resolve, reject) => session.once('remoteSettings', resolve).once('error', reject));
@@ -91,61 +168,59 @@ async function bareKv(): Promise<{ session: ClientHttp2Session; range: Call; txn
         stream.end(body);
       });
   };
-  return { session, range: call(KV.range.path, frame(KV.range.encode({ key: KEY }))), txn: call(KV.txn.path, frame(KV.txn.encode(TXN))) };
+  return { close: () => session.close(), range: call(KV.range.path, frame(KV.range.encode({ key: KEY }))), txn: call(KV.txn.path, frame(KV.txn.encode(TXN))) };
 }
 
 const median = (xs: number[]): number => percentile(xs, 50);
 
-const ours = oursKv();
-const theirs = grpcJsKv();
-const bare = await bareKv();
-await ours.txn();
-await theirs.txn();
-await bare.txn();
-const cases = [
-  ['Range, serial', 'range', 1],
-  ['Range, 32 in flight', 'range', 32],
-  ['Txn (one put), serial', 'txn', 1],
-  ['Txn (one put), 32 in flight', 'txn', 32],
-] as const;
-const rows: Array<Array<string | number>> = [];
-for (const [name, op, inFlight] of cases) {
-  const a: Sample[] = [];
-  const b: Sample[] = [];
-  const c: Sample[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    // Which client goes first alternates: neither always inherits the other's garbage and timers.
-    if (r % 2 === 0) {
-      a.push(await measure(ours[op], inFlight));
-      b.push(await measure(theirs[op], inFlight));
-    } else {
-      b.push(await measure(theirs[op], inFlight));
-      a.push(await measure(ours[op], inFlight));
+const role = process.env['TRANSPORT_BENCH_CLIENT'] as ClientName | undefined;
+if (role) await serve(role);
+else await main();
+
+async function main(): Promise<void> {
+  const remotes = (['ours', 'grpc-js', 'floor'] as const).map((name) => new Remote(name));
+  await Promise.all(remotes.map((r) => r.ask()));
+  const cases = [
+    ['Range, serial', 'range', 1],
+    ['Range, 32 in flight', 'range', 32],
+    ['Txn (one put), serial', 'txn', 1],
+    ['Txn (one put), 32 in flight', 'txn', 32],
+  ] as const;
+  const rows: Array<Array<string | number>> = [];
+  for (const [name, op, inFlight] of cases) {
+    const a: Sample[] = [];
+    const b: Sample[] = [];
+    const c: Sample[] = [];
+    for (const remote of remotes) await remote.ask({ type: 'warm', op });
+    for (let r = 0; r < ROUNDS; r++) {
+      const [o, g, f] = await round(remotes, op, inFlight, r);
+      a.push(o!);
+      b.push(g!);
+      c.push(f!);
     }
-    c.push(await measure(bare[op], inFlight));
+    const [oRate, gRate, fRate] = [a, b, c].map((xs) => median(xs.map((s) => s.callsPerSecond))) as [number, number, number];
+    const [oCpu, gCpu, fCpu] = [a, b, c].map((xs) => median(xs.map((s) => s.cpuMicros))) as [number, number, number];
+    console.log(`${name}: ours ${Math.round(oRate)}/s ${oCpu.toFixed(0)} µs CPU; grpc-js ${Math.round(gRate)}/s ${gCpu.toFixed(0)} µs CPU; bare node:http2 ${Math.round(fRate)}/s ${fCpu.toFixed(0)} µs CPU`);
+    // Each round's ours ÷ grpc-js (interleaved in that round): how far single rounds stray from the medians.
+    const rateRounds = a.map((s, r) => s.callsPerSecond / b[r]!.callsPerSecond);
+    const cpuRounds = a.map((s, r) => s.cpuMicros / b[r]!.cpuMicros);
+    const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+    console.log(`  rounds (ours ÷ grpc-js): calls/s ${rateRounds.map((x) => x.toFixed(2)).join(' ')}; CPU ${cpuRounds.map((x) => x.toFixed(2)).join(' ')}`);
+    const ratio = (x: number, y: number): string => `${(x / y).toFixed(2)}×`;
+    rows.push([name, Math.round(oRate), Math.round(gRate), Math.round(fRate), ratio(oRate, gRate), spread(rateRounds), ratio(fRate, gRate), Math.round(oCpu), Math.round(gCpu), Math.round(fCpu), ratio(oCpu, gCpu), spread(cpuRounds), ratio(fCpu, gCpu)]);
   }
-  const [oRate, gRate] = [median(a.map((s) => s.callsPerSecond)), median(b.map((s) => s.callsPerSecond))];
-  const [oCpu, gCpu] = [median(a.map((s) => s.cpuMicros)), median(b.map((s) => s.cpuMicros))];
-  const fCpu = median(c.map((s) => s.cpuMicros));
-  console.log(`${name}: ours ${Math.round(oRate)}/s ${oCpu.toFixed(0)} µs CPU; grpc-js ${Math.round(gRate)}/s ${gCpu.toFixed(0)} µs CPU; bare node:http2 ${fCpu.toFixed(0)} µs CPU`);
-  // Each round's ours ÷ grpc-js (the two ran back to back): how far single rounds stray from the medians.
-  const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
-  const rateRounds = spread(a.map((s, r) => s.callsPerSecond / b[r]!.callsPerSecond));
-  const cpuRounds = spread(a.map((s, r) => s.cpuMicros / b[r]!.cpuMicros));
-  rows.push([name, Math.round(oRate), Math.round(gRate), `${(oRate / gRate).toFixed(2)}×`, rateRounds, Math.round(oCpu), Math.round(gCpu), `${(oCpu / gCpu).toFixed(2)}×`, cpuRounds, Math.round(fCpu), `${(fCpu / gCpu).toFixed(2)}×`]);
-}
-ours.rpc.close();
-theirs.client.close();
-bare.session.close();
+  for (const remote of remotes) await remote.close();
 
-writeSection(
-  'transport',
-  'Transport: our node:http2 gRPC client vs @grpc/grpc-js (issue 14)',
-  `One etcd call, same .proto files, same etcd, same process, ${ROUNDS} alternating rounds of ${SECONDS} s per client
-(medians), each after ${WARM_UP_MS / 1000} s of the same calls unmeasured (steady state). CPU per call = this process's user + system time / calls. Targets: CPU per call ≤ 0.6× grpc-js's,
-calls/s ≥ 1.3× serial. The ratios are of the medians; "rounds" is the range of the ${ROUNDS} single rounds' ratios (ours ÷ the grpc-js round run next to it).
+  writeSection(
+    'transport',
+    'Transport: our node:http2 gRPC client vs @grpc/grpc-js (issue 14)',
+    `One etcd call, same .proto files, same etcd, each client in a process of its own (its garbage
+collection is its own), ${ROUNDS} rounds of ${SECONDS} s per client (medians), each round interleaving the clients in ${SLICES} slices of ${(SECONDS * 1000) / SLICES} ms
+(one process busy at a time, the order rotating per slice), after ${WARM_UP_MS / 1000} s of each client's calls unmeasured (steady state). CPU per call = the client process's user + system time / calls. Targets: CPU per call ≤ 0.6× grpc-js's,
+calls/s ≥ 1.3× serial. The ratios (ours ÷ grpc-js) are of the medians; "rounds" is the range of the ${ROUNDS} single rounds' ratios.
 "floor" is bare node:http2 making the same call (encoded once up front, done at the trailers: no deadline, no decode), measured in the same rounds:
-what any client on node:http2 pays at least, here as a share of grpc-js's CPU per call.
+what any client on node:http2 pays at least; "floor ratio" is it ÷ grpc-js, the best ratio any such client could show.
 
-${table(['call', 'ours calls/s', 'grpc-js calls/s', 'ratio', 'rounds', 'ours µs CPU/call', 'grpc-js µs CPU/call', 'CPU ratio', 'rounds', 'floor µs CPU/call', 'floor ÷ grpc-js'], rows)}`,
-);
+${table(['call', 'ours calls/s', 'grpc-js calls/s', 'floor calls/s', 'ratio', 'rounds', 'floor ratio', 'ours µs CPU/call', 'grpc-js µs CPU/call', 'floor µs CPU/call', 'CPU ratio', 'rounds', 'floor CPU ratio'], rows)}`,
+  );
+}
