@@ -31,6 +31,12 @@ interface Sample {
   callsPerSecond: number;
   cpuMicros: number;
 }
+/** What one slice of one client took: calls made, wall ms and CPU µs (sums over a round give a Sample). */
+interface Slice {
+  calls: number;
+  ms: number;
+  cpuMicros: number;
+}
 
 /** Warm-up before each case: long enough for V8 to finish optimizing every client's call path (steady state, as in a service). */
 const WARM_UP_MS = Number(process.env['TRANSPORT_BENCH_WARMUP_MS'] ?? 1000);
@@ -65,11 +71,6 @@ async function warmUp(call: Call): Promise<void> {
   while (performance.now() < end) await call();
 }
 
-interface Slice {
-  calls: number;
-  ms: number;
-  cpuMicros: number;
-}
 type Op = 'range' | 'txn';
 type Request = { type: 'warm'; op: Op } | { type: 'slice'; op: Op; inFlight: number; ms: number } | { type: 'close' };
 const CLIENTS = { ours: oursKv, 'grpc-js': grpcJsKv, floor: bareKv } as const;
@@ -97,7 +98,16 @@ class Remote {
   constructor(readonly name: ClientName) {
     this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, TRANSPORT_BENCH_CLIENT: name } });
   }
-  ask<T>(req?: Request): Promise<T> {
+  /** Resolves once the child has connected its client and made one call. */
+  ready(): Promise<unknown> {
+    return this.reply();
+  }
+  ask<T>(req: Request): Promise<T> {
+    const answer = this.reply<T>();
+    this.child.send(req);
+    return answer;
+  }
+  private reply<T>(): Promise<T> {
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null): void => reject(new Error(`${this.name} client exited (${code})`));
       this.child.once('exit', onExit);
@@ -105,7 +115,6 @@ class Remote {
         this.child.off('exit', onExit);
         resolve(res as T);
       });
-      if (req) this.child.send(req);
     });
   }
   async close(): Promise<void> {
@@ -117,7 +126,7 @@ class Remote {
 
 /** One round: every client gets SECONDS in SLICES turns, the order rotating; calls/s and CPU µs per call of each. */
 async function round(clients: Remote[], op: Op, inFlight: number, first: number): Promise<Sample[]> {
-  const totals = clients.map(() => ({ calls: 0, ms: 0, cpuMicros: 0 }));
+  const totals: Slice[] = clients.map(() => ({ calls: 0, ms: 0, cpuMicros: 0 }));
   for (let s = 0; s < SLICES; s++) {
     for (let i = 0; i < clients.length; i++) {
       const k = (first + s + i) % clients.length;
@@ -179,7 +188,7 @@ else await main();
 
 async function main(): Promise<void> {
   const remotes = (['ours', 'grpc-js', 'floor'] as const).map((name) => new Remote(name));
-  await Promise.all(remotes.map((r) => r.ask()));
+  await Promise.all(remotes.map((r) => r.ready()));
   const cases = [
     ['Range, serial', 'range', 1],
     ['Range, 32 in flight', 'range', 32],
