@@ -9,6 +9,7 @@ import type { Component } from '../layout.js';
 import { retryAfter, type RetryConfig } from '../retry.js';
 import type { ClientConfig } from './config.js';
 import { EtcdRpc, type RpcOptions } from './grpc/etcd-rpc.js';
+import type { KvOf } from './grpc/messages.js';
 import { pagedRange, type PageOptions, type PagedRange, type PagedRangeRequest } from './paged-range.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -149,7 +150,7 @@ export class EtcdClient {
    * `request.revision`) as one call(): retried as a whole, mapped, logged; each page's RPC carries the
    * deadline and the caller's signal, so aborting cancels the page in flight on the wire.
    */
-  rangeAll(operation: string, key: string, request: PagedRangeRequest, settings: RangeSettings = {}): Promise<PagedRange> {
+  rangeAll<const R extends PagedRangeRequest>(operation: string, key: string, request: R, settings: RangeSettings = {}): Promise<PagedRange<KvOf<R>>> {
     const { pageSize, ...call } = settings;
     return this.call(operation, key, (o) => this.pages(request, o, { pageSize }), { ...call, idempotent: true });
   }
@@ -158,7 +159,7 @@ export class EtcdClient {
    * The paged read itself, outside call(): no retry, mapping or log line. For loops that retry and
    * log on their own terms (a watch's start and resync reads back off and log WARN, not ERROR).
    */
-  pages(request: PagedRangeRequest, opts: CallOptions = this.callOptions(), page: PageOptions = {}): Promise<PagedRange> {
+  pages<const R extends PagedRangeRequest>(request: R, opts: CallOptions = this.callOptions(), page: PageOptions = {}): Promise<PagedRange<KvOf<R>>> {
     return pagedRange(request, (req) => this.rpc.kv.range(req, opts), page);
   }
 

@@ -71,7 +71,7 @@ function deleteNeeds(d: DeleteRangeRequest): KeyNeed[] {
 
 function txnNeeds(t: TxnRequest): KeyNeed[] {
   const needs: KeyNeed[] = (t.compare ?? []).map((c) => range('read', c));
-  const ops = (list: RequestOp[] | undefined): void => {
+  const ops = (list: readonly RequestOp[] | undefined): void => {
     for (const op of list ?? []) {
       if (op.request_range) needs.push(range('read', op.request_range));
       else if (op.request_put) needs.push(...putNeeds(op.request_put));

@@ -1,14 +1,14 @@
 // Reads a whole key range in pages, all at one revision: a single response is capped by gRPC's
 // 4 MiB receive limit, so a big prefix (many keys, or large values) must not be read in one go.
 // EtcdClient.rangeAll() is how the library reads one: through call(), with the caller's signal.
-import type { KeyValue, RangeRequest, RangeResponse } from './grpc/messages.js';
+import type { KeyRevision, KeyValue, KvOf, RangeRequest, RangeResponse } from './grpc/messages.js';
 import { GrpcError, Status } from './grpc/status.js';
 
 /** Keys per page. */
 export const PAGE_SIZE = 500;
 
-export interface PagedRange {
-  kvs: KeyValue[];
+export interface PagedRange<K extends KeyRevision = KeyValue> {
+  kvs: K[];
   /** The revision every page was read at. */
   revision: bigint;
 }
@@ -25,17 +25,17 @@ export interface PageOptions {
  * All keys of `request` (key + range_end) at `request.revision`, or at the head revision of the
  * first page. `send` performs one RPC (wrap it in retries/deadlines as the caller needs).
  */
-export async function pagedRange(
-  request: PagedRangeRequest,
-  send: (req: RangeRequest) => Promise<RangeResponse>,
+export async function pagedRange<R extends PagedRangeRequest>(
+  request: R,
+  send: (req: R & RangeRequest) => Promise<RangeResponse<KvOf<R>>>,
   { pageSize = PAGE_SIZE }: PageOptions = {},
-): Promise<PagedRange> {
-  const kvs: KeyValue[] = [];
+): Promise<PagedRange<KvOf<R>>> {
+  const kvs: KvOf<R>[] = [];
   let revision = request.revision;
   let key = request.key;
   let limit = pageSize;
   for (;;) {
-    let res: RangeResponse;
+    let res: RangeResponse<KvOf<R>>;
     try {
       res = await send({ ...request, key, limit, ...(revision !== undefined && { revision }) });
     } catch (err) {
@@ -62,7 +62,7 @@ export async function pagedRange(
  * keys that page held (a count-only read, a few bytes) and the size etcd was sending give the bytes
  * per key; the next page takes what fits in 3/4 of the limit. Halving when either is unknown.
  */
-async function smallerLimit(err: GrpcError, limit: number, page: RangeRequest, send: (req: RangeRequest) => Promise<RangeResponse>): Promise<number> {
+async function smallerLimit<R extends RangeRequest>(err: GrpcError, limit: number, page: R, send: (req: R) => Promise<RangeResponse<KeyRevision>>): Promise<number> {
   const halved = Math.max(1, Math.floor(limit / 2));
   const size = /larger than max \((\d+) vs\. (\d+)\)/i.exec(err.details);
   if (!size) return halved;

@@ -12,7 +12,7 @@ import { EventQueue } from '../shared/event-queue.js';
 import { Ownership } from '../shared/ownership.js';
 import { retryUntil } from '../shared/retry-until.js';
 import type { EtcdClient } from './etcd-client.js';
-import type { Event, KeyValue } from './grpc/messages.js';
+import type { Event, KeyValue, KvOf } from './grpc/messages.js';
 import type { PagedRange, PagedRangeRequest } from './paged-range.js';
 import { prefixEnd } from './prefix-end.js';
 import type { HubWatch } from './watch-hub.js';
@@ -212,7 +212,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   }
 
   /** The watched key or prefix, in pages at one revision; persist() retries and logs it (WARN, as the watch's own). */
-  private readAll(request: Omit<PagedRangeRequest, 'key' | 'range_end'>): Promise<PagedRange> {
+  private readAll<const R extends Omit<PagedRangeRequest, 'key' | 'range_end'>>(request: R): Promise<PagedRange<KvOf<R & { key: Buffer }>>> {
     return this.client.pages({ ...this.rangeKey, ...request });
   }
 

@@ -3,7 +3,7 @@
 // (`/<namespace>/config/<key>`, `/config/<key>`), for `coordctl migrate-layout`. Only config is
 // moved: locks, registrations and instance IDs live on leases and go away with the old processes.
 import type { EtcdClient } from '../client/etcd-client.js';
-import type { TxnRequest } from '../client/grpc/messages.js';
+import type { RequestOp, TxnRequest } from '../client/grpc/messages.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { isCleanPath } from '../layout.js';
 
@@ -30,9 +30,10 @@ export function legacyRoot(client: EtcdClient): string {
   return client.namespace ? `${client.namespace.slice(1)}/` : '';
 }
 
-async function read(client: EtcdClient, prefix: string, keysOnly: boolean, signal?: AbortSignal) {
+/** Whole keys (values and leases: a keys-only read has neither on etcd 3.7). */
+async function read(client: EtcdClient, prefix: string, signal?: AbortSignal) {
   const key = Buffer.from(prefix);
-  return (await client.rangeAll('config.migrate.read', prefix, { key, range_end: prefixEnd(key), keys_only: keysOnly }, { signal, level: 'debug' })).kvs;
+  return (await client.rangeAll('config.migrate.read', prefix, { key, range_end: prefixEnd(key) }, { signal, level: 'debug' })).kvs;
 }
 
 /** What would move, compared byte for byte with what the new layout already holds. */
@@ -41,7 +42,7 @@ export async function planMigration(client: EtcdClient, signal?: AbortSignal): P
   const dirs = client.dirs;
   const from = `${root}config/`;
   const to = client.key(dirs.config);
-  const [old, current] = await Promise.all([read(client, from, false, signal), read(client, to, false, signal)]);
+  const [old, current] = await Promise.all([read(client, from, signal), read(client, to, signal)]);
   const now = new Map(current.map((kv) => [kv.key.toString(), kv.value]));
   const moves = old.map((kv): PlannedMove => {
     const key = kv.key.toString().slice(from.length);
@@ -50,7 +51,7 @@ export async function planMigration(client: EtcdClient, signal?: AbortSignal): P
     const action = !isCleanPath(key) ? 'skip' : there === undefined ? 'copy' : there.equals(kv.value) ? 'same' : 'conflict';
     return { key, from: kv.key.toString(), to: target, action };
   });
-  const leasedDirs = ['locks/', 'services/', 'ids/'].map((d) => read(client, root + d, true, signal));
+  const leasedDirs = ['locks/', 'services/', 'ids/'].map((d) => read(client, root + d, signal));
   const leased = (await Promise.all(leasedDirs)).reduce((n, kvs) => n + kvs.filter((kv) => kv.lease !== '0').length, 0);
   return { moves, leased, legacyRoot: root };
 }
@@ -67,12 +68,12 @@ export async function applyMigration(
 ): Promise<{ copied: number; deleted: number }> {
   let copied = 0;
   let deleted = 0;
-  const txn = (key: string, request: TxnRequest, idempotent: boolean) =>
+  const txn = <const S extends readonly RequestOp[] = [], const F extends readonly RequestOp[] = []>(key: string, request: TxnRequest<S, F>, idempotent: boolean) =>
     client.call('config.migrate', key, (o) => client.rpc.kv.txn(request, o), { signal, idempotent, level: 'debug' });
   for (const move of plan.moves) {
     if (move.action !== 'copy' && move.action !== 'same') continue;
     const [from, to] = [Buffer.from(move.from), Buffer.from(move.to)];
-    const [source] = await read(client, move.from, false, signal).then((kvs) => kvs.filter((kv) => kv.key.equals(from)));
+    const [source] = await read(client, move.from, signal).then((kvs) => kvs.filter((kv) => kv.key.equals(from)));
     if (!source) continue; // deleted meanwhile
     const unchanged = { key: from, target: 'MOD' as const, result: 'EQUAL' as const, mod_revision: source.mod_revision };
     // Copy the value as it is now, unless the new key exists (a new writer wins) or the old one moved.

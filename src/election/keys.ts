@@ -1,7 +1,7 @@
 // Key layout shared with etcd's Go concurrency.Election: election `name` lives under
 // `<ns>/elections/<name>/`, each candidate's key is that prefix + its lease ID in lowercase hex,
 // the leader is the candidate with the lowest create revision.
-import type { RangeRequest } from '../client/grpc/messages.js';
+import type { FullRangeRequest } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
 
@@ -16,7 +16,7 @@ export function candidateKey(prefix: string, leaseHexId: string): string {
 }
 
 /** The oldest candidate of an election (Go's `WithFirstCreate`): its leader. */
-export function firstCreated(prefix: string): RangeRequest {
+export function firstCreated(prefix: string): FullRangeRequest {
   const key = Buffer.from(prefix);
   return { key, range_end: prefixEnd(key), sort_target: 'CREATE', sort_order: 'ASCEND', limit: 1 };
 }

@@ -1,7 +1,7 @@
 // Allocating instance IDs on etcd, the way etcd's Go recipes claim a key: each ID is a key created
 // only if absent, in one transaction, bound to the holder's own lease. A pool is listed once (keys
 // only), then free IDs are tried from a random start, so the common case costs one range + one txn.
-import type { KeyValue } from '../client/grpc/messages.js';
+import type { KeyRevision, KeyValue } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { leaseTtls } from '../client/lease-ttl.js';
@@ -130,7 +130,9 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
   }
 
   /** Every ID key of `pool` (ignoring keys that are not plain decimals), in pages at one revision. */
-  private async scan(pool: string, keysOnly: boolean, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: KeyValue }>> {
+  private async scan(pool: string, keysOnly: true, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: KeyRevision }>>;
+  private async scan(pool: string, keysOnly: false, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: KeyValue }>>;
+  private async scan(pool: string, keysOnly: boolean, signal: AbortSignal | undefined): Promise<Array<{ id: number; kv: KeyRevision }>> {
     const rel = poolPrefix(this.client.dirs.ids, pool);
     const prefix = this.client.key(rel);
     const key = Buffer.from(prefix);

@@ -36,7 +36,8 @@ async function claim(c: Contender, bare: Buffer, holdOn: string | undefined): Pr
             absent(bare),
           ],
           success: holdOn === undefined ? [] : [{ request_put: { key: bare, value: Buffer.alloc(0), lease: holdOn } }],
-          failure: [{ request_range: newestTwo(c.prefix, c.myRev) }, { request_range: { key: bare, keys_only: true } }],
+          // The bare key whole: its lease tells a resend of ours (a keys-only read has no lease on etcd 3.7).
+          failure: [{ request_range: newestTwo(c.prefix, c.myRev) }, { request_range: { key: bare } }],
         },
         o,
       ),

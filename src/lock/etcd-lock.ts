@@ -4,7 +4,7 @@
 // TryAcquire key `<ns>/locks/K` (so gochat's TryAcquire fails while we hold; option
 // lock.holdTryAcquireKey: false leaves it out), and we wait while such a key exists. Unlock deletes
 // what we wrote.
-import type { TxnRequest, TxnResponse } from '../client/grpc/messages.js';
+import type { FullRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest, TxnResult } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
@@ -108,20 +108,20 @@ export class EtcdDistributedLock implements DistributedLock {
     const mine = keys.contender(lease.hexId);
     const refresh = this.refreshIfIdle(lease, signal);
     // Safe to resend: a second attempt finds the lock taken — by our own key, which queueing up finds (prev_kv).
-    let res = await this.send(operation, key, lease, this.takeIfFree(keys, mine.bytes, lease), wait, signal);
-    const queued = !res.succeeded;
-    if (queued) {
+    const taken = await this.send(operation, key, lease, this.takeIfFree(keys, mine.bytes, lease), wait, signal);
+    let queued: QueuedUp | undefined;
+    if (!taken.succeeded) {
       if (!wait) {
         this.spares.give(lease, ttlMs);
         throw new CoordinationError(ErrorCode.Conflict, `lock ${key} is held by someone else`);
       }
-      res = await this.send(operation, key, lease, queueUp(keys, mine.bytes, lease), true, signal);
+      queued = await this.send(operation, key, lease, queueUp(keys, mine.bytes, lease), true, signal);
     }
     try {
       let myRev: bigint;
       let bareRev: bigint;
-      if (queued) [myRev, bareRev] = await this.waitInQueue(key, keys, mine.key, lease, res, signal);
-      else myRev = bareRev = res.header.revision; // taken outright: both keys were created by this txn
+      if (queued) [myRev, bareRev] = await this.waitInQueue(key, keys, mine.key, lease, queued, signal);
+      else myRev = bareRev = taken.header.revision; // taken outright: both keys were created by this txn
       if (refresh) await refresh.catch(() => undefined);
       if (lease.isLost) throw lease.signal.reason as CoordinationError;
       return new HeldLock({
@@ -173,7 +173,7 @@ export class EtcdDistributedLock implements DistributedLock {
     keys: LockKeys,
     myKey: string,
     lease: KeptLease,
-    res: TxnResponse,
+    res: QueuedUp,
     signal: AbortSignal | undefined,
   ): Promise<[bigint, bigint]> {
     // A resend finds our key already there (prev_kv): our place is where that key was created.
@@ -201,7 +201,14 @@ export class EtcdDistributedLock implements DistributedLock {
   }
 
   /** One lock transaction; on an unknown outcome our key may exist, so the lease never serves again. */
-  private async send(operation: string, key: string, lease: KeptLease, txn: TxnRequest, idempotent: boolean, signal: AbortSignal | undefined) {
+  private async send<const S extends readonly RequestOp[], const F extends readonly RequestOp[]>(
+    operation: string,
+    key: string,
+    lease: KeptLease,
+    txn: TxnRequest<S, F>,
+    idempotent: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<TxnResult<S, F>> {
     try {
       return await this.client.call(operation, key, (o) => this.client.rpc.kv.txn(txn, o), { signal, idempotent, level: 'debug' });
     } catch (err) {
@@ -231,7 +238,10 @@ function round(ms: number): number {
  * Queue up: our key (a resend, or a first attempt whose answer was lost, finds it in prev_kv), who
  * is just ahead, the bare key.
  */
-function queueUp(keys: LockKeys, mine: Buffer, lease: KeptLease): TxnRequest {
+type QueueUpOps = [{ request_put: PutRequest }, { request_range: RangeRequest }, { request_range: FullRangeRequest }];
+type QueuedUp = TxnResult<QueueUpOps, []>;
+
+function queueUp(keys: LockKeys, mine: Buffer, lease: KeptLease): TxnRequest<QueueUpOps, []> {
   return {
     success: [{ request_put: { key: mine, value: Buffer.alloc(0), lease: lease.id, prev_kv: true } }, { request_range: keys.newest }, { request_range: keys.bareRead }],
   };

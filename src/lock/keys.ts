@@ -2,7 +2,7 @@
 // contender's key is that prefix + its lease ID in lowercase hex, the holder has the lowest create
 // revision. gochat's Go TryAcquire holds `K` by the bare key `<ns>/locks/K` instead (a create-if-absent
 // put), so our holder owns that key too, and a bare key we did not write counts as a holder.
-import type { Compare, RangeRequest } from '../client/grpc/messages.js';
+import type { Compare, FullRangeRequest, RangeRequest } from '../client/grpc/messages.js';
 import { newestTwo } from '../shared/fair-queue.js';
 import { leaseHex } from '../client/lease.js';
 import { prefixEnd } from '../client/prefix-end.js';
@@ -42,8 +42,8 @@ export interface LockKeys {
   readonly free: readonly Compare[];
   /** The newest two contenders. */
   readonly newest: RangeRequest;
-  /** The bare key, if anyone holds it. */
-  readonly bareRead: RangeRequest;
+  /** The bare key, if anyone holds it: whole, for its lease (a resend of ours is on our lease). */
+  readonly bareRead: FullRangeRequest;
   /** Our contender key for a lease (its hex ID), as text and bytes; the last two are remembered (spare leases take turns). */
   contender(leaseHex: string): Contender;
 }
@@ -79,7 +79,7 @@ export class LockKeyCache {
       bare,
       free: Object.freeze([absent(all, prefixEnd(all)), absent(bare)]),
       newest: newestTwo(prefix),
-      bareRead: { key: bare, keys_only: true },
+      bareRead: { key: bare },
       contender(leaseHex: string): Contender {
         if (last?.hex === leaseHex) return last;
         if (before?.hex === leaseHex) [last, before] = [before, last];

@@ -13,8 +13,9 @@ export async function listLocks(client: EtcdClient, prefix: unknown, signal?: Ab
   if (typeof prefix !== 'string' || prefix.includes('\0')) throw validationError('lock list prefix must be a string without NUL');
   const root = client.dirs.lock;
   const key = Buffer.from(client.key(root + prefix));
-  // Every contender of every matching lock, at one revision, in pages.
-  const { kvs } = await client.rangeAll('lock.list', prefix, { key, range_end: prefixEnd(key), keys_only: true }, { signal, level: 'debug' });
+  // Every contender of every matching lock, at one revision, in pages: whole keys, since a key's lease
+  // tells contender from bare key (a keys-only read has no lease on etcd 3.7; lock values are empty).
+  const { kvs } = await client.rangeAll('lock.list', prefix, { key, range_end: prefixEnd(key) }, { signal, level: 'debug' });
   // Group by lock: a contender's key is the lock's prefix plus its lease in hex; any other key is
   // gochat's TryAcquire key of the lock it names (held alone, or alongside by our holder).
   const byLock = new Map<string, { contenders: typeof kvs; bare?: (typeof kvs)[number] }>();

@@ -125,7 +125,8 @@ export abstract class LeasedKey {
     const res = await this.client.call(
       `${this.role.noun}.check`,
       this.label,
-      (o) => this.client.rpc.kv.range({ key: this.ownKey, keys_only: true }, o),
+      // Whole: a lease-bound key is ours only on our lease (a keys-only read has no lease on etcd 3.7).
+      (o) => this.client.rpc.kv.range({ key: this.ownKey }, o),
       { signal, idempotent: true, level: 'debug' },
     );
     const kv = res.kvs[0];

@@ -15,6 +15,7 @@ import { ETCD_PROTO } from '../../src/client/grpc/etcd-proto.js';
 import { KV, KV_REFLECTED, Lease, LEASE_REFLECTED, Watch, WATCH_REFLECTED } from '../../src/client/grpc/codec.js';
 import type * as M from '../../src/client/grpc/messages.js';
 import { Reader, Writer } from '../../src/client/grpc/wire.js';
+import { hasKeysOnlyRange, keysOnlyAnswers } from '../../src/client/grpc/kv-codec.js';
 
 const root = protobuf.Root.fromJSON(ETCD_PROTO as unknown as protobuf.INamespace);
 const type = (name: string): protobuf.Type => root.lookupType(name);
@@ -556,4 +557,53 @@ test('a value larger than the reused buffer encodes whole, and the next message 
   assert.deepEqual(big.value, value);
   const small = referenceDecode('etcdserverpb.PutRequest', KV.put.encode({ key: Buffer.from('k'), value: Buffer.from('v') }));
   assert.deepEqual(small, referenceDecode('etcdserverpb.PutRequest', reference('etcdserverpb.PutRequest', { key: Buffer.from('k'), value: Buffer.from('v') })));
+});
+
+// etcd 3.7 answers a keys-only range from its index: key and revisions only (etcd PR #21791). Ours
+// drop value and lease on every server, so a test on 3.4/3.5 sees what 3.7 sends.
+const KEY_REVISION_FIELDS = ['create_revision', 'key', 'mod_revision', 'version'];
+
+test('a keys-only range decodes to key and revisions, without the value and lease an older etcd sends', () => {
+  const kv = { key: Buffer.from('/locks/a/694d'), create_revision: '7', mod_revision: '9', version: '2', value: Buffer.from('secret'), lease: '7587870915349862154' };
+  const head = header();
+  const bytes = reference('etcdserverpb.RangeResponse', { header: head, kvs: [kv, kv], more: true, count: '5' });
+  const res = KV.rangeKeysOnly.decode(bytes);
+  assert.equal(res.kvs.length, 2);
+  for (const k of res.kvs) {
+    assert.deepEqual(Object.keys(k).sort(), KEY_REVISION_FIELDS);
+    assert.deepEqual(k, { key: kv.key, create_revision: 7n, mod_revision: 9n, version: '2' });
+  }
+  assert.equal(res.more, true);
+  assert.equal(res.count, '5');
+  // What etcd 3.7 itself sends (no value, no lease on the wire) decodes to the same.
+  const v37 = reference('etcdserverpb.RangeResponse', { header: head, kvs: [{ ...kv, value: undefined, lease: undefined }, kv], more: true, count: '5' });
+  assert.deepEqual(KV.rangeKeysOnly.decode(v37), res);
+  // A full read keeps both.
+  assert.equal(KV.range.decode(bytes).kvs[0]!.lease, kv.lease);
+});
+
+test('a txn answer: the ranges of the branch that ran that were keys-only lose value and lease, nested txns too, the rest keep them', () => {
+  const kv = { key: Buffer.from('k'), create_revision: '3', mod_revision: '4', version: '1', value: Buffer.from('v'), lease: '12' };
+  const range = { header: header(), kvs: [kv], count: '1' };
+  const request: M.TxnRequest = {
+    success: [{ request_range: { key: kv.key, keys_only: true } }, { request_range: { key: kv.key } }],
+    failure: [
+      { request_range: { key: kv.key } },
+      { request_txn: { success: [{ request_range: { key: kv.key, keys_only: true } }] } },
+      { request_range: { key: kv.key, keys_only: true } },
+    ],
+  };
+  const answer = (succeeded: boolean, responses: object[]) => reference('etcdserverpb.TxnResponse', { header: header(), succeeded, responses });
+  const rpc = (bytes: Buffer) => keysOnlyAnswers(KV.txn.decode(bytes), request);
+  const ok = rpc(answer(true, [{ response_range: range }, { response_range: range }]));
+  assert.deepEqual(Object.keys(ok.responses[0]!.response_range!.kvs[0]!).sort(), KEY_REVISION_FIELDS);
+  assert.equal((ok.responses[1]!.response_range!.kvs[0] as M.KeyValue).lease, '12');
+  const nested = { header: header(), succeeded: true, responses: [{ response_range: range }] };
+  const failed = rpc(answer(false, [{ response_range: range }, { response_txn: nested }, { response_range: range }]));
+  assert.equal((failed.responses[0]!.response_range!.kvs[0] as M.KeyValue).value.toString(), 'v');
+  assert.deepEqual(Object.keys(failed.responses[1]!.response_txn!.responses[0]!.response_range!.kvs[0]!).sort(), KEY_REVISION_FIELDS);
+  assert.deepEqual(Object.keys(failed.responses[2]!.response_range!.kvs[0]!).sort(), KEY_REVISION_FIELDS);
+  assert.equal(hasKeysOnlyRange(request), true);
+  assert.equal(hasKeysOnlyRange({ success: [{ request_range: { key: kv.key } }], failure: [{ request_txn: { success: [{ request_put: { key: kv.key } }] } }] }), false);
+  assert.equal(hasKeysOnlyRange({ failure: [{ request_txn: { failure: [{ request_range: { key: kv.key, keys_only: true } }] } }] }), true);
 });

@@ -108,7 +108,7 @@ function prepareCompare(c: M.Compare): M.Compare {
   return { ...c, target: enumOf(COMPARE_TARGET, c.target, 'compare target'), result: enumOf(COMPARE_RESULT, c.result, 'compare result') } as unknown as M.Compare;
 }
 
-function prepareOps(ops: M.RequestOp[] | undefined): M.RequestOp[] | undefined {
+function prepareOps(ops: readonly M.RequestOp[] | undefined): readonly M.RequestOp[] | undefined {
   if (!ops || !ops.some((op) => op.request_range?.sort_order !== undefined || op.request_range?.sort_target !== undefined || op.request_txn)) return ops;
   return ops.map((op) => {
     if (op.request_range) return { request_range: prepareRange(op.request_range) };
@@ -144,6 +144,8 @@ export const KV_REFLECTED = {
 // Range, Put, DeleteRange and Txn carry every lock, config and registry call: hand-written codec.
 export const KV = {
   range: { path: KV_REFLECTED.range.path, encode: K.encodeRangeRequest, decode: K.decodeRangeResponse } as Method<M.RangeRequest, M.RangeResponse>,
+  /** A keys-only Range: keys come as every etcd gives them (no value, no lease; messages.ts KeyRevision). */
+  rangeKeysOnly: { path: KV_REFLECTED.range.path, encode: K.encodeRangeRequest, decode: K.decodeKeysOnlyRangeResponse } as Method<M.RangeRequest, M.RangeResponse<M.KeyRevision>>,
   put: { path: KV_REFLECTED.put.path, encode: K.encodePutRequest, decode: K.decodePutResponse } as Method<M.PutRequest, M.PutResponse>,
   deleteRange: { path: KV_REFLECTED.deleteRange.path, encode: K.encodeDeleteRangeRequest, decode: K.decodeDeleteRangeResponse } as Method<M.DeleteRangeRequest, M.DeleteRangeResponse>,
   txn: { path: KV_REFLECTED.txn.path, encode: K.encodeTxnRequest, decode: K.decodeTxnResponse } as Method<M.TxnRequest, M.TxnResponse>,

@@ -8,6 +8,7 @@ import { Auth, KV, Lease, Maintenance, Watch, type Method } from './codec.js';
 import type * as M from './messages.js';
 import { GrpcError, Status } from './status.js';
 import { describeRefused } from '../key-needs.js';
+import { hasKeysOnlyRange, keysOnlyAnswers } from './kv-codec.js';
 
 export interface RpcOptions {
   /** Deadline of the call in ms (connect included). */
@@ -52,10 +53,19 @@ export class EtcdRpc {
   private fetching: Promise<string> | undefined;
 
   readonly kv = {
-    range: (req: M.RangeRequest, o: RpcOptions) => this.unary(KV.range, req, o),
+    /** A range; a keys-only one gives keys without value and lease, as etcd 3.7 does (messages.ts KeyRevision). */
+    range: <const R extends M.RangeRequest>(req: R, o: RpcOptions): Promise<M.RangeResponse<M.KvOf<R>>> =>
+      (req.keys_only ? this.unary(KV.rangeKeysOnly, req, o) : this.unary(KV.range, req, o)) as Promise<M.RangeResponse<M.KvOf<R>>>,
     put: (req: M.PutRequest, o: RpcOptions) => this.unary(KV.put, req, o),
     deleteRange: (req: M.DeleteRangeRequest, o: RpcOptions) => this.unary(KV.deleteRange, req, o),
-    txn: (req: M.TxnRequest, o: RpcOptions) => this.unary(KV.txn, req, o),
+    /** A txn, its answers typed by its ops (a keys-only range's keys as above). */
+    txn: <const S extends readonly M.RequestOp[] = [], const F extends readonly M.RequestOp[] = []>(
+      req: M.TxnRequest<S, F>,
+      o: RpcOptions,
+    ): Promise<M.TxnResult<S, F>> => {
+      const method = hasKeysOnlyRange(req) ? { ...KV.txn, decode: (b: Buffer) => keysOnlyAnswers(KV.txn.decode(b), req) } : KV.txn;
+      return this.unary<M.TxnRequest, M.TxnResponse>(method, req, o) as Promise<M.TxnResult<S, F>>;
+    },
     compact: (req: M.CompactionRequest, o: RpcOptions) => this.unary(KV.compact, req, o),
   };
 

@@ -149,18 +149,42 @@ export function readKeyValue(r: Reader): M.KeyValue {
   return kv;
 }
 
-function readRange(r: Reader): M.RangeResponse {
-  const m: Unheaded<M.RangeResponse> = { kvs: [], header: undefined, more: false, count: '0' };
+/**
+ * A key of a keys-only range: key and revisions, as etcd 3.7 gives them; a `value` or `lease` an
+ * older etcd sends is skipped, so every server answers alike (messages.ts, KeyRevision).
+ */
+export function readKeyRevision(r: Reader): M.KeyRevision {
+  const kv: M.KeyRevision = { key: EMPTY, create_revision: 0n, mod_revision: 0n, version: '0' };
+  while (!r.done) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_BYTES)) kv.key = r.bytes();
+    else if (tag === ((2 << 3) | WIRE_VARINT)) kv.create_revision = r.bigint();
+    else if (tag === ((3 << 3) | WIRE_VARINT)) kv.mod_revision = r.bigint();
+    else if (tag === ((4 << 3) | WIRE_VARINT)) kv.version = r.int64(true);
+    else r.skip(tag & 7);
+  }
+  return kv;
+}
+
+/** Only the key and revisions of `kv` (a keys-only answer inside a Txn, read before we knew). */
+export function keyRevision(kv: M.KeyRevision): M.KeyRevision {
+  return { key: kv.key, create_revision: kv.create_revision, mod_revision: kv.mod_revision, version: kv.version };
+}
+
+function readRangeOf<K extends M.KeyRevision>(r: Reader, readKv: (r: Reader) => K): M.RangeResponse<K> {
+  const m: Unheaded<M.RangeResponse<K>> = { kvs: [], header: undefined, more: false, count: '0' };
   while (!r.done) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WIRE_BYTES)) m.header = readHeader(r.nested());
-    else if (tag === ((2 << 3) | WIRE_BYTES)) m.kvs.push(readKeyValue(r.nested()));
+    else if (tag === ((2 << 3) | WIRE_BYTES)) m.kvs.push(readKv(r.nested()));
     else if (tag === ((3 << 3) | WIRE_VARINT)) m.more = r.bool();
     else if (tag === ((4 << 3) | WIRE_VARINT)) m.count = r.int64(true);
     else r.skip(tag & 7);
   }
   return headed(m, 'RangeResponse');
 }
+
+const readRange = (r: Reader): M.RangeResponse => readRangeOf(r, readKeyValue);
 
 function readPut(r: Reader): M.PutResponse {
   const m: Unheaded<M.PutResponse> = { header: undefined, prev_kv: null };
@@ -217,6 +241,29 @@ function readTxn(r: Reader): M.TxnResponse {
 }
 
 export const decodeRangeResponse = decoder(readRange);
+/** The answer to a keys-only range. */
+export const decodeKeysOnlyRangeResponse = decoder((r) => readRangeOf(r, readKeyRevision));
 export const decodePutResponse = decoder(readPut);
 export const decodeDeleteRangeResponse = decoder(readDeleteRange);
 export const decodeTxnResponse = decoder(readTxn);
+
+/** Whether a keys-only range is among `txn`'s ops (then its answer is read with keysOnlyAnswers). */
+export function hasKeysOnlyRange(txn: M.TxnRequest): boolean {
+  const any = (ops: readonly M.RequestOp[] | undefined): boolean =>
+    ops !== undefined && ops.some((op) => op.request_range?.keys_only === true || (op.request_txn !== undefined && hasKeysOnlyRange(op.request_txn)));
+  return any(txn.success) || any(txn.failure);
+}
+
+/**
+ * `res`, the answer to `txn`, with its keys-only ranges' keys cut to key and revisions (in place,
+ * down through nested txns): the ops that answered are known only once `succeeded` is read.
+ */
+export function keysOnlyAnswers(res: M.TxnResponse, txn: M.TxnRequest): M.TxnResponse {
+  const ops = (res.succeeded ? txn.success : txn.failure) ?? [];
+  res.responses.forEach((answer, i) => {
+    const op = ops[i];
+    if (op?.request_range?.keys_only && answer.response_range) answer.response_range.kvs = answer.response_range.kvs.map(keyRevision);
+    else if (op?.request_txn && answer.response_txn) keysOnlyAnswers(answer.response_txn, op.request_txn);
+  });
+  return res;
+}

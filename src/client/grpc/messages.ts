@@ -12,11 +12,20 @@ export interface ResponseHeader {
   raft_term: string;
 }
 
-export interface KeyValue {
+/**
+ * A key as a keys-only range gives it on every etcd: etcd 3.7 answers a keys-only range that is not
+ * sorted by value from its in-memory index, without `value` and `lease` (CHANGELOG-3.7, etcd PR
+ * #21791), and our decoders drop both on every server, so 3.4–3.6 answer as 3.7 does. A recipe that
+ * needs a key's lease or value reads the key (a full range), which the type makes it do.
+ */
+export interface KeyRevision {
   key: Buffer;
   create_revision: bigint;
   mod_revision: bigint;
   version: string;
+}
+
+export interface KeyValue extends KeyRevision {
   value: Buffer;
   lease: string;
 }
@@ -40,9 +49,16 @@ export interface RangeRequest {
   max_create_revision?: Int64;
 }
 
-export interface RangeResponse {
+/** A range that certainly reads whole keys: `keys_only` absent or false. */
+export type FullRangeRequest = RangeRequest & { keys_only?: false | undefined };
+
+/** What a range of request `R` gives per key: whole keys only when `R` certainly asks for them. */
+// (`key` is in the test so that it is no weak type, which a request without `keys_only` would not match.)
+export type KvOf<R extends RangeRequest> = R extends { key: Buffer; keys_only?: false | undefined } ? KeyValue : KeyRevision;
+
+export interface RangeResponse<K extends KeyRevision = KeyValue> {
   header: ResponseHeader;
-  kvs: KeyValue[];
+  kvs: K[];
   more: boolean;
   count: string;
 }
@@ -93,24 +109,41 @@ export interface RequestOp {
   request_txn?: TxnRequest;
 }
 
+/** The answer to an op of unknown kind: a range in it may have been keys-only. */
 export interface ResponseOp {
-  response_range?: RangeResponse;
+  response_range?: RangeResponse<KeyRevision>;
   response_put?: PutResponse;
   response_delete_range?: DeleteRangeResponse;
   response_txn?: TxnResponse;
 }
 
-export interface TxnRequest {
+/** The answer to `Op`: a range's keys are whole only when it certainly asked for them. */
+export type ResponseOf<Op> = Op extends { readonly request_range: infer R extends RangeRequest }
+  ? Omit<ResponseOp, 'response_range'> & { response_range: RangeResponse<KvOf<R>> }
+  : ResponseOp;
+
+/** The answers to the ops `Ops`, position by position (a tuple for a tuple). */
+export type ResponsesOf<Ops extends readonly RequestOp[]> = { -readonly [I in keyof Ops]: ResponseOf<Ops[I]> };
+
+export interface TxnRequest<S extends readonly RequestOp[] = readonly RequestOp[], F extends readonly RequestOp[] = readonly RequestOp[]> {
   compare?: Compare[];
-  success?: RequestOp[];
-  failure?: RequestOp[];
+  success?: S;
+  failure?: F;
 }
 
-export interface TxnResponse {
+export interface TxnResponse<Responses extends readonly ResponseOp[] = ResponseOp[]> {
   header: ResponseHeader;
   succeeded: boolean;
-  responses: ResponseOp[];
+  responses: Responses;
 }
+
+/**
+ * The answer to a txn of `success` ops `S` and `failure` ops `F`, as the client's txn() types it:
+ * `succeeded` tells which ops answered, and each answer has the type of its op.
+ */
+export type TxnResult<S extends readonly RequestOp[], F extends readonly RequestOp[]> =
+  | (TxnResponse<ResponsesOf<S>> & { succeeded: true })
+  | (TxnResponse<ResponsesOf<F>> & { succeeded: false });
 
 export interface CompactionRequest {
   revision: Int64;
