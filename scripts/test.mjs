@@ -4,22 +4,28 @@
 // and ends with the runner's summary plus a plain `N passed, N failed, N skipped` line (all runs).
 //
 // The matrix (what CI runs):
-//   node24  the whole suite, under c8 coverage (the gate: src/ lines >= 80%)
-//   node20  the whole suite (the oldest supported major; the machine's own Node when it is a 20)
-//   node22, node26   test/integration (public API, Go interop, consumer tarball, no-warning checks)
-//   bun, deno        the public-API integration tests and every demo example (scripts/lib/foreign-tests.mjs)
+//   node24  the whole suite, under c8 coverage (the gate: src/ lines >= 80%)            etcd 3.4
+//   node20  the whole suite (the oldest supported major; the machine's own Node when it is a 20)  etcd 3.4
+//   node22  test/integration (public API, Go interop, least privilege, consumer tarball, no-warning checks)  etcd 3.5
+//   node26  test/integration                                                             etcd 3.4
+//   bun, deno        the public-API integration tests and every demo example (scripts/lib/foreign-tests.mjs)  etcd 3.4
+// etcd 3.4 is Debian bookworm's etcd-server; 3.5 is Debian's newer suites' etcd-server/-client,
+// fetched and unpacked into .cache/ (scripts/lib/etcd-lines.mjs), never installed. A run puts the
+// row's etcd and etcdctl first on PATH, so every member a test starts is of that line too.
 // Extra runtimes come from the npm registry (scripts/lib/runtimes.mjs), cached in .runtimes/.
 //
 //   npm test                                  the matrix
-//   npm test -- test/unit                     only these paths, on node24 alone
+//   npm test -- test/unit                     only these paths, on node24 alone (etcd 3.4)
 //   npm test -- --runtimes node20,bun [paths] only these runtimes (paths apply to the Node ones)
+//   npm test -- --etcd 3.5 [paths]            the chosen rows (or node24 with paths) on etcd 3.5
 // Every run first type-checks the whole tree (tsc --noEmit): a type error fails the run.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './lib/deps.mjs';
-import { ensureEtcd, ensureGo, startCluster } from './lib/etcd.mjs';
+import { ensureGo, startCluster } from './lib/etcd.mjs';
+import { ensureEtcdLine, LINES } from './lib/etcd-lines.mjs';
 import { ensureRuntime } from './lib/runtimes.mjs';
 import { runForeignTests } from './lib/foreign-tests.mjs';
 
@@ -37,22 +43,29 @@ function findTests(dir) {
 // ── what to run ──
 const argv = process.argv.slice(2);
 let only;
+let etcdLine;
 const paths = [];
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--runtimes') only = argv[++i]?.split(',').filter(Boolean);
   else if (argv[i].startsWith('--runtimes=')) only = argv[i].slice('--runtimes='.length).split(',').filter(Boolean);
+  else if (argv[i] === '--etcd') etcdLine = argv[++i];
+  else if (argv[i].startsWith('--etcd=')) etcdLine = argv[i].slice('--etcd='.length);
   else paths.push(argv[i]);
+}
+if (etcdLine !== undefined && !LINES.includes(etcdLine)) {
+  console.error(`[test] unknown etcd line ${etcdLine}; known: ${LINES.join(', ')}`);
+  process.exit(2);
 }
 const wholeSuite = paths.length === 0;
 const ALL = ['test'];
 const INTEGRATION = ['test/integration'];
 const MATRIX = [
-  { runtime: 'node24', paths: ALL, coverage: true, what: 'whole suite, coverage' },
-  { runtime: 'node20', paths: ALL, what: 'whole suite (oldest supported major)' },
-  { runtime: 'node22', paths: INTEGRATION, what: 'integration + consumer' },
-  { runtime: 'node26', paths: INTEGRATION, what: 'integration + consumer' },
-  { runtime: 'bun', foreign: true, what: 'public-API integration tests + demo' },
-  { runtime: 'deno', foreign: true, what: 'public-API integration tests + demo' },
+  { runtime: 'node24', paths: ALL, coverage: true, etcd: '3.4', what: 'whole suite, coverage' },
+  { runtime: 'node20', paths: ALL, etcd: '3.4', what: 'whole suite (oldest supported major)' },
+  { runtime: 'node22', paths: INTEGRATION, etcd: '3.5', what: 'integration + consumer' },
+  { runtime: 'node26', paths: INTEGRATION, etcd: '3.4', what: 'integration + consumer' },
+  { runtime: 'bun', foreign: true, etcd: '3.4', what: 'public-API integration tests + demo' },
+  { runtime: 'deno', foreign: true, etcd: '3.4', what: 'public-API integration tests + demo' },
 ];
 let plan;
 if (only) {
@@ -63,14 +76,16 @@ if (only) {
   }
   plan = MATRIX.filter((m) => only.includes(m.runtime)).map((m) => (wholeSuite ? m : { ...m, paths, coverage: false, what: paths.join(' ') }));
 } else if (!wholeSuite) {
-  plan = [{ runtime: 'node24', paths, coverage: false, what: paths.join(' ') }];
+  plan = [{ runtime: 'node24', paths, coverage: false, etcd: '3.4', what: paths.join(' ') }];
 } else {
   plan = MATRIX;
 }
+if (etcdLine !== undefined) plan = plan.map((step) => ({ ...step, etcd: etcdLine }));
 
 // ── set-up: npm packages, etcd, Go, runtimes ──
 ensureDeps(root);
-ensureEtcd({ quiet: false });
+const lines = new Map();
+for (const line of new Set(plan.map((step) => step.etcd))) lines.set(line, ensureEtcdLine(line, { root }));
 const noGo = ensureGo({ quiet: false });
 if (noGo) console.error(`[test] ${noGo}; those tests are skipped`);
 for (const step of plan) step.rt = ensureRuntime(step.runtime);
@@ -90,15 +105,30 @@ const outDir = join(root, '.test-output');
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
-const etcd = await startCluster({ size: 1 });
-console.log(`[test] throwaway etcd at ${etcd.endpoints.join(',')} (data in ${etcd.root})`);
+/** One throwaway member per etcd line, started when a row first needs it. */
+const clusters = new Map();
+async function etcdFor(line) {
+  if (!clusters.has(line)) {
+    const { binDir } = lines.get(line);
+    clusters.set(line, startCluster({ size: 1, ...(binDir && { bin: join(binDir, 'etcd') }) }));
+  }
+  const cluster = await clusters.get(line);
+  // What the server says it is (GET /version), not what we meant to start.
+  const server = await fetch(`${cluster.endpoints[0]}/version`).then((r) => r.json());
+  return { ...lines.get(line), cluster, server: server.etcdserver };
+}
 
-/** The environment of one runtime's run: its binary first on PATH (so `node`, npm and npx children use it too). */
-function envFor(rt) {
+/**
+ * The environment of one row's run: its runtime's binary first on PATH (so `node`, npm and npx
+ * children use it too), then its etcd line's etcd and etcdctl (so members the tests start match).
+ */
+function envFor(rt, etcd) {
+  const dirs = [dirname(rt.bin), ...(etcd.binDir ? [etcd.binDir] : []), process.env.PATH ?? ''];
   return {
     ...process.env,
-    PATH: `${dirname(rt.bin)}${delimiter}${process.env.PATH ?? ''}`,
-    ETCD_ENDPOINTS: etcd.endpoints.join(','),
+    PATH: dirs.join(delimiter),
+    ETCD_ENDPOINTS: etcd.cluster.endpoints.join(','),
+    COORD_ETCD_VERSION: etcd.server,
     COORD_LOG_LEVEL: process.env.COORD_LOG_LEVEL ?? 'silent',
   };
 }
@@ -120,10 +150,10 @@ process.on('SIGINT', stopChildren);
 process.on('SIGTERM', stopChildren);
 
 /** One Node major: node's test runner (under c8 when coverage is wanted) over the step's files. */
-async function runNode(step) {
+async function runNode(step, env) {
   const files = step.paths.flatMap(findTests).map((f) => relative(root, f));
   if (files.length === 0) throw new Error(`no test files under ${step.paths.join(' ')}`);
-  const tapFile = join(outDir, `${step.runtime}.tap`);
+  const tapFile = join(outDir, `${step.runtime}-etcd${step.etcd}.tap`);
   const nodeArgs = [
     '--import', 'tsx',
     '--import', './test/helpers/guard.ts',
@@ -137,7 +167,7 @@ async function runNode(step) {
   let cmd = step.rt.bin;
   let args = nodeArgs;
   if (step.coverage) {
-    const cov = join(outDir, `coverage-${step.runtime}`);
+    const cov = join(outDir, `coverage-${step.runtime}-etcd${step.etcd}`);
     cmd = process.execPath;
     args = [
       join(root, 'node_modules', 'c8', 'bin', 'c8.js'),
@@ -152,7 +182,7 @@ async function runNode(step) {
       ...nodeArgs,
     ];
   }
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: envFor(step.rt) });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   children.add(child);
   const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   children.delete(child);
@@ -166,14 +196,16 @@ const started = Date.now();
 try {
   for (const step of plan) {
     const t0 = Date.now();
-    console.log(`\n[test] ===== ${step.rt.kind} ${step.rt.version} (${step.runtime}): ${step.what} =====`);
-    const r = step.foreign
-      ? await runForeignTests({ root, runtime: step.rt, env: envFor(step.rt), outDir })
-      : await runNode(step);
+    const etcd = await etcdFor(step.etcd);
+    step.server = etcd.server;
+    console.log(`\n[test] ===== ${step.rt.kind} ${step.rt.version} (${step.runtime}) on etcd ${etcd.server}: ${step.what} =====`);
+    console.log(`[test] etcd server ${etcd.server} at ${etcd.cluster.endpoints.join(',')} (${etcd.binDir ? `unpacked in ${relative(root, etcd.binDir)}` : 'Debian bookworm\'s, on PATH'}; data in ${etcd.cluster.root})`);
+    const env = envFor(step.rt, etcd);
+    const r = step.foreign ? await runForeignTests({ root, runtime: step.rt, env, outDir }) : await runNode(step, env);
     results.push({ step, ...r, seconds: Math.round((Date.now() - t0) / 1000) });
   }
 } finally {
-  await etcd.stop();
+  await Promise.all([...clusters.values()].map(async (c) => (await c.catch(() => undefined))?.stop()));
 }
 
 let pass = 0, fail = 0, skipped = 0;
@@ -182,7 +214,7 @@ for (const r of results) {
   pass += r.pass;
   fail += r.fail;
   skipped += r.skipped;
-  console.log(`[test]   ${`${r.step.rt.kind} ${r.step.rt.version}`.padEnd(16)} ${r.step.what.padEnd(40)} ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${r.seconds} s)`);
+  console.log(`[test]   ${`${r.step.rt.kind} ${r.step.rt.version}`.padEnd(16)} ${`etcd ${r.step.server}`.padEnd(12)} ${r.step.what.padEnd(40)} ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${r.seconds} s)`);
 }
 console.log(`[test] finished in ${Math.round((Date.now() - started) / 1000)} s`);
 console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);

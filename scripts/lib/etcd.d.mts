@@ -31,5 +31,7 @@ export declare function startCluster(opts?: {
   extraArgs?: string[];
   timeoutMs?: number;
   quiet?: boolean;
+  /** The etcd binary; default `etcd` on PATH. */
+  bin?: string;
 }): Promise<EtcdCluster>;
 export declare function waitClusterHealthy(cluster: EtcdCluster, timeoutMs?: number): Promise<void>;

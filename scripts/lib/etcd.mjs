@@ -106,8 +106,8 @@ async function waitHealthy(clientUrl, deadline, member) {
 
 /** One etcd process we started. Knows how to stop, pause, resume and restart itself by PID. */
 export class EtcdMember {
-  constructor({ name, clientPort, peerPort, initialCluster, token, dataDir, extraArgs = [] }) {
-    Object.assign(this, { name, clientPort, peerPort, initialCluster, token, dataDir, extraArgs });
+  constructor({ name, clientPort, peerPort, initialCluster, token, dataDir, extraArgs = [], bin = 'etcd' }) {
+    Object.assign(this, { name, clientPort, peerPort, initialCluster, token, dataDir, extraArgs, bin });
     this.clientUrl = `http://127.0.0.1:${clientPort}`;
     this.peerUrl = `http://127.0.0.1:${peerPort}`;
     this.logFile = join(dataDir, '..', `${name}.log`);
@@ -145,7 +145,7 @@ export class EtcdMember {
     if (this.running) return;
     const log = openSync(this.logFile, 'a');
     this.exitCode = null;
-    const proc = spawn('etcd', this.args(), { stdio: ['ignore', log, log], detached: false });
+    const proc = spawn(this.bin, this.args(), { stdio: ['ignore', log, log], detached: false });
     closeSync(log);
     this.proc = proc;
     proc.once('exit', (code, signal) => {
@@ -186,9 +186,10 @@ export class EtcdMember {
 /**
  * Starts a throwaway cluster of `size` members (1 for tests and the demo, 3 for fault tests)
  * on free loopback ports, waits until every member is healthy, and returns a handle.
+ * `bin`: the etcd binary (default: `etcd` on PATH, which `npm test` points at the line under test).
  */
-export async function startCluster({ size = 1, extraArgs = [], timeoutMs = HEALTH_TIMEOUT_MS, quiet = true } = {}) {
-  ensureEtcd({ quiet });
+export async function startCluster({ size = 1, extraArgs = [], timeoutMs = HEALTH_TIMEOUT_MS, quiet = true, bin } = {}) {
+  if (!bin) ensureEtcd({ quiet });
   const ports = await freePorts(size * 2);
   const root = mkdtempSync(join(dataRoot(), 'coord-etcd-'));
   const token = `coord-${process.pid}-${Date.now()}`;
@@ -204,6 +205,7 @@ export async function startCluster({ size = 1, extraArgs = [], timeoutMs = HEALT
         token,
         dataDir: join(root, name),
         extraArgs,
+        ...(bin && { bin }),
       }),
   );
   members.forEach((m) => m.spawn());
