@@ -3,15 +3,23 @@
 // one stream, not a thousand streams. The stream is (re)opened on demand after any failure; a
 // stream that stays silent moves the client on to the next member, so a keep-alive re-sent after a
 // timeout does not land on the same hung member again.
+// A stream's error is never a lease's loss (etcd answers a lost lease with TTL 0), and one error ends
+// the stream for every lease on it: etcd 3.5.13+ ends it with "not a primary lessor" (Unknown) during
+// a leader change, 3.5.3+ with Unavailable while it waits for its applied index, and an expired token
+// ends it too. So a keep-alive in flight is sent once more, on a new stream (on the next member when
+// etcd said why), before its caller hears of the failure.
 import type { EtcdClient } from './etcd-client.js';
 import type { RpcStream } from './grpc/etcd-rpc.js';
 import type { LeaseKeepAliveRequest } from './grpc/messages.js';
+import { GrpcError, Status } from './grpc/status.js';
 
 type Stream = RpcStream<LeaseKeepAliveRequest>;
 
 interface Waiter {
   ok(ttlSeconds: number): void;
   fail(err: unknown): void;
+  /** Sent again on a new stream after the first broke under it (once). */
+  resent?: boolean;
 }
 
 export class LeaseKeeper {
@@ -55,24 +63,41 @@ export class LeaseKeeper {
       const list = this.waiting.get(id) ?? [];
       list.push(waiter);
       this.waiting.set(id, list);
-      this.open().then(
-        (stream) => {
-          if (!settled) stream.write({ ID: id });
-        },
-        (err: unknown) => finish(() => reject(err)),
-      );
+      this.send(id, waiter);
     });
+  }
+
+  /** Writes the keep-alive of `waiter` (waiting for lease `id`) on the current stream, opening one if need be. */
+  private send(id: string, waiter: Waiter): void {
+    this.open().then(
+      (stream) => {
+        if (this.waiting.get(id)?.includes(waiter)) stream.write({ ID: id });
+      },
+      (err: unknown) => waiter.fail(err),
+    );
   }
 
   private open(): Promise<Stream> {
     if (this.stream) return this.stream;
     let opening: Promise<Stream>;
+    let current: Stream | undefined;
     const broken = (err: unknown): void => {
       if (this.stream === opening) this.stream = undefined;
-      // Whoever waits on this stream learns now instead of at its timeout.
-      const waiters = [...this.waiting.values()].flat();
-      this.waiting.clear();
-      for (const w of waiters) w.fail(err);
+      // etcd ended the stream with a reason: the next one goes to another member.
+      if (current && err instanceof GrpcError && (err.code === Status.UNKNOWN || err.code === Status.UNAVAILABLE)) {
+        this.client.rpc.channel.rotate(current.endpoint);
+      }
+      // Each keep-alive on this stream is sent once more on a new one; whoever waits on a second
+      // failure learns now instead of at its timeout.
+      for (const [id, list] of this.waiting) {
+        for (const w of [...list]) {
+          if (w.resent || this.closed) w.fail(err);
+          else {
+            w.resent = true;
+            this.send(id, w);
+          }
+        }
+      }
     };
     opening = this.client.rpc.leaseKeepAlive(
       {
@@ -89,6 +114,7 @@ export class LeaseKeeper {
     this.stream = opening;
     opening.then(
       (s) => {
+        current = s;
         if (this.closed) s.cancel();
       },
       () => {

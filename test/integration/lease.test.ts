@@ -91,6 +91,28 @@ test('a blackholed connection is declared lost within the TTL, not 2×TTL', asyn
   }
 });
 
+test('a keep-alive stream that breaks under a keep-alive in flight: it is sent again on a new stream, on the next member, and answered', async () => {
+  // etcd 3.5+ may end the shared stream with an error that is no lease's loss ("not a primary
+  // lessor", Unavailable); a cut connection ends it the same way for every lease on it.
+  const [direct] = await etcdEndpoints();
+  const proxy = await TcpProxy.forUrl(direct!).start();
+  const c = await client([proxy.url, direct!], 3000);
+  try {
+    const lease = await KeptLease.grant(c, 6000);
+    await lease.keepAliveOnce(); // the stream is open, through the proxy
+    await proxy.setMode('delay', 2000);
+    const inFlight = lease.keepAliveOnce();
+    await new Promise((r) => setImmediate(r)); // written to the open stream (a resolved open() is a microtask away)
+    proxy.resetAll();
+    assert.equal(await inFlight, 6, 'answered, not failed with the stream');
+    assert.equal(lease.isLost, false);
+    await lease.revoke();
+  } finally {
+    await proxy.stop();
+    await c.close();
+  }
+});
+
 test('close() revokes every lease the client owns', async () => {
   const c = await client();
   const a = await KeptLease.grant(c, 10_000, { keepAlive: true });
