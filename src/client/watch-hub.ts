@@ -178,11 +178,12 @@ export class WatchHub {
 
   private onResponse(res: WatchResponse): void {
     let id = Number(res.watch_id);
-    // etcd answers creates in order; a create it refuses (permission denied, invalid token) comes
-    // back with watch ID -1, so the oldest unanswered create is the one it refers to.
+    // etcd answers creates in order; a create it refuses (permission denied, invalid token, a
+    // compacted or negative start revision: 3.4.22/3.5.6+) comes back created+canceled with watch
+    // ID -1, not ours, so the oldest unanswered create is the one it refers to.
     if (res.created) {
-      const oldest = this.unanswered.shift();
-      if (id === -1 && oldest !== undefined) id = oldest;
+      if (id === -1) id = this.unanswered.shift() ?? -1;
+      else this.unanswered = this.unanswered.filter((x) => x !== id);
     }
     const entry = this.entries.get(id);
     if (!entry) {
