@@ -32,6 +32,18 @@ export interface Capabilities {
   ids?: readonly string[] | '*';
 }
 
+/**
+ * What etcd asks of lease calls, beyond a role's key grants (etcd 3.4.42, 3.5.28 and 3.6.9 on: the
+ * fixes of CVE-2026-33413; CVE-2023-32082 for time-to-live). The grants above meet them: our leases
+ * hold only keys the same capability may write. `coordctl roles` prints them with the grants.
+ */
+export const LEASE_RULES: readonly string[] = [
+  'every lease call (grant, keep-alive, time-to-live, revoke) needs a valid token',
+  'keep-alive and revoke need write on every key attached to the lease',
+  'time-to-live needs read on every key attached to the lease',
+  'none of our calls needs root: no Status, Compact, MemberList, Alarm or LeaseLeases',
+];
+
 /** One permission of a role: `key` alone, or every key starting with it (`prefix`). */
 export interface Grant {
   permission: Permission;

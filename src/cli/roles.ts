@@ -15,7 +15,7 @@ import { checkKey } from '../config/codec.js';
 import { resolveLayout } from '../layout.js';
 import { validateLockKey } from '../lock/validate.js';
 import { DEFAULT_OPTIONS } from '../options.js';
-import { grantRange, grantsFor, type Capabilities, type Grant } from '../permissions.js';
+import { grantRange, grantsFor, LEASE_RULES, type Capabilities, type Grant } from '../permissions.js';
 import { validName } from '../registry/validation.js';
 import type { GlobalOptions } from './connection.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -94,7 +94,7 @@ is piped from $${DEFAULT_PASSWORD_ENV} (or --password-env). Which call needs wha
       }
       if (out.json) {
         const { grants, ...rest } = plan;
-        out.data({ ...rest, user: plan.user ?? null, permissions: grants.map(grantJson), commands: commands(plan), ...(applied && { applied }) });
+        out.data({ ...rest, user: plan.user ?? null, permissions: grants.map(grantJson), leaseRules: LEASE_RULES, commands: commands(plan), ...(applied && { applied }) });
         return;
       }
       if (applied) {
@@ -106,6 +106,8 @@ is piped from $${DEFAULT_PASSWORD_ENV} (or --password-env). Which call needs wha
       }
       out.line(`# role ${plan.role}: what service ${service} needs in namespace ${plan.namespace || '(none)'}, and no more`);
       out.line(`# run as an etcd admin (ETCDCTL_ENDPOINTS and ETCDCTL_USER set)${plan.user ? `; the password of user ${plan.user} comes from $${plan.passwordEnv}` : ''}`);
+      // etcd's lease rules (CVE-2026-33413): met by these grants, said so that an admin can tell.
+      for (const rule of LEASE_RULES) out.line(`# leases: ${rule}`);
       const lines = commands(plan);
       const width = Math.max(...lines.map((l) => l.length));
       lines.forEach((line, i) => {

@@ -40,6 +40,9 @@ test('text: the etcdctl commands for the README example, one grant per key range
   ]);
   assert.match(r.stdout, /readwrite \/gochat\/services\/chat\/\s+# register chat\n/);
   assert.match(r.stdout, /^# role chat: what service chat needs in namespace \/gochat/m);
+  // etcd's lease rules (CVE-2026-33413) are named, as comments the shell skips.
+  assert.match(r.stdout, /^# leases: keep-alive and revoke need write on every key attached to the lease$/m);
+  assert.match(r.stdout, /^# leases: none of our calls needs root: no Status, Compact, MemberList/m);
   assert.ok(!(r.stdout + r.stderr).includes(SERVICE_PASSWORD), 'the password is never printed');
 });
 
@@ -54,8 +57,10 @@ test('--json: namespace, role, user, each permission with its range end and reas
     user: string | null;
     passwordEnv: string;
     permissions: Array<{ permission: string; key: string; rangeEnd?: string; prefix: boolean; for: string[] }>;
+    leaseRules: string[];
     commands: string[];
   };
+  assert.ok(doc.leaseRules.some((rule) => rule.includes('keep-alive and revoke need write')), 'the lease rules are in the JSON too');
   assert.deepEqual(
     { service: doc.service, namespace: doc.namespace, role: doc.role, user: doc.user, passwordEnv: doc.passwordEnv },
     { service: 'chat', namespace: '/gochat', role: 'chat', user: 'chat', passwordEnv: 'COORD_SERVICE_PASSWORD' },

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { descriptor } from '../../scripts/gen-proto.mjs';
 import { ETCD_PROTO } from '../../src/client/grpc/etcd-proto.js';
-import { KV, Lease } from '../../src/client/grpc/codec.js';
+import { KV, Lease, Maintenance } from '../../src/client/grpc/codec.js';
+import { Writer } from '../../src/client/grpc/wire.js';
 
 test('src/client/grpc/etcd-proto.ts is up to date with proto/ (run node scripts/gen-proto.mjs)', () => {
   assert.deepEqual(JSON.parse(JSON.stringify(ETCD_PROTO)), JSON.parse(JSON.stringify(descriptor())));
@@ -45,3 +46,17 @@ function varint(n: bigint): number[] {
   out.push(Number(n));
   return out;
 }
+
+test("etcd 3.6's new StatusResponse fields (storageVersion, dbSizeQuota, downgradeInfo) are skipped, the known ones read", () => {
+  const w = new Writer().reset();
+  w.bytes(2, Buffer.from('3.6.5')); // version
+  w.int64(3, 4096); // dbSize
+  w.bool(10, true); // isLearner
+  w.bytes(11, Buffer.from('3.6.0')); // storageVersion (3.6)
+  w.int64(12, 2147483648); // dbSizeQuota (3.6)
+  w.bytes(13, Buffer.from([0x08, 0x01, 0x12, 0x05, ...Buffer.from('3.5.0')])); // downgradeInfo (3.6): enabled, targetVersion
+  const res = Maintenance.status.decode(w.finish());
+  assert.equal(res.version, '3.6.5');
+  assert.equal(res.dbSize, '4096');
+  assert.equal(res.isLearner, true);
+});
