@@ -8,6 +8,7 @@ import { ensureGo } from '../scripts/lib/etcd.mjs';
 import { EtcdRpc } from '../src/client/grpc/etcd-rpc.js';
 import { buildGoLock } from './go/build.js';
 import { endpoints, opsPerSecond, percentile, table, writeSection } from './report.js';
+import { countRpcs, perOperation } from './rpc-count.js';
 
 const SECONDS = Number(process.env['LOCK_BENCH_SECONDS'] ?? 3);
 const TTL_MS = 10_000;
@@ -199,6 +200,42 @@ if (process.env['BENCH_OURS_ONLY']) {
   process.exit(0);
 }
 
+/**
+ * etcd requests counted on the wire: per uncontended acquire + unlock, and per hand-over with two
+ * contenders (each its own coordinator; a hand-over's requests are both contenders' together).
+ */
+async function roundTrips(): Promise<{ uncontended: string; handover: string }> {
+  const [a, b] = await Promise.all([coordinator('bench-lock-rt'), coordinator('bench-lock-rt')]);
+  const [ra, rb] = [countRpcs(a), countRpcs(b)];
+  try {
+    const N = 50;
+    await (await a.lock.acquire('u', TTL_MS)).unlock(); // warm: a spare lease exists
+    ra.take();
+    for (let i = 0; i < N; i++) await (await a.lock.acquire('u', TTL_MS)).unlock();
+    const uncontended = perOperation(ra.take(), N);
+    // Alternate holders: each acquire queues behind the other's hold, then is handed the lock.
+    let held = await a.lock.acquire('h', TTL_MS);
+    const warm = b.lock.acquire('h', TTL_MS);
+    await held.unlock();
+    held = await warm;
+    ra.take();
+    rb.take();
+    const H = 20;
+    for (let i = 0; i < H; i++) {
+      const next = (i % 2 === 0 ? a : b).lock.acquire('h', TTL_MS);
+      await new Promise((r) => setTimeout(r, 20)); // queued behind the holder before it lets go
+      await held.unlock();
+      held = await next;
+    }
+    await held.unlock();
+    const both = ra.take();
+    for (const [name, n] of rb.take()) both.set(name, (both.get(name) ?? 0) + n);
+    return { uncontended, handover: perOperation(both, H) };
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
 const goWhy = ensureGo();
 let go: string | undefined;
 if (!goWhy) {
@@ -222,6 +259,7 @@ const [raw, etcd3, pipelined, rawOurs, twoKeys] = [bestOf('raw'), bestOf('etcd3'
 const ours = { cycles: bestOf('ours'), oneKey: bestOf('oursOneKey'), ttlAfterAcquire: rounds[rounds.length - 1]!.ttlAfterAcquire };
 const perRound = rounds.map((r) => `${fmt(r.ours)} · ${fmt(r.oursOneKey)} / ${fmt(r.etcd3)}`).join(', ');
 const goU = go ? (await goRun(go, ['-mode', 'uncontended', '-prefix', 'bench-lock-go/u']))['cyclesPerSec'] : undefined;
+const trips = await roundTrips();
 const c2 = await contendedOurs(2);
 const c8 = await contendedOurs(8);
 const go2 = go ? (await goRun(go, ['-mode', 'contended', '-n', '2', '-prefix', 'bench-lock-go/c2']))['handoffsPerSec'] : undefined;
@@ -272,6 +310,8 @@ reference: the txn with the delete sent but not awaited (a one-round-trip cycle,
 \`unlock()\` resolve before the lock is free) reaches ${fmt(pipelined)} cycles/s (${x(median('pipelined', 'etcd3'), 1)} etcd3).
 With the default logger at its default level (pino, \`warn\`; no option given) the uncontended loop
 runs at ${x(median('oursLogged', 'ours'))} of the silent logger's (median of the rounds' ratios; target ≥ 0.9×).
+etcd requests counted on the wire (default options): per uncontended acquire + unlock ${trips.uncontended};
+per hand-over between two contenders (the waiter queued first; both sides, unlock included) ${trips.handover}.
 \`remainingMs()\` right after an uncontended acquire with a ${TTL_MS / 1000} s TTL: ${fmt(ours.ttlAfterAcquire)} ms (etcd reports
 whole seconds, truncated).
 Targets (issues 3, 14): uncontended ≥ 2.5× etcd3, ≥ 0.9× the raw create-if-absent txn + delete pair
