@@ -39,13 +39,16 @@ export function* backoffDelays(config: RetryConfig, random: () => number = Math.
   for (let retry = 1; ; retry++) yield backoffDelay(config, retry, random);
 }
 
-/** Sleeps `ms`; rejects with CANCELLED/TIMEOUT_ERROR as soon as `signal` aborts. Leaves no timer behind. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortError(signal, 'sleep'));
+/**
+ * Sleeps `ms`; rejects with CANCELLED/TIMEOUT_ERROR as soon as `signal` aborts, naming `what` (the
+ * operation the sleep is part of). Leaves no timer behind.
+ */
+export function sleep(ms: number, signal?: AbortSignal, what = 'sleep'): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal, what));
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(abortError(signal!, 'sleep'));
+      reject(abortError(signal!, what));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -91,7 +94,8 @@ export async function retryAfter<T>(err: unknown, fn: (attempt: number) => Promi
     if (attempt >= attempts || !isTransient(error)) throw error;
     const delayMs = backoffDelay(opts.config, attempt);
     opts.onRetry?.({ attempt, delayMs, error });
-    await sleep(delayMs, opts.signal);
+    // Aborted while backing off: the error names the operation, not the sleep.
+    await sleep(delayMs, opts.signal, opts.operation);
     if (opts.signal?.aborted) throw abortError(opts.signal, opts.operation);
     try {
       return await fn(attempt + 1);

@@ -92,6 +92,15 @@ test('a retry sleep wakes on abort with CANCELLED', async () => {
   assert.ok(Date.now() - started < 1000);
 });
 
+test('a retry aborted while it backs off names the operation, not the sleep', async () => {
+  const ac = new AbortController();
+  const p = withRetry(async () => {
+    throw new CoordinationError(ErrorCode.Unavailable, 'down');
+  }, { config: { ...cfg, initialDelay: 10_000, maxDelay: 10_000 }, operation: 'config.get app.name', idempotent: true, signal: ac.signal });
+  setTimeout(() => ac.abort(), 20);
+  await assert.rejects(p, { code: ErrorCode.Cancelled, message: 'config.get app.name: aborted' });
+});
+
 test('sleep rejects at once on an aborted signal, TIMEOUT_ERROR for AbortSignal.timeout', async () => {
   await assert.rejects(sleep(10, AbortSignal.abort()), { code: ErrorCode.Cancelled });
   await assert.rejects(sleep(5_000, AbortSignal.timeout(10)), { code: ErrorCode.Timeout });
