@@ -36,7 +36,10 @@ export class KeptLease implements AsyncDisposable {
   private confirmedAt: number; // performance.now() when the last confirmed grant/keep-alive was *sent*
   private expiryTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** The running keep-alive loop; a loop whose token is no longer this one ends at its next step. */
+  private keepAliveLoop: object | undefined;
   private revoked = false;
+  private revoking: Promise<void> | undefined;
   private unown: () => void;
   /** Told once of the loss, after `signal`: a set is cheaper to join and leave than an abort listener (a lock joins per acquire). */
   private readonly lossWatchers = new Set<() => void>();
@@ -114,22 +117,24 @@ export class KeptLease implements AsyncDisposable {
       this.markLost('revoked or expired in etcd');
       throw this.lost.signal.reason as CoordinationError;
     }
-    if (!this.revoked && !this.isLost) {
+    if (!this.ending && !this.isLost) {
       this.confirmedAt = Math.max(this.confirmedAt, sentAt);
       this.armExpiry();
     }
     return ttl;
   }
 
-  /** Keeps the lease alive every TTL/3 (sooner after a failed attempt) until revoke() or loss. */
+  /** Keeps the lease alive every TTL/3 (sooner after a failed attempt) until stopKeepAlive(), revoke() or loss. */
   startKeepAlive(): void {
-    if (this.keepAliveTimer || this.revoked || this.isLost) return;
+    if (this.keepAliveLoop || this.ending || this.isLost) return;
+    const loop = {};
+    this.keepAliveLoop = loop;
     const interval = Math.max(300, (this.ttlSeconds * 1000) / 3);
     const tick = (): void => {
       this.keepAliveOnce().then(
         () => schedule(interval),
         (err: unknown) => {
-          if (this.isLost || this.revoked) return;
+          if (this.keepAliveLoop !== loop || this.isLost || this.ending) return;
           this.client.logger.warn(
             { operation: 'lease.keepalive', key: this.hexId, code: toCoordinationError(err, 'keepalive').code, error: errorText(err) },
             'keep-alive failed; retrying',
@@ -138,15 +143,18 @@ export class KeptLease implements AsyncDisposable {
         },
       );
     };
+    // A keep-alive in flight when the loop was stopped (or replaced) must not re-arm it when it answers.
     const schedule = (ms: number): void => {
-      if (this.revoked || this.isLost) return;
+      if (this.keepAliveLoop !== loop || this.ending || this.isLost) return;
       this.keepAliveTimer = setTimeout(tick, ms);
       this.keepAliveTimer.unref();
     };
     schedule(interval);
   }
 
+  /** Stops the keep-alive loop, a keep-alive in flight included (its answer still counts). */
   stopKeepAlive(): void {
+    this.keepAliveLoop = undefined;
     clearTimeout(this.keepAliveTimer);
     this.keepAliveTimer = undefined;
   }
@@ -167,14 +175,33 @@ export class KeptLease implements AsyncDisposable {
     return ttl * 1000;
   }
 
-  /** Revokes the lease (deleting its keys); idempotent; a lease already gone counts as revoked. */
-  async revoke(signal?: AbortSignal): Promise<void> {
-    if (this.revoked) return;
+  /**
+   * Revokes the lease (deleting its keys); idempotent; a lease already gone counts as revoked. A lease
+   * lost only locally may still hold keys in etcd, so it is revoked too. A revoke that fails (etcd
+   * unreachable) can be tried again; meanwhile loss is still reported at the end of the TTL.
+   */
+  revoke(signal?: AbortSignal): Promise<void> {
+    if (this.revoked) return Promise.resolve();
+    this.revoking ??= this.revokeOnce(signal).finally(() => (this.revoking = undefined));
+    return this.revoking;
+  }
+
+  private async revokeOnce(signal: AbortSignal | undefined): Promise<void> {
+    this.stopKeepAlive();
+    try {
+      await revokeLease(this.client, this.id, signal);
+    } catch (err) {
+      if (!this.isLost) this.armExpiry();
+      throw err;
+    }
     this.revoked = true;
     this.stopTimers();
     this.unown();
-    if (this.isLost) return;
-    await revokeLease(this.client, this.id, signal);
+  }
+
+  /** Revoked, or being revoked: no keep-alive starts or re-arms the expiry. */
+  private get ending(): boolean {
+    return this.revoked || this.revoking !== undefined;
   }
 
   /** Calls `fn` once when the lease is lost (the reason is on `signal`), unless unwatched first. */
@@ -233,10 +260,7 @@ function revokeWhenGranted(client: EtcdClient, granting: Promise<{ ID: string }>
   void done.finally(() => unown());
 }
 
-/**
- * Revokes lease `id` (deleting its keys), also while close() runs; a lease already gone counts as revoked.
- * Owners that must be able to try again call it directly: KeptLease.revoke() counts itself done first.
- */
+/** Revokes lease `id` (deleting its keys), also while close() runs; a lease already gone counts as revoked. */
 export async function revokeLease(client: EtcdClient, id: string, signal?: AbortSignal): Promise<void> {
   try {
     await client.call('lease.revoke', leaseHex(id), (o) => client.rpc.lease.revoke({ ID: id }, o), {

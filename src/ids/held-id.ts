@@ -4,7 +4,7 @@
 // back (by hand, e.g. etcdctl: the lease alone would keep us confident while a second holder comes
 // in). A delete is checked against the lease first, so a revoked lease reads "lease lost".
 import type { EtcdClient } from '../client/etcd-client.js';
-import { revokeLease, type KeptLease } from '../client/lease.js';
+import type { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
@@ -21,7 +21,6 @@ const ROLE: LeasedKeyRole = {
 
 export class HeldId extends LeasedKey implements InstanceId {
   private releasing: Promise<void> | undefined;
-  private revokeTried = false;
 
   constructor(
     client: EtcdClient,
@@ -50,12 +49,8 @@ export class HeldId extends LeasedKey implements InstanceId {
   private async leave(signal: AbortSignal | undefined): Promise<void> {
     this.detach(); // no more watching; loss no longer reported
     // Revoking the lease deletes the key in the same step: the ID is free for others at once.
-    // A retry after a failed revoke goes by ID (KeptLease counts its own revoke as done).
-    if (this.revokeTried) await revokeLease(this.client, this.lease.id, signal);
-    else {
-      this.revokeTried = true;
-      await this.lease.revoke(signal);
-    }
+    // A failed revoke can be tried again: release() again sends it again.
+    await this.lease.revoke(signal);
     this.client.logger.info({ operation: 'ids.release', key: this.key, from: 'held', to: 'released' }, 'instance id released');
   }
 

@@ -3,7 +3,7 @@
 // tied it to the request context and silently vanished). When the lease is lost the instance is
 // re-registered with backoff; when the key alone is deleted it is put back under the same lease.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease, revokeLease } from '../client/lease.js';
+import { KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import { errorText } from '../logger.js';
@@ -29,7 +29,6 @@ export class RegistrationImpl implements Registration {
   private unregistering: Promise<void> | undefined;
   private everRegistered = false;
   private wasRegistered = false; // state when unregister() began, for its log line
-  private revokeTried = false;
 
   /** Grants the lease and writes the key; live (and in this coordinator's discover()) once it resolves. */
   static async create(client: EtcdClient, cache: DiscoveryCache, service: Readonly<ServiceInfo>, signal: AbortSignal | undefined, onEnd: () => void): Promise<RegistrationImpl> {
@@ -197,13 +196,9 @@ export class RegistrationImpl implements Registration {
     }
     const lease = this.lease;
     if (!lease) return;
-    // A lease lost locally may still hold our key in etcd, and a retry cannot go through KeptLease
-    // (it counts its first revoke as done): both revoke by ID; absent is fine.
-    if (lease.isLost || this.revokeTried) await revokeLease(this.client, lease.id, signal);
-    else {
-      this.revokeTried = true;
-      await lease.revoke(signal);
-    }
+    // A lease lost locally may still hold our key in etcd: revoke() sends it all the same, and a
+    // failed revoke can be tried again by calling unregister() again.
+    await lease.revoke(signal);
     const from = this.wasRegistered ? 'registered' : 'lost';
     if (this.everRegistered) this.client.logger.info({ operation: 'registry.unregister', key: this.key, from, to: 'unregistered' }, 'instance unregistered');
   }

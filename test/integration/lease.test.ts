@@ -113,6 +113,62 @@ test('a keep-alive stream that breaks under a keep-alive in flight: it is sent a
   }
 });
 
+/** Counts the LeaseKeepAlive messages `c` writes from now on. */
+function countKeepAlives(c: EtcdClient): () => number {
+  let n = 0;
+  const channel = c.rpc.channel;
+  const open = channel.stream.bind(channel);
+  channel.stream = (path, ...rest) => {
+    const s = open(path, ...rest);
+    if (path.endsWith('/LeaseKeepAlive')) {
+      const write = s.write.bind(s);
+      s.write = (data) => (n++, write(data));
+    }
+    return s;
+  };
+  return () => n;
+}
+
+test('stopKeepAlive() with a keep-alive in flight: its answer does not start the loop again', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const c = await client([proxy.url], 3000);
+  try {
+    const lease = await KeptLease.grant(c, 3000); // a keep-alive every second
+    const sent = countKeepAlives(c);
+    await proxy.setMode('delay', 250);
+    lease.startKeepAlive();
+    await eventually(() => sent() === 1, { timeoutMs: 3000, intervalMs: 10, what: 'the first keep-alive' });
+    const before = lease.remainingMs();
+    lease.stopKeepAlive(); // while its answer is on the way back
+    await eventually(() => lease.remainingMs() > before, { timeoutMs: 3000, intervalMs: 10, what: 'the answer' });
+    // The loop would have sent its next keep-alive a second after that answer.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(sent(), 1, 'no keep-alive after stopKeepAlive()');
+    await lease.revoke();
+  } finally {
+    await proxy.stop();
+    await c.close();
+  }
+});
+
+test('a revoke that fails can be tried again, and the second one revokes the lease in etcd', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const c = await client([proxy.url], 500);
+  try {
+    const lease = await KeptLease.grant(c, 10_000);
+    await proxy.setMode('refuse');
+    await assert.rejects(lease.revoke(), (err: { code?: string }) => err.code !== ErrorCode.NotFound);
+    assert.ok((await leaseTtl(lease.id)) > 0, 'still in etcd');
+    await proxy.setMode('pass');
+    await lease.revoke();
+    assert.ok((await leaseTtl(lease.id)) <= 0, 'revoked in etcd');
+    await lease.revoke(); // and idempotent
+  } finally {
+    await proxy.stop();
+    await c.close();
+  }
+});
+
 test('close() revokes every lease the client owns', async () => {
   const c = await client();
   const a = await KeptLease.grant(c, 10_000, { keepAlive: true });
