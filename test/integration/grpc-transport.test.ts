@@ -6,7 +6,11 @@ import { rmSync } from 'node:fs';
 import { EtcdRpc } from '../../src/client/grpc/etcd-rpc.js';
 import type { WatchResponse } from '../../src/client/grpc/messages.js';
 import { GrpcError } from '../../src/client/grpc/status.js';
-import { ErrorCode, toCoordinationError } from '../../src/errors.js';
+import { CoordinationError, ErrorCode, toCoordinationError } from '../../src/errors.js';
+import { EtcdClient } from '../../src/client/etcd-client.js';
+import { KV } from '../../src/client/grpc/codec.js';
+import { resolveOptions } from '../../src/options.js';
+import { silentLogger } from '../../src/index.js';
 import type { EtcdCluster } from '../../scripts/lib/etcd.mjs';
 import { startAuthEtcd, ROOT_PASSWORD } from '../helpers/auth-etcd.js';
 import { etcdEndpoints, eventually, uniqueNamespace } from '../helpers/etcd.js';
@@ -90,6 +94,23 @@ test('a keys-only range, alone or in a txn, gives key and revisions only, as etc
   assert.equal(txn.responses[1].response_range.kvs[0]!.lease, lease.ID);
   assert.equal(txn.responses[1].response_range.kvs[0]!.value.toString(), 'v');
   await r.lease.revoke({ ID: lease.ID }, T);
+});
+
+test('an answer we cannot decode is INTERNAL_ERROR naming the RPC, and is not retried as an outage', async () => {
+  const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), namespace: uniqueNamespace('undecodable'), logger: silentLogger, retry: { maxAttempts: 3, initialDelay: 10 } }));
+  try {
+    let attempts = 0;
+    const broken = { path: KV.range.path, decode: (): never => { throw new RangeError('varint over ten bytes'); } };
+    const err = await client
+      .call('test.read', 'k', (o) => (attempts++, client.rpc.channel.unary(broken, KV.range.encode({ key: Buffer.from('k') }), o)), { idempotent: true })
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof CoordinationError);
+    assert.equal(err.code, ErrorCode.Internal);
+    assert.match(err.message, /undecodable \/etcdserverpb\.KV\/Range response: varint over ten bytes/);
+    assert.equal(attempts, 1, 'a bug of ours is not retried');
+  } finally {
+    await client.close();
+  }
 });
 
 test('an aborted unary call rejects at once with CANCELLED and frees its HTTP/2 stream', async () => {

@@ -5,7 +5,7 @@
 //    caller learns at once.
 //  - A unary call settles on the server's trailers (the common case), else when its stream closes.
 import { constants, type ClientHttp2Stream } from 'node:http2';
-import { abortError } from '../../errors.js';
+import { abortError, CoordinationError, ErrorCode } from '../../errors.js';
 import type { Connection } from './connection.js';
 import type { Deadline, Deadlines } from './deadlines.js';
 import { MessageReader } from './framing.js';
@@ -41,6 +41,8 @@ export class Call {
   conn: Connection | undefined;
   /** Turns the response into what the caller's promise resolves with (decoded once, here). */
   decode: ((message: Buffer) => unknown) | undefined;
+  /** The RPC (:path), to name it when its answer cannot be decoded. */
+  private path = '';
   /** When the call started, and the channel it waits on for a connection (slow path only). */
   startedAt = 0;
   connecting: { abandonConnect(since: number): void } | undefined;
@@ -61,6 +63,7 @@ export class Call {
    * the signal was already aborted.
    */
   arm(path: string, timeoutMs: number, signal: AbortSignal | undefined, deadlines: Deadlines): boolean {
+    this.path = path;
     if (signal) {
       if (signal.aborted) {
         this.settle(abortError(signal, path));
@@ -143,7 +146,8 @@ export class Call {
       try {
         decoded = this.decode(this.message!);
       } catch (e) {
-        this.reject(new GrpcError(Status.INTERNAL, `undecodable response: ${(e as Error).message}`, { cause: e }));
+        // Our bug (or a server we cannot read), not an outage: INTERNAL_ERROR, never retried.
+        this.reject(new CoordinationError(ErrorCode.Internal, `undecodable ${this.path} response: ${(e as Error).message}`, { cause: e }));
         return;
       }
       this.resolve(decoded as Buffer);
