@@ -127,9 +127,11 @@ export class TcpProxy {
 
 /**
  * RST a connection. One still connecting is destroyed instead: node's resetAndDestroy() waits for
- * 'connect' first, so an upstream whose connect never completes would stay open for good.
+ * 'connect' first, so an upstream whose connect never completes would stay open for good. So is one
+ * already shutting down (its peer's FIN came, or it ended): libuv refuses to reset such a handle
+ * (EINVAL), and node then never closes it — the process spins at exit in its handle cleanup.
  */
 function reset(socket: Socket): void {
-  if (socket.connecting) socket.destroy();
+  if (socket.connecting || socket.readableEnded || socket.writableEnded) socket.destroy();
   else socket.resetAndDestroy();
 }
