@@ -176,12 +176,17 @@ export class KeptLease implements AsyncDisposable {
   }
 
   /**
-   * Revokes the lease (deleting its keys); idempotent; a lease already gone counts as revoked. A lease
-   * lost only locally may still hold keys in etcd, so it is revoked too. A revoke that fails (etcd
-   * unreachable) can be tried again; meanwhile loss is still reported at the end of the TTL.
+   * Revokes the lease (deleting its keys); idempotent; a lease already gone counts as revoked, and so
+   * does a lost one (owners that must clear a lease lost only locally call revokeLease() by ID). A
+   * revoke that fails (etcd unreachable) can be tried again; meanwhile loss is still reported at the
+   * end of the TTL.
    */
   revoke(signal?: AbortSignal): Promise<void> {
     if (this.revoked) return Promise.resolve();
+    if (this.isLost) {
+      this.revoked = true;
+      return Promise.resolve();
+    }
     this.revoking ??= this.revokeOnce(signal).finally(() => (this.revoking = undefined));
     return this.revoking;
   }

@@ -3,7 +3,7 @@
 // tied it to the request context and silently vanished). When the lease is lost the instance is
 // re-registered with backoff; when the key alone is deleted it is put back under the same lease.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease } from '../client/lease.js';
+import { KeptLease, revokeLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import { errorText } from '../logger.js';
@@ -196,9 +196,10 @@ export class RegistrationImpl implements Registration {
     }
     const lease = this.lease;
     if (!lease) return;
-    // A lease lost locally may still hold our key in etcd: revoke() sends it all the same, and a
-    // failed revoke can be tried again by calling unregister() again.
-    await lease.revoke(signal);
+    // A lease lost locally may still hold our key in etcd: revoked by ID (KeptLease counts a lost
+    // lease as revoked). A failed revoke can be tried again by calling unregister() again.
+    if (lease.isLost) await revokeLease(this.client, lease.id, signal);
+    else await lease.revoke(signal);
     const from = this.wasRegistered ? 'registered' : 'lost';
     if (this.everRegistered) this.client.logger.info({ operation: 'registry.unregister', key: this.key, from, to: 'unregistered' }, 'instance unregistered');
   }
