@@ -95,12 +95,12 @@ async function waitForDelete(
   predecessor: string,
   check: (atLeast: bigint) => Promise<string | undefined> = (atLeast) => aheadOf(c, atLeast),
 ): Promise<string | undefined> {
-  const w: DeleteWait = { c, predecessor, what: waitName(c), created: false, deletes: 0, revision: 0n, failure: undefined, wake: undefined };
-  const watch = watchDeletes(w);
+  const w: DeleteWait = { c, predecessor, what: waitName(c), created: false, deletes: 0, revision: 0n, failure: undefined, wake: undefined, watch: undefined };
+  watchDeletes(w, false);
   try {
     return await recheckOnDeletes(w, check);
   } finally {
-    watch.cancel();
+    w.watch?.cancel();
   }
 }
 
@@ -118,6 +118,8 @@ interface DeleteWait {
   failure: CoordinationError | undefined;
   /** Re-checks the pending until(), if any. */
   wake: (() => void) | undefined;
+  /** The watch now (a compacted one is replaced). */
+  watch: HubWatch | undefined;
 }
 
 /** Errors name the operation that waits, so a caller sees "lock.acquire x", not our internals. */
@@ -125,14 +127,21 @@ function waitName(c: Contender): string {
   return c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`;
 }
 
-/** Started synced (no start revision): a watch from an old revision waits on etcd's slow catch-up loop. */
-function watchDeletes(w: DeleteWait): HubWatch {
-  return w.c.client.watches.watch(
+/**
+ * Started synced (no start revision): a watch from an old revision waits on etcd's slow catch-up loop.
+ * `afresh`: it replaces a compacted one, so a delete may have gone unseen — its creation counts as one.
+ */
+function watchDeletes(w: DeleteWait, afresh: boolean): void {
+  w.watch = w.c.client.watches.watch(
     { key: Buffer.from(w.predecessor), only: 'delete' },
     {
       onCreated: (head) => {
         w.created = true;
         if (head > w.revision) w.revision = head;
+        if (afresh) {
+          afresh = false;
+          w.deletes++; // the waiter checks again, reading at least at `head`
+        }
         w.wake?.();
       },
       onEvents: (events) => {
@@ -143,6 +152,13 @@ function watchDeletes(w: DeleteWait): HubWatch {
         w.wake?.();
       },
       onCancelled: (reason) => {
+        if (reason.compactRevision > 0n) {
+          // The key ahead did not change past a compaction, and a stream re-created after a
+          // reconnect could not resume its watch: watch afresh (the waiter keeps its place).
+          w.c.client.logger.debug({ operation: w.what, key: w.predecessor }, 'queue watch compacted; watching afresh');
+          watchDeletes(w, true);
+          return;
+        }
         w.failure = toCoordinationError(new Error(reason.message), `${w.what}: watch`);
         w.wake?.();
       },
