@@ -14,7 +14,7 @@
 import type { EtcdClient } from '../client/etcd-client.js';
 import type { KeptLease } from '../client/lease.js';
 import type { HubWatch } from '../client/watch-hub.js';
-import { CoordinationError, ErrorCode } from '../errors.js';
+import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
 
 /** What a holder is called in logs and errors; one constant per kind of holder. */
 export interface LeasedKeyRole {
@@ -216,7 +216,15 @@ export abstract class LeasedKey {
         onCreated: () => {
           if (checked || this.detached || this.lostReason) return;
           checked = true;
-          this.checkOwnKey(undefined).catch(() => undefined);
+          this.checkOwnKey(undefined).catch((err: unknown) => {
+            // A lost key is told through `signal`; a check that could not run says why: an etcd that
+            // cannot be reached now is DEBUG (the watch and the lease still guard us), a refusal or a
+            // bug of ours (AUTH, INTERNAL) is WARN.
+            if (this.lostReason || this.detached) return;
+            const error = toCoordinationError(err, `${this.role.noun}.check ${this.label}`);
+            const level = isTransient(error) ? 'debug' : 'warn';
+            this.client.logger[level]({ operation: `${this.role.noun}.check`, key: this.label, code: error.code, error: error.message }, `${this.role.noun} own-key check failed`);
+          });
         },
       },
     );
