@@ -62,14 +62,34 @@ export class TcpProxy {
     const pair: [Socket, Socket] = [client, upstream];
     this.pairs.add(pair);
     this.silent.add(pair);
-    const forward = (from: Socket, to: Socket) =>
-      from.on('data', (chunk) => {
+    // A slow link stays a link: bytes leave in the order they came, also when the mode changes from
+    // `delay` to `pass` while delayed chunks are still on their way (a later chunk written first
+    // would reorder the HTTP/2 frames of the connection).
+    const forward = (from: Socket, to: Socket) => {
+      const queue: Array<{ at: number; chunk: Buffer }> = [];
+      let timer: NodeJS.Timeout | undefined;
+      const pump = (): void => {
+        timer = undefined;
+        const now = Date.now();
+        while (queue.length > 0 && queue[0]!.at <= now) {
+          const { chunk } = queue.shift()!;
+          if (to.writable) to.write(chunk);
+        }
+        if (queue.length > 0) timer = setTimeout(pump, queue[0]!.at - now);
+      };
+      from.on('close', () => clearTimeout(timer));
+      from.on('data', (chunk: Buffer) => {
         if (this.modeNow === 'blackhole' || (this.modeNow === 'oneway' && from === upstream)) return;
         this.silent.delete(pair);
-        if (this.modeNow === 'delay' && this.delayMs > 0) {
-          setTimeout(() => to.writable && to.write(chunk), this.delayMs);
-        } else if (to.writable) to.write(chunk);
+        const delay = this.modeNow === 'delay' ? this.delayMs : 0;
+        if (delay <= 0 && queue.length === 0) {
+          if (to.writable) to.write(chunk);
+          return;
+        }
+        queue.push({ at: Math.max(Date.now() + delay, queue.at(-1)?.at ?? 0), chunk });
+        timer ??= setTimeout(pump, Math.max(0, queue[0]!.at - Date.now()));
       });
+    };
     forward(client, upstream);
     forward(upstream, client);
     const close = () => {
