@@ -1,0 +1,257 @@
+// The robustness run (issue 29): a 3-member etcd, WORKERS processes using every component at once
+// (test/robustness/worker.ts), each through its own proxies; a seeded scheduler injects faults at
+// random for the run's length; then the recorded history is checked. Replayable from the seed.
+//   npm run robustness -- --minutes N [--seed S]
+// Exits 1 on any violation. Nothing but loopback traffic; every loop bounded by the deadline.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { startCluster, waitClusterHealthy, type EtcdMember } from '../../scripts/lib/etcd.mjs';
+import { TcpProxy } from '../helpers/proxy.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+};
+const minutes = Number(arg('minutes') ?? 1);
+const seed = Number(arg('seed') ?? Math.floor(Math.random() * 2 ** 31));
+const WORKERS = 4;
+const HISTORY_FILE = '.test-output/robustness-history.jsonl';
+const TTL_MS = 2000;
+console.log(`[robustness] seed ${seed}, ${minutes} min, ${WORKERS} workers, TTL ${TTL_MS} ms (replay: npm run robustness -- --minutes ${minutes} --seed ${seed})`);
+
+/** mulberry32: a small seeded PRNG, so a run's faults replay from its seed. */
+let state = seed >>> 0;
+function random(): number {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const between = (a: number, b: number): number => a + Math.floor(random() * (b - a));
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Entry {
+  kind: string;
+  w: number;
+  t: number;
+  [k: string]: unknown;
+}
+
+const cluster = await startCluster({ size: 3 });
+const members = cluster.members as EtcdMember[];
+const namespace = `/robust-${seed}`;
+const history: Entry[] = [];
+const proxies: TcpProxy[][] = [];
+const workers: ChildProcess[] = [];
+const exited: Array<Promise<number | null>> = [];
+const faults = new Map<string, number>();
+const count = (kind: string): void => void faults.set(kind, (faults.get(kind) ?? 0) + 1);
+
+for (let w = 0; w < WORKERS; w++) {
+  proxies.push(await Promise.all(members.map((m) => TcpProxy.forUrl(m.clientUrl).start())));
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/robustness/worker.ts'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, WORKER: String(w), TTL_MS: String(TTL_MS), NAMESPACE: namespace, ENDPOINTS: proxies[w]!.map((p) => p.url).join(',') },
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      history.push(JSON.parse(line) as Entry);
+    } catch {
+      history.push({ kind: 'violation', w, t: Date.now(), what: 'unparsable output', line });
+    }
+  });
+  exited.push(new Promise((r) => child.once('exit', (code) => r(code))));
+  workers.push(child);
+}
+
+// ── faults ──
+const etcdctl = (...a: string[]): string => execFileSync('etcdctl', [`--endpoints=${members.filter((m) => m.running).map((m) => m.clientUrl).join(',')}`, ...a], { encoding: 'utf8' });
+let memberDown = false;
+async function fault(log: Entry[]): Promise<void> {
+  const kind = pick(['member-kill', 'member-pause', 'link-cut', 'link-reset', 'link-slow', 'compact', 'defrag', 'worker-pause'] as const);
+  const w = between(0, WORKERS);
+  count(kind);
+  log.push({ kind: 'fault', w, t: Date.now(), fault: kind });
+  switch (kind) {
+    case 'member-kill':
+    case 'member-pause': {
+      if (memberDown) return;
+      const m = pick(members);
+      memberDown = true;
+      if (kind === 'member-kill') {
+        await m.kill();
+        await sleep(between(500, 3000));
+        await m.start({ timeoutMs: 20_000 }).catch((err: Error) => history.push({ kind: 'violation', w: -1, t: Date.now(), what: `restart of ${m.name}`, error: err.message }));
+      } else {
+        m.pause();
+        await sleep(between(500, 4000));
+        m.resume();
+      }
+      memberDown = false;
+      return;
+    }
+    case 'link-cut':
+    case 'link-slow': {
+      await Promise.all(proxies[w]!.map((p) => p.setMode(kind === 'link-cut' ? 'blackhole' : 'delay', 150)));
+      await sleep(between(500, kind === 'link-cut' ? TTL_MS + 1500 : 4000));
+      await Promise.all(proxies[w]!.map((p) => p.setMode('pass')));
+      if (kind === 'link-cut') proxies[w]!.forEach((p) => p.resetAll());
+      return;
+    }
+    case 'link-reset':
+      proxies[w]!.forEach((p) => p.resetAll());
+      return;
+    case 'compact': {
+      const rev = /"revision":(\d+)/.exec(etcdctl('get', 'x', '-w', 'json'))?.[1];
+      if (rev) etcdctl('compact', rev);
+      return;
+    }
+    case 'defrag':
+      execFileSync('etcdctl', [`--endpoints=${pick(members.filter((m) => m.running)).clientUrl}`, 'defrag'], { stdio: 'ignore' });
+      return;
+    case 'worker-pause':
+      // Longer than a TTL: whatever the worker holds must be lost, and seen as lost.
+      const from = Date.now();
+      workers[w]!.kill('SIGSTOP');
+      await sleep(TTL_MS + between(200, 1500));
+      workers[w]!.kill('SIGCONT');
+      history.push({ kind: 'paused', w, t: from, until: Date.now() });
+      return;
+  }
+}
+
+const started = Date.now();
+const deadline = started + minutes * 60_000;
+const running = new Set<Promise<void>>();
+while (Date.now() < deadline) {
+  await sleep(between(500, 2500));
+  const p = fault(history).catch((err: Error) => history.push({ kind: 'fault-failed', w: -1, t: Date.now(), error: err.message }));
+  const tracked: Promise<void> = p.then(() => void running.delete(tracked));
+  running.add(tracked);
+}
+await Promise.all(running);
+for (const m of members) if (!m.running) await m.start().catch(() => undefined);
+await waitClusterHealthy(cluster);
+const faultsEnded = Date.now();
+
+// ── stop, look, close ──
+for (const c of workers) c.stdin!.write('stop\n');
+const discoveredBy = async (): Promise<void> => {
+  for (let i = 0; i < 200 && history.filter((e) => e.kind === 'discovered' || e.kind === 'closed').length < WORKERS; i++) await sleep(100);
+};
+await discoveredBy();
+for (const c of workers) c.stdin!.write('close\n');
+const codes = await Promise.all(exited.map((e) => Promise.race([e, sleep(15_000).then(() => 'hung' as const)])));
+codes.forEach((code, w) => {
+  if (code === 'hung') {
+    history.push({ kind: 'violation', w, t: Date.now(), what: 'did not exit within 15 s of close()' });
+    workers[w]!.kill('SIGKILL');
+  } else if (code !== 0) history.push({ kind: 'violation', w, t: Date.now(), what: `exited with ${code}` });
+});
+const leasesLeft = etcdctl('lease', 'list').split('\n').filter((l) => /^[0-9a-f]+$/.test(l.trim())).length;
+
+// The history, for a look at what a violation was about.
+mkdirSync('.test-output', { recursive: true });
+writeFileSync(HISTORY_FILE, history.map((e) => JSON.stringify(e)).join('\n') + '\n');
+
+// ── checks ──
+const violations: string[] = history.filter((e) => e.kind === 'violation').map((e) => `worker ${e.w}: ${String(e['what'])} ${String(e['error'] ?? '')}`);
+const of = (kind: string): Entry[] => history.filter((e) => e.kind === kind);
+
+// Locks: no counter value is set twice by acknowledged writes (two holders at once would both read
+// the same value), and in counter order the fencing tokens rise. (A write whose answer was lost may
+// have landed too: a gap, not a violation.)
+const writes = of('lock-write').sort((a, b) => Number(a['n']) - Number(b['n']));
+writes.forEach((e, i) => {
+  if (i === 0) return;
+  const prev = writes[i - 1]!;
+  if (Number(e['n']) === Number(prev['n'])) violations.push(`lock: the counter was set to ${String(e['n'])} twice (tokens ${String(prev['token'])}, ${String(e['token'])})`);
+  else if (BigInt(e['token'] as string) <= BigInt(prev['token'] as string)) violations.push(`lock: fencing token ${String(e['token'])} accepted after ${String(prev['token'])}`);
+});
+const gaps = writes.length ? Number(writes.at(-1)!['n']) - writes.length : 0;
+
+// Elections: every accepted write of a term comes from one worker.
+const terms = new Map<string, Set<number>>();
+for (const e of of('term-write')) terms.set(String(e['term']), (terms.get(String(e['term'])) ?? new Set()).add(e.w));
+for (const [term, ws] of terms) if (ws.size > 1) violations.push(`election: term ${term} has writes of workers ${[...ws].join(', ')}`);
+
+// Instance IDs: no two workers hold one ID at once (held from acquired until releasing or lost).
+const intervals = new Map<number, Array<{ w: number; from: number; to: number }>>();
+const open = new Map<string, { w: number; from: number }>();
+for (const e of [...history].sort((a, b) => a.t - b.t)) {
+  const id = Number(e['id']);
+  if (e.kind === 'id-acquired') open.set(`${e.w}/${id}`, { w: e.w, from: e.t });
+  if (e.kind === 'id-releasing' || e.kind === 'id-lost') {
+    const o = open.get(`${e.w}/${id}`);
+    if (o) intervals.set(id, [...(intervals.get(id) ?? []), { ...o, to: e.t }]);
+    open.delete(`${e.w}/${id}`);
+  }
+}
+for (const [key, o] of open) intervals.set(Number(key.split('/')[1]), [...(intervals.get(Number(key.split('/')[1])) ?? []), { ...o, to: Infinity }]);
+// A paused process is no live holder: it learns of its loss only once it runs again.
+const pausedAt = (w: number, t: number): boolean => of('paused').some((p) => p.w === w && p.t <= t && t <= Number(p['until']));
+for (const [id, list] of intervals) {
+  list.sort((a, b) => a.from - b.from);
+  for (let i = 1; i < list.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const [a, b] = [list[j]!, list[i]!];
+      if (b.from < a.to && a.w !== b.w && !pausedAt(a.w, b.from)) violations.push(`ids: ${id} held by workers ${a.w} and ${b.w} at once (from ${b.from - started} ms)`);
+    }
+  }
+}
+
+// Config: each watcher sees changes in revision order, each once, and every write acknowledged after
+// it was watching — but for those a compaction took while it was cut off: then it gets the state as
+// it is (an event marked `reconciled`) instead of the history it can no longer be given.
+const acks = of('cfg-ack').map((e) => ({ k: Number(e['k']), rev: BigInt(e['revision'] as string), sentAt: Number(e['sentAt']) }));
+for (let w = 0; w < WORKERS; w++) {
+  const since = of('cfg-watching').find((e) => e.w === w)?.t ?? Infinity;
+  const seen = of('cfg-seen').filter((e) => e.w === w).map((e) => ({ rev: BigInt(e['revision'] as string), reconciled: e['reconciled'] === true }));
+  for (let i = 1; i < seen.length; i++) {
+    if (seen[i]!.rev <= seen[i - 1]!.rev) violations.push(`config: worker ${w} saw revision ${seen[i]!.rev} after ${seen[i - 1]!.rev}`);
+  }
+  const revs = new Set(seen.map((s) => s.rev));
+  // A reconciled event stands for every change since the event before it.
+  const coveredByResync = (rev: bigint): boolean => seen.some((s, i) => s.reconciled && s.rev >= rev && (i === 0 || seen[i - 1]!.rev < rev));
+  const missing = acks.filter((a) => a.sentAt > since && !revs.has(a.rev) && !coveredByResync(a.rev)).map((a) => a.k);
+  if (missing.length) violations.push(`config: worker ${w} never saw acknowledged ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5})` : ''}`);
+}
+
+// Registry: once the faults ended, every worker discovers all of them.
+for (const e of of('discovered')) {
+  const ids = e['ids'] as string[];
+  if (ids.length !== WORKERS) violations.push(`registry: worker ${e.w} discovered ${ids.join(',')} after the faults ended`);
+}
+
+// Resources: heap after GC and handles, start vs end; no lease left in etcd after close().
+const resources = (at: string) => of('resources').filter((e) => e['at'] === at);
+for (const end of resources('end')) {
+  const start = resources('start').find((s) => s.w === end.w);
+  if (!start) continue;
+  if (Number(end['heap']) > 2 * Number(start['heap']) + 20e6) violations.push(`resources: worker ${end.w} heap ${start['heap']} → ${end['heap']}`);
+  if (Number(end['handles']) > Number(start['handles']) + 10) violations.push(`resources: worker ${end.w} handles ${start['handles']} → ${end['handles']}`);
+}
+if (leasesLeft > 0) violations.push(`resources: ${leasesLeft} leases left in etcd after every worker closed`);
+
+// ── summary ──
+const ops = (kind: string): number => of(kind).length;
+console.log(`[robustness] ran ${Math.round((faultsEnded - started) / 1000)} s; faults: ${[...faults].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+console.log(
+  `[robustness] operations: lock writes ${ops('lock-write')} (refused ${ops('lock-write-refused')}, unacknowledged but landed ${gaps}), term writes ${ops('term-write')} in ${terms.size} terms, ` +
+    `ids ${ops('id-acquired')} (lost ${ops('id-lost')}), config writes ${acks.length} (seen ${ops('cfg-seen')}, reconciled ${of('cfg-seen').filter((e) => e['reconciled'] === true).length}), failed ops ${ops('op-failed')}`,
+);
+for (const w of resources('end')) {
+  const s = resources('start').find((x) => x.w === w.w);
+  console.log(`[robustness] worker ${w.w}: heap ${Math.round(Number(s?.['heap']) / 1e6)} → ${Math.round(Number(w['heap']) / 1e6)} MB, handles ${String(s?.['handles'])} → ${String(w['handles'])}`);
+}
+console.log(`[robustness] leases left in etcd: ${leasesLeft}`);
+for (const p of proxies.flat()) await p.stop();
+await cluster.stop();
+console.log(`[robustness] history: ${HISTORY_FILE}`);
+console.log(violations.length === 0 ? '[robustness] no violations' : `[robustness] ${violations.length} violations:\n  ${violations.slice(0, 50).join('\n  ')}`);
+console.log(`${violations.length === 0 ? 1 : 0} passed, ${violations.length === 0 ? 0 : 1} failed`);
+process.exitCode = violations.length === 0 ? 0 : 1;
