@@ -37,76 +37,73 @@ const rpc = clientOf(coord).rpc;
 const call = { timeoutMs: 2000 };
 const full = (key: string): Buffer => Buffer.from(`${namespace}/${key}`);
 
-/** Locks guarding a counter: each write is fenced (our lock key's create revision) and checks the counter's revision. */
-async function lockLoop(): Promise<void> {
-  const counter = full('robust/counter');
+/** Runs `once` until the run stops; a failed round is recorded and the next one starts 100 ms later. */
+async function repeat(op: string, once: () => Promise<void>): Promise<void> {
   while (running) {
     try {
-      const lock = await coord.lock.acquire('counter', TTL_MS, { signal: AbortSignal.timeout(10_000) });
-      try {
-        const now = await rpc.kv.range({ key: counter }, call);
-        const kv = now.kvs[0];
-        const n = kv ? Number(kv.value.toString()) : 0;
-        const res = await rpc.kv.txn(
-          {
-            compare: [lock.ownershipCondition(), { key: counter, target: 'MOD', result: 'EQUAL', mod_revision: kv?.mod_revision ?? 0n }],
-            success: [{ request_put: { key: counter, value: Buffer.from(String(n + 1)) } }],
-          },
-          call,
-        );
-        out(res.succeeded ? 'lock-write' : 'lock-write-refused', { token: lock.fencingToken, n: n + 1 });
-      } finally {
-        await lock.unlock().catch(() => undefined);
-      }
+      await once();
     } catch (err) {
-      out('op-failed', { op: 'lock', error: errorText(err) });
+      out('op-failed', { op, error: errorText(err) });
       await sleep(100);
     }
   }
+}
+
+/** Locks guarding a counter: each write is fenced (our lock key's create revision) and checks the counter's revision. */
+async function lockLoop(): Promise<void> {
+  const counter = full('robust/counter');
+  await repeat('lock', async () => {
+    const lock = await coord.lock.acquire('counter', TTL_MS, { signal: AbortSignal.timeout(10_000) });
+    try {
+      const now = await rpc.kv.range({ key: counter }, call);
+      const kv = now.kvs[0];
+      const n = kv ? Number(kv.value.toString()) : 0;
+      const res = await rpc.kv.txn(
+        {
+          compare: [lock.ownershipCondition(), { key: counter, target: 'MOD', result: 'EQUAL', mod_revision: kv?.mod_revision ?? 0n }],
+          success: [{ request_put: { key: counter, value: Buffer.from(String(n + 1)) } }],
+        },
+        call,
+      );
+      out(res.succeeded ? 'lock-write' : 'lock-write-refused', { token: lock.fencingToken, n: n + 1 });
+    } finally {
+      await lock.unlock().catch(() => undefined);
+    }
+  });
 }
 
 /** Elections whose leaders write under their leadership guard (create revision of their key). */
 async function electionLoop(): Promise<void> {
-  while (running) {
-    try {
-      const leadership = await coord.election.campaign('leader', `w${W}`, { ttlMs: TTL_MS, signal: AbortSignal.timeout(10_000) });
-      for (let k = 0; k < 3 && running && !leadership.signal.aborted; k++) {
-        const res = await rpc.kv.txn(
-          {
-            compare: [{ key: Buffer.from(leadership.key), target: 'CREATE', result: 'EQUAL', create_revision: leadership.fencingToken }],
-            success: [{ request_put: { key: full(`robust/terms/${leadership.fencingToken}/${W}-${k}`), value: Buffer.from('x') } }],
-          },
-          call,
-        );
-        if (res.succeeded) out('term-write', { term: leadership.fencingToken });
-        await sleep(rand(50, 200));
-      }
-      await leadership.resign().catch(() => undefined);
-    } catch (err) {
-      out('op-failed', { op: 'election', error: errorText(err) });
-      await sleep(100);
+  await repeat('election', async () => {
+    const leadership = await coord.election.campaign('leader', `w${W}`, { ttlMs: TTL_MS, signal: AbortSignal.timeout(10_000) });
+    for (let k = 0; k < 3 && running && !leadership.signal.aborted; k++) {
+      const res = await rpc.kv.txn(
+        {
+          compare: [{ key: Buffer.from(leadership.key), target: 'CREATE', result: 'EQUAL', create_revision: leadership.fencingToken }],
+          success: [{ request_put: { key: full(`robust/terms/${leadership.fencingToken}/${W}-${k}`), value: Buffer.from('x') } }],
+        },
+        call,
+      );
+      if (res.succeeded) out('term-write', { term: leadership.fencingToken });
+      await sleep(rand(50, 200));
     }
-  }
+    await leadership.resign().catch(() => undefined);
+  });
 }
 
 /** Instance IDs from a small pool: held a while, released; a loss is recorded when its signal fires. */
 async function idsLoop(): Promise<void> {
-  while (running) {
-    try {
-      const held = await coord.ids.allocate('pool', { min: 1, max: 6, ttlMs: TTL_MS, signal: AbortSignal.timeout(10_000) });
-      out('id-acquired', { id: held.id });
-      let lost = false;
-      held.signal.addEventListener('abort', () => ((lost = true), out('id-lost', { id: held.id })), { once: true });
-      await sleep(rand(300, 1500));
-      if (!lost) {
-        out('id-releasing', { id: held.id });
-        await held.release().catch((err: unknown) => out('op-failed', { op: 'ids.release', error: errorText(err) }));
-      }
-    } catch (err) {
-      out('op-failed', { op: 'ids', error: errorText(err) });
-      await sleep(100);
+  await repeat('ids', async () => {
+    const held = await coord.ids.allocate('pool', { min: 1, max: 6, ttlMs: TTL_MS, signal: AbortSignal.timeout(10_000) });
+    out('id-acquired', { id: held.id });
+    let lost = false;
+    held.signal.addEventListener('abort', () => ((lost = true), out('id-lost', { id: held.id })), { once: true });
+    await sleep(rand(300, 1500));
+    if (!lost) {
+      out('id-releasing', { id: held.id });
+      await held.release().catch((err: unknown) => out('op-failed', { op: 'ids.release', error: errorText(err) }));
     }
-  }
+  });
 }
 
 /** Worker 0 writes config `seq` = 1, 2, …; every worker watches it. */
