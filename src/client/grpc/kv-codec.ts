@@ -249,9 +249,16 @@ export const decodeTxnResponse = decoder(readTxn);
 
 /** Whether a keys-only range is among `txn`'s ops (then its answer is read with keysOnlyAnswers). */
 export function hasKeysOnlyRange(txn: M.TxnRequest): boolean {
-  const any = (ops: readonly M.RequestOp[] | undefined): boolean =>
-    ops !== undefined && ops.some((op) => op.request_range?.keys_only === true || (op.request_txn !== undefined && hasKeysOnlyRange(op.request_txn)));
-  return any(txn.success) || any(txn.failure);
+  return anyKeysOnly(txn.success) || anyKeysOnly(txn.failure);
+}
+
+/** Every txn asks this: a plain loop, no closure per call. */
+function anyKeysOnly(ops: readonly M.RequestOp[] | undefined): boolean {
+  if (ops === undefined) return false;
+  for (const op of ops) {
+    if (op.request_range?.keys_only === true || (op.request_txn !== undefined && hasKeysOnlyRange(op.request_txn))) return true;
+  }
+  return false;
 }
 
 /**
