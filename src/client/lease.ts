@@ -192,7 +192,8 @@ export class KeptLease implements AsyncDisposable {
   }
 
   private async revokeOnce(signal: AbortSignal | undefined): Promise<void> {
-    this.stopKeepAlive();
+    // The expiry timer too: a lease being given up is not "lost" because the revoke is slow.
+    this.stopTimers();
     try {
       await revokeLease(this.client, this.id, signal);
     } catch (err) {

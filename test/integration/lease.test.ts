@@ -169,6 +169,26 @@ test('a revoke that fails can be tried again, and the second one revokes the lea
   }
 });
 
+test('a revoke slower than the TTL does not report the lease lost while it is in flight', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const { logger, lines } = captureLogger();
+  const c = new EtcdClient(
+    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeout: 5000, retry: { maxAttempts: 1 } }),
+  );
+  try {
+    const lease = await KeptLease.grant(c, 1000); // etcd's minimum applies: 2 s with its default timings
+    // Each way: the revoke's answer arrives after the TTL ran out.
+    await proxy.setMode('delay', (lease.ttlSeconds * 1000) / 2 + 300);
+    await lease.revoke();
+    assert.ok(lease.remainingMs() <= 0, 'the TTL ran out while the revoke was in flight');
+    assert.equal(lease.signal.aborted, false, 'given up, not lost');
+    assert.equal(lines.filter((l) => /lease lost/.test(l.message)).length, 0);
+  } finally {
+    await proxy.stop();
+    await c.close();
+  }
+});
+
 test('close() revokes every lease the client owns', async () => {
   const c = await client();
   const a = await KeptLease.grant(c, 10_000, { keepAlive: true });
