@@ -139,6 +139,9 @@ const ETCD_ERRORS: ReadonlyMap<string, Identity> = new Map(
       [Status.UNAVAILABLE, 'etcdserver: request timed out, possibly due to previous leader failure', { code: ErrorCode.Timeout }],
       [Status.UNAVAILABLE, 'etcdserver: request timed out, possibly due to connection lost', { code: ErrorCode.Timeout }],
       [Status.UNAVAILABLE, 'etcdserver: request timed out, waiting for the applied index took too long', { code: ErrorCode.Timeout }],
+      // etcd's users or roles changed while the request was on its way (the client re-authenticates once
+      // by itself; this is what is left if they changed again): transient, nothing wrong with the request.
+      [Status.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old', { code: ErrorCode.Unavailable }],
       // Credentials etcd refused, under statuses that otherwise mean bad input or a lost race.
       [Status.INVALID_ARGUMENT, 'etcdserver: user name is empty', { code: ErrorCode.Auth }],
       [Status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password', { code: ErrorCode.Auth }],

@@ -13,7 +13,7 @@ import { watchCancelError } from '../errors.js';
 import { errorText } from '../logger.js';
 import { WATCH_CREATE, describeRefused } from './key-needs.js';
 import type { EtcdClient } from './etcd-client.js';
-import type { RpcStream } from './grpc/etcd-rpc.js';
+import { isStaleToken, type RpcStream } from './grpc/etcd-rpc.js';
 import type { Event, WatchCreateRequest, WatchRequest, WatchResponse } from './grpc/messages.js';
 import type { GrpcError } from './grpc/status.js';
 
@@ -192,8 +192,8 @@ export class WatchHub {
       return;
     }
     const revision = res.header.revision;
-    if (res.canceled && /invalid auth token/i.test(res.cancel_reason)) {
-      // The stream's token expired: authenticate again and re-create every watch on a new stream.
+    if (res.canceled && isStaleToken(res.cancel_reason)) {
+      // The stream's token expired (or auth changed): authenticate again and re-create every watch on a new stream.
       this.client.rpc.forgetToken();
       this.reset(new Error(res.cancel_reason), false);
       return;

@@ -49,6 +49,8 @@ test("etcd's errors (as our gRPC client reports them) map to codes", () => {
 test('etcd server conditions under a generic status are told apart by message', () => {
   assert.equal(classify(new GrpcError(Status.UNAVAILABLE, 'etcdserver: no leader')), ErrorCode.Unavailable);
   assert.equal(classify(new GrpcError(Status.UNAVAILABLE, 'etcdserver: request timed out')), ErrorCode.Timeout);
+  // Auth changed while the request was on its way: transient, not bad input.
+  assert.equal(classify(new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old')), ErrorCode.Unavailable);
   assert.equal(classify(new Error('etcdserver: mvcc: required revision has been compacted')), ErrorCode.NotFound);
   assert.equal(classify(new Error('connect ECONNREFUSED 127.0.0.1:1')), ErrorCode.Connection);
   assert.equal(classify('weird'), ErrorCode.Unavailable);

@@ -42,8 +42,13 @@ function refusal(err: unknown, path: string, request: unknown): unknown {
   return err;
 }
 
-/** etcd rejects a token it does not know (expired, or issued before a restart) with this text. */
-const INVALID_TOKEN = /invalid auth token/i;
+/**
+ * etcd's refusals of a token that a fresh one cures: one it does not know (expired, or issued before a
+ * restart), and one issued under an older auth store (a user or role changed since: every JWT token,
+ * or a simple token whose request raced the change). Neither request was applied, so it can be resent.
+ * Go's client refreshes its token on the same two (clientv3 `shouldRefreshToken`).
+ */
+export const isStaleToken = (details: string): boolean => /invalid auth token|revision of auth store is old/i.test(details);
 
 export class EtcdRpc {
   readonly channel: GrpcChannel;
@@ -147,7 +152,7 @@ export class EtcdRpc {
         },
         onEnd: (err) => {
           // The next stream fetches a fresh token if etcd no longer knows this one.
-          if (err && INVALID_TOKEN.test(err.details) && this.token === sentToken) this.token = undefined;
+          if (err && isStaleToken(err.details) && this.token === sentToken) this.token = undefined;
           callbacks.onEnd(undecodable ?? err);
         },
       },
@@ -169,8 +174,8 @@ export class EtcdRpc {
     try {
       return await send({ token });
     } catch (err) {
-      if (!(err instanceof GrpcError && INVALID_TOKEN.test(err.details))) throw err;
-      // Once: etcd forgot the token (expiry, restart); a second refusal is a real auth failure.
+      if (!(err instanceof GrpcError && isStaleToken(err.details))) throw err;
+      // Once: etcd forgot the token (expiry, restart) or auth changed since; a second refusal is real.
       if (this.token === token) this.token = undefined;
       return send({ token: await this.tokenFor(o) });
     }
