@@ -3,7 +3,8 @@
 // random for the run's length; then the recorded history is checked. Replayable from the seed.
 //   npm run robustness -- --minutes N [--seed S]
 // Exits 1 on any violation. Nothing but loopback traffic; every loop bounded by the deadline.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { startCluster, waitClusterHealthy, type EtcdMember } from '../../scripts/lib/etcd.mjs';
@@ -19,7 +20,11 @@ const seed = Number(arg('seed') ?? Math.floor(Math.random() * 2 ** 31));
 const WORKERS = 4;
 const HISTORY_FILE = '.test-output/robustness-history.jsonl';
 const TTL_MS = 2000;
-console.log(`[robustness] seed ${seed}, ${minutes} min, ${WORKERS} workers, TTL ${TTL_MS} ms (replay: npm run robustness -- --minutes ${minutes} --seed ${seed})`);
+/** Simple tokens that expire after a second unused on a member: every failover and pause meets an expired token. */
+const TOKEN_TTL_S = 1;
+const ROOT = 'root:robust-R00t-pw';
+const WORKER_PASSWORD = 'robust-W0rker-pw';
+console.log(`[robustness] seed ${seed}, ${minutes} min, ${WORKERS} workers, TTL ${TTL_MS} ms, auth token TTL ${TOKEN_TTL_S} s (replay: npm run robustness -- --minutes ${minutes} --seed ${seed})`);
 
 /** mulberry32: a small seeded PRNG, so a run's faults replay from its seed. */
 let state = seed >>> 0;
@@ -33,6 +38,7 @@ function random(): number {
 const between = (a: number, b: number): number => a + Math.floor(random() * (b - a));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const execFileAsync = promisify(execFile);
 
 interface Entry {
   kind: string;
@@ -41,9 +47,28 @@ interface Entry {
   [k: string]: unknown;
 }
 
-const cluster = await startCluster({ size: 3 });
+const cluster = await startCluster({ size: 3, extraArgs: ['--auth-token', 'simple', '--auth-token-ttl', String(TOKEN_TTL_S)] });
 const members = cluster.members as EtcdMember[];
 const namespace = `/robust-${seed}`;
+// Workers log in as a user whose role covers their namespace only (docs/PERMISSIONS.md); the run is root.
+// Never execFileSync: the proxies run in this process, and a blocked loop would be a fault of its own.
+const etcdctl = async (...a: string[]): Promise<string> =>
+  (
+    await execFileAsync('etcdctl', [`--endpoints=${members.filter((m) => m.running).map((m) => m.clientUrl).join(',')}`, ...(authOn ? [`--user=${ROOT}`] : []), ...a], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    })
+  ).stdout;
+let authOn = false;
+await etcdctl('user', 'add', ROOT);
+await etcdctl('role', 'add', 'root');
+await etcdctl('user', 'grant-role', 'root', 'root');
+await etcdctl('role', 'add', 'robust-worker');
+await etcdctl('role', 'grant-permission', 'robust-worker', 'readwrite', `${namespace}/`, '--prefix=true');
+await etcdctl('user', 'add', `worker:${WORKER_PASSWORD}`);
+await etcdctl('user', 'grant-role', 'worker', 'robust-worker');
+await etcdctl('auth', 'enable');
+authOn = true;
 const history: Entry[] = [];
 const proxies: TcpProxy[][] = [];
 const workers: ChildProcess[] = [];
@@ -55,7 +80,7 @@ for (let w = 0; w < WORKERS; w++) {
   proxies.push(await Promise.all(members.map((m) => TcpProxy.forUrl(m.clientUrl).start())));
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/robustness/worker.ts'], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, WORKER: String(w), TTL_MS: String(TTL_MS), NAMESPACE: namespace, ENDPOINTS: proxies[w]!.map((p) => p.url).join(',') },
+    env: { ...process.env, WORKER: String(w), TTL_MS: String(TTL_MS), NAMESPACE: namespace, ENDPOINTS: proxies[w]!.map((p) => p.url).join(','), USERNAME: 'worker', PASSWORD: WORKER_PASSWORD },
   });
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
@@ -69,20 +94,30 @@ for (let w = 0; w < WORKERS; w++) {
 }
 
 // ── faults ──
-const etcdctl = (...a: string[]): string => execFileSync('etcdctl', [`--endpoints=${members.filter((m) => m.running).map((m) => m.clientUrl).join(',')}`, ...a], { encoding: 'utf8' });
+/** The member that leads now, as the running members report it (undefined while there is none). */
+async function leader(): Promise<EtcdMember | undefined> {
+  // Member IDs are uint64: quoted before parsing, so none is rounded.
+  const status = JSON.parse((await etcdctl('endpoint', 'status', '-w', 'json')).replace(/:(\d{10,})/g, ':"$1"')) as Array<{ Endpoint: string; Status: { leader: string | number; header: { member_id: string | number } } }>;
+  const led = status.find((s) => String(s.Status.leader) === String(s.Status.header.member_id));
+  return led && members.find((m) => m.clientUrl === led.Endpoint);
+}
 let memberDown = false;
+let authChanges = 0;
 async function fault(log: Entry[]): Promise<void> {
-  const kind = pick(['member-kill', 'member-pause', 'link-cut', 'link-reset', 'link-slow', 'compact', 'defrag', 'worker-pause'] as const);
+  const kind = pick(['member-kill', 'member-pause', 'leader-loss', 'link-cut', 'link-reset', 'link-slow', 'compact', 'defrag', 'auth-change', 'worker-pause'] as const);
   const w = between(0, WORKERS);
   count(kind);
   log.push({ kind: 'fault', w, t: Date.now(), fault: kind });
   switch (kind) {
     case 'member-kill':
-    case 'member-pause': {
+    case 'member-pause':
+    case 'leader-loss': {
       if (memberDown) return;
-      const m = pick(members);
+      const m = kind === 'leader-loss' ? await leader() : pick(members);
+      if (!m) return;
       memberDown = true;
-      if (kind === 'member-kill') {
+      // The leader is killed or paused: the others elect a new one, and a paused one steps down when it runs again.
+      if (kind === 'member-kill' || (kind === 'leader-loss' && random() < 0.5)) {
         await m.kill();
         await sleep(between(500, 3000));
         await m.start({ timeoutMs: 20_000 }).catch((err: Error) => history.push({ kind: 'violation', w: -1, t: Date.now(), what: `restart of ${m.name}`, error: err.message }));
@@ -106,12 +141,18 @@ async function fault(log: Entry[]): Promise<void> {
       proxies[w]!.forEach((p) => p.resetAll());
       return;
     case 'compact': {
-      const rev = /"revision":(\d+)/.exec(etcdctl('get', 'x', '-w', 'json'))?.[1];
-      if (rev) etcdctl('compact', rev);
+      const rev = /"revision":(\d+)/.exec(await etcdctl('get', 'x', '-w', 'json'))?.[1];
+      if (rev) await etcdctl('compact', rev);
       return;
     }
     case 'defrag':
-      execFileSync('etcdctl', [`--endpoints=${pick(members.filter((m) => m.running)).clientUrl}`, 'defrag'], { stdio: 'ignore' });
+      await execFileAsync('etcdctl', [`--endpoints=${pick(members.filter((m) => m.running)).clientUrl}`, `--user=${ROOT}`, 'defrag'], { timeout: 15_000 });
+      return;
+    case 'auth-change':
+      // Any change of users or roles: requests in flight under the old auth revision are refused, once.
+      if (authChanges % 2 === 0) await etcdctl('role', 'add', `robust-churn-${authChanges}`);
+      else await etcdctl('role', 'delete', `robust-churn-${authChanges - 1}`);
+      authChanges++;
       return;
     case 'worker-pause':
       // Longer than a TTL: whatever the worker holds must be lost, and seen as lost.
@@ -127,6 +168,13 @@ async function fault(log: Entry[]): Promise<void> {
 const started = Date.now();
 const deadline = started + minutes * 60_000;
 const running = new Set<Promise<void>>();
+// Leases in etcd, every 10 s: each worker holds a few; more would be leases nobody revokes or keeps.
+const countLeases = async (): Promise<number> => (await etcdctl('lease', 'list')).split('\n').filter((l) => /^[0-9a-f]+$/.test(l.trim())).length;
+const leaseSamples: number[] = [];
+const sampler = setInterval(() => {
+  // No quorum right now: the next sample.
+  countLeases().then((n) => leaseSamples.push(n), () => undefined);
+}, 10_000);
 while (Date.now() < deadline) {
   await sleep(between(500, 2500));
   const p = fault(history).catch((err: Error) => history.push({ kind: 'fault-failed', w: -1, t: Date.now(), error: err.message }));
@@ -134,6 +182,7 @@ while (Date.now() < deadline) {
   running.add(tracked);
 }
 await Promise.all(running);
+clearInterval(sampler);
 for (const m of members) if (!m.running) await m.start().catch(() => undefined);
 await waitClusterHealthy(cluster);
 const faultsEnded = Date.now();
@@ -152,7 +201,7 @@ codes.forEach((code, w) => {
     workers[w]!.kill('SIGKILL');
   } else if (code !== 0) history.push({ kind: 'violation', w, t: Date.now(), what: `exited with ${code}` });
 });
-const leasesLeft = etcdctl('lease', 'list').split('\n').filter((l) => /^[0-9a-f]+$/.test(l.trim())).length;
+const leasesLeft = await countLeases();
 
 // The history, for a look at what a violation was about.
 mkdirSync('.test-output', { recursive: true });
@@ -233,7 +282,32 @@ for (const end of resources('end')) {
   const start = resources('start').find((s) => s.w === end.w);
   if (!start) continue;
   if (Number(end['heap']) > 2 * Number(start['heap']) + 20e6) violations.push(`resources: worker ${end.w} heap ${start['heap']} → ${end['heap']}`);
-  if (Number(end['handles']) > Number(start['handles']) + 10) violations.push(`resources: worker ${end.w} handles ${start['handles']} → ${end['handles']}`);
+  for (const what of ['handles', 'timers', 'streams', 'sessions'] as const) {
+    if (Number(end[what]) > Number(start[what]) + 3) violations.push(`resources: worker ${end.w} ${what} ${String(start[what])} → ${String(end[what])} (loops stopped)`);
+  }
+}
+// Every 10 s of the run, per worker. What is in flight comes and goes with the faults (a retry's
+// timer, a stream being re-opened), so one fault's worth is allowed; a leak grows with the number of
+// faults, which runs of minutes multiply into far more. Runs too short for thirds of 3 samples skip it.
+const ALLOWED = { handles: 20, timers: 10, streams: 10, sessions: 3 } as const;
+const maxOf = (list: Entry[], what: string): number => Math.max(...list.map((e) => Number(e[what])));
+for (let w = 0; w < WORKERS; w++) {
+  const samples = of('resources').filter((e) => e.w === w && e['at'] === 'sample');
+  const third = Math.floor(samples.length / 3);
+  if (third < 3) continue;
+  const [first, last] = [samples.slice(0, third), samples.slice(-third)];
+  for (const what of Object.keys(ALLOWED) as Array<keyof typeof ALLOWED>) {
+    if (maxOf(last, what) > maxOf(first, what) + ALLOWED[what]) violations.push(`resources: worker ${w} ${what} grew, at most ${maxOf(first, what)} in the first third, ${maxOf(last, what)} in the last`);
+  }
+  if (maxOf(last, 'heap') > 2 * maxOf(first, 'heap') + 20e6) violations.push(`resources: worker ${w} heap grew, ${maxOf(first, 'heap')} → ${maxOf(last, 'heap')}`);
+}
+// Leases: each worker holds 4 (registration, lock, election, ID); a paused or cut-off worker's linger
+// for their TTL, and a new leader extends every lease by its TTL. Nobody's leases may pile up beyond that.
+const LEASE_BOUND = WORKERS * 12;
+if (Math.max(0, ...leaseSamples) > LEASE_BOUND) violations.push(`resources: up to ${Math.max(...leaseSamples)} leases in etcd during the run (bound ${LEASE_BOUND})`);
+const leaseThird = Math.floor(leaseSamples.length / 3);
+if (leaseThird >= 3 && Math.max(...leaseSamples.slice(-leaseThird)) > Math.max(...leaseSamples.slice(0, leaseThird)) + WORKERS * 4) {
+  violations.push(`resources: leases in etcd grew, at most ${Math.max(...leaseSamples.slice(0, leaseThird))} in the first third, ${Math.max(...leaseSamples.slice(-leaseThird))} in the last`);
 }
 if (leasesLeft > 0) violations.push(`resources: ${leasesLeft} leases left in etcd after every worker closed`);
 
@@ -246,9 +320,15 @@ console.log(
 );
 for (const w of resources('end')) {
   const s = resources('start').find((x) => x.w === w.w);
-  console.log(`[robustness] worker ${w.w}: heap ${Math.round(Number(s?.['heap']) / 1e6)} → ${Math.round(Number(w['heap']) / 1e6)} MB, handles ${String(s?.['handles'])} → ${String(w['handles'])}`);
+  const sampled = of('resources').filter((e) => e.w === w.w && e['at'] === 'sample');
+  const range = (what: string): string => (sampled.length ? `${Math.min(...sampled.map((e) => Number(e[what])))}–${Math.max(...sampled.map((e) => Number(e[what])))}` : '-');
+  console.log(
+    `[robustness] worker ${w.w}: heap ${Math.round(Number(s?.['heap']) / 1e6)} → ${Math.round(Number(w['heap']) / 1e6)} MB, handles ${String(s?.['handles'])} → ${String(w['handles'])}, ` +
+      `timers ${String(s?.['timers'])} → ${String(w['timers'])}, HTTP/2 streams ${String(s?.['streams'])} → ${String(w['streams'])}, sessions ${String(s?.['sessions'])} → ${String(w['sessions'])}; ` +
+      `${sampled.length} samples: handles ${range('handles')}, timers ${range('timers')}, streams ${range('streams')}`,
+  );
 }
-console.log(`[robustness] leases left in etcd: ${leasesLeft}`);
+console.log(`[robustness] leases in etcd: ${leaseSamples.length ? `${Math.min(...leaseSamples)}–${Math.max(...leaseSamples)} during the run` : 'not sampled'}, ${leasesLeft} left after close()`);
 for (const p of proxies.flat()) await p.stop();
 await cluster.stop();
 console.log(`[robustness] history: ${HISTORY_FILE}`);

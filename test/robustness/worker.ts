@@ -32,7 +32,13 @@ process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
   }
 });
 
-const coord: Coordinator = await createCoordinator({ endpoints, namespace, logger: silentLogger, timeout: 1000 });
+const coord: Coordinator = await createCoordinator({
+  endpoints,
+  namespace,
+  logger: silentLogger,
+  timeout: 1000,
+  ...(process.env['USERNAME'] && { username: process.env['USERNAME'], password: process.env['PASSWORD'] }),
+});
 const rpc = clientOf(coord).rpc;
 const call = { timeoutMs: 2000 };
 const full = (key: string): Buffer => Buffer.from(`${namespace}/${key}`);
@@ -135,17 +141,31 @@ async function configWatcher(stop: AbortSignal): Promise<void> {
   }
 }
 
-const heap = (): number => {
+/** What this process holds: heap after GC, handles, timers, and our client's HTTP/2 streams and sessions. */
+function resources(at: string): void {
   (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed;
-};
+  const active = process.getActiveResourcesInfo();
+  out('resources', {
+    at,
+    heap: process.memoryUsage().heapUsed,
+    handles: active.length,
+    timers: active.filter((r) => r === 'Timeout').length,
+    streams: rpc.channel.openStreams,
+    sessions: rpc.channel.sessions,
+  });
+}
 
 const stopWatch = new AbortController();
 const registration = await coord.registry.register({ id: `w${W}`, name: 'svc', address: '127.0.0.1', port: 1000 + W, ttlMs: TTL_MS });
 const loops = [lockLoop(), electionLoop(), idsLoop(), configWatcher(stopWatch.signal), ...(W === 0 ? [configWriter()] : [])];
 await sleep(5000);
-out('resources', { at: 'start', heap: heap(), handles: process.getActiveResourcesInfo().length });
-while (running) await sleep(100);
+resources('start');
+for (let next = Date.now() + 10_000; running; await sleep(100)) {
+  if (Date.now() >= next) {
+    resources('sample');
+    next = Date.now() + 10_000;
+  }
+}
 // Stopped: let the last writes be seen, then read what discovery shows, then close.
 const settled = Promise.allSettled(loops.slice(0, 3));
 await sleep(3000);
@@ -158,7 +178,7 @@ try {
 } catch (err) {
   out('violation', { what: 'discover at the end failed', error: errorText(err) });
 }
-out('resources', { at: 'end', heap: heap(), handles: process.getActiveResourcesInfo().length });
+resources('end');
 await closing; // every worker has looked before any goes
 await registration.unregister().catch(() => undefined);
 await coord.close();
