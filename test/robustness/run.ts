@@ -93,6 +93,11 @@ for (let w = 0; w < WORKERS; w++) {
   workers.push(child);
 }
 
+// Faults start once every worker discovers every worker (bounded: a worker that never gets there is a violation).
+for (let i = 0; i < 300 && !Array.from({ length: WORKERS }, (_, w) => w).every((w) => (history.filter((e) => e.kind === 'disc' && e.w === w).at(-1)?.['ids'] as string[] | undefined)?.length === WORKERS); i++) {
+  await sleep(100);
+}
+
 // ── faults ──
 /** The member that leads now, as the running members report it (undefined while there is none). */
 async function leader(): Promise<EtcdMember | undefined> {
@@ -103,36 +108,59 @@ async function leader(): Promise<EtcdMember | undefined> {
 }
 let memberDown = false;
 let authChanges = 0;
-async function fault(log: Entry[]): Promise<void> {
-  const kind = pick(['member-kill', 'member-pause', 'leader-loss', 'link-cut', 'link-reset', 'link-slow', 'compact', 'defrag', 'auth-change', 'worker-pause'] as const);
+const KINDS = ['member-kill', 'member-pause', 'leader-loss', 'link-cut', 'link-reset', 'link-slow', 'compact', 'defrag', 'auth-change', 'worker-pause'] as const;
+type FaultKind = (typeof KINDS)[number];
+/** Faults that can keep a registration from being seen or a dead one from going: checks wait for a window without them. */
+const DISTURBING: ReadonlySet<string> = new Set<FaultKind>(['member-kill', 'member-pause', 'leader-loss', 'link-cut', 'link-slow', 'worker-pause']);
+
+/**
+ * One fault, chosen and sized from the seed before anything is awaited (so a replay injects the same
+ * faults in the same order whatever the timing), recorded with its start and end.
+ */
+async function fault(): Promise<void> {
+  const kind = pick(KINDS);
   const w = between(0, WORKERS);
+  const [r1, r2] = [random(), random()];
+  const span = (a: number, b: number): number => a + Math.floor(r1 * (b - a));
+  if ((kind === 'member-kill' || kind === 'member-pause' || kind === 'leader-loss') && memberDown) return; // one member down at a time: quorum stays
   count(kind);
-  log.push({ kind: 'fault', w, t: Date.now(), fault: kind });
+  const entry: Entry = { kind: 'fault', w, t: Date.now(), fault: kind, end: 0 };
+  history.push(entry);
+  try {
+    await inject(kind, w, span, r2);
+  } finally {
+    entry['end'] = Date.now();
+  }
+}
+
+async function inject(kind: FaultKind, w: number, span: (a: number, b: number) => number, r2: number): Promise<void> {
   switch (kind) {
     case 'member-kill':
     case 'member-pause':
     case 'leader-loss': {
-      if (memberDown) return;
-      const m = kind === 'leader-loss' ? await leader() : pick(members);
-      if (!m) return;
       memberDown = true;
-      // The leader is killed or paused: the others elect a new one, and a paused one steps down when it runs again.
-      if (kind === 'member-kill' || (kind === 'leader-loss' && random() < 0.5)) {
-        await m.kill();
-        await sleep(between(500, 3000));
-        await m.start({ timeoutMs: 20_000 }).catch((err: Error) => history.push({ kind: 'violation', w: -1, t: Date.now(), what: `restart of ${m.name}`, error: err.message }));
-      } else {
-        m.pause();
-        await sleep(between(500, 4000));
-        m.resume();
+      try {
+        const m = kind === 'leader-loss' ? await leader() : members[Math.floor(r2 * members.length)]!;
+        if (!m) return;
+        // The leader is killed or paused: the others elect a new one, and a paused one steps down when it runs again.
+        if (kind === 'member-kill' || (kind === 'leader-loss' && r2 < 0.5)) {
+          await m.kill();
+          await sleep(span(500, 3000));
+          await m.start({ timeoutMs: 20_000 }).catch((err: Error) => history.push({ kind: 'violation', w: -1, t: Date.now(), what: `restart of ${m.name}`, error: err.message }));
+        } else {
+          m.pause();
+          await sleep(span(500, 4000));
+          m.resume();
+        }
+      } finally {
+        memberDown = false;
       }
-      memberDown = false;
       return;
     }
     case 'link-cut':
     case 'link-slow': {
       await Promise.all(proxies[w]!.map((p) => p.setMode(kind === 'link-cut' ? 'blackhole' : 'delay', 150)));
-      await sleep(between(500, kind === 'link-cut' ? TTL_MS + 1500 : 4000));
+      await sleep(span(500, kind === 'link-cut' ? TTL_MS + 1500 : 4000));
       await Promise.all(proxies[w]!.map((p) => p.setMode('pass')));
       if (kind === 'link-cut') proxies[w]!.forEach((p) => p.resetAll());
       return;
@@ -145,23 +173,27 @@ async function fault(log: Entry[]): Promise<void> {
       if (rev) await etcdctl('compact', rev);
       return;
     }
-    case 'defrag':
-      await execFileAsync('etcdctl', [`--endpoints=${pick(members.filter((m) => m.running)).clientUrl}`, `--user=${ROOT}`, 'defrag'], { timeout: 15_000 });
+    case 'defrag': {
+      const up = members.filter((m) => m.running);
+      await execFileAsync('etcdctl', [`--endpoints=${up[Math.floor(r2 * up.length)]!.clientUrl}`, `--user=${ROOT}`, 'defrag'], { timeout: 15_000 });
       return;
+    }
     case 'auth-change':
       // Any change of users or roles: requests in flight under the old auth revision are refused, once.
       if (authChanges % 2 === 0) await etcdctl('role', 'add', `robust-churn-${authChanges}`);
       else await etcdctl('role', 'delete', `robust-churn-${authChanges - 1}`);
       authChanges++;
       return;
-    case 'worker-pause':
-      // Longer than a TTL: whatever the worker holds must be lost, and seen as lost.
+    case 'worker-pause': {
+      // Longer than a TTL: whatever the worker holds must be lost, and seen as lost (by others too,
+      // within TTL + 1 s when the pause lasts that long).
       const from = Date.now();
       workers[w]!.kill('SIGSTOP');
-      await sleep(TTL_MS + between(200, 1500));
+      await sleep(TTL_MS + span(200, 2500));
       workers[w]!.kill('SIGCONT');
       history.push({ kind: 'paused', w, t: from, until: Date.now() });
       return;
+    }
   }
 }
 
@@ -177,7 +209,7 @@ const sampler = setInterval(() => {
 }, 10_000);
 while (Date.now() < deadline) {
   await sleep(between(500, 2500));
-  const p = fault(history).catch((err: Error) => history.push({ kind: 'fault-failed', w: -1, t: Date.now(), error: err.message }));
+  const p = fault().catch((err: Error) => history.push({ kind: 'fault-failed', w: -1, t: Date.now(), error: err.message }));
   const tracked: Promise<void> = p.then(() => void running.delete(tracked));
   running.add(tracked);
 }
@@ -276,6 +308,51 @@ for (const e of of('discovered')) {
   if (ids.length !== WORKERS) violations.push(`registry: worker ${e.w} discovered ${ids.join(',')} after the faults ended`);
 }
 
+// Registry, during the run: each worker's discovery cache, polled every 100 ms ('disc' lines). After a
+// fault ends, once TTL + 1 s passed with no disturbing fault (a member or a link down, a worker
+// paused), every view holds every worker (a paused one re-registered). And a worker paused for longer
+// than TTL + 1 s with nothing else going on is gone from every other view by then: its lease expired.
+const faultList = of('fault');
+const disturbedBetween = (from: number, to: number, except?: Entry): boolean =>
+  faultList.some((f) => f !== except && DISTURBING.has(String(f['fault'])) && f.t < to && Number(f['end']) > from);
+const viewAt = (w: number, t: number): string[] | undefined => of('disc').filter((e) => e.w === w && e.t <= t).at(-1)?.['ids'] as string[] | undefined;
+const GRACE = TTL_MS + 1000;
+const allIds = Array.from({ length: WORKERS }, (_, w) => `w${w}`).join(',');
+let liveWindows = 0;
+let deadWindows = 0;
+for (const f of faultList) {
+  const at = Number(f['end']) + GRACE;
+  if (at > faultsEnded || disturbedBetween(Number(f['end']), at, f)) continue;
+  liveWindows++;
+  for (let w = 0; w < WORKERS; w++) {
+    const view = viewAt(w, at);
+    if (view && view.join(',') !== allIds) violations.push(`registry: ${GRACE} ms after a ${String(f['fault'])} ended (at ${at - started} ms), worker ${w} discovered ${view.join(',')}`);
+  }
+}
+for (const p of of('paused')) {
+  const at = p.t + GRACE;
+  if (Number(p['until']) < at + 100 || disturbedBetween(p.t, at, faultList.find((f) => f['fault'] === 'worker-pause' && f.w === p.w && Math.abs(f.t - p.t) < 50))) continue;
+  deadWindows++;
+  for (let w = 0; w < WORKERS; w++) {
+    const view = w === p.w ? undefined : viewAt(w, at);
+    if (view?.includes(`w${p.w}`)) violations.push(`registry: worker ${p.w} paused at ${p.t - started} ms still discovered by worker ${w} ${GRACE} ms later`);
+  }
+}
+
+// Live views: the revision each view holds only rises, and at the end every view holds the last write.
+const lastAck = acks.reduce((m, a) => Math.max(m, a.k), 0);
+for (let w = 0; w < WORKERS; w++) {
+  const seen = of('live-seen').filter((e) => e.w === w).map((e) => BigInt(e['revision'] as string));
+  for (let i = 1; i < seen.length; i++) if (seen[i]! <= seen[i - 1]!) violations.push(`config: worker ${w}'s live view went from revision ${seen[i - 1]} to ${seen[i]}`);
+  const final = of('live-final').find((e) => e.w === w);
+  if (!final) violations.push(`config: worker ${w}'s live view reported no final value`);
+  else if (Number(final['k']) < lastAck) violations.push(`config: worker ${w}'s live view ended at ${String(final['k'])}, the last acknowledged write was ${lastAck}`);
+}
+const liveMissed = (w: number): number => {
+  const revs = new Set(of('live-seen').filter((e) => e.w === w).map((e) => String(e['revision'])));
+  return acks.filter((a) => !revs.has(String(a.rev))).length;
+};
+
 // Resources: heap after GC and handles, start vs end; no lease left in etcd after close().
 const resources = (at: string) => of('resources').filter((e) => e['at'] === at);
 for (const end of resources('end')) {
@@ -328,6 +405,10 @@ for (const w of resources('end')) {
       `${sampled.length} samples: handles ${range('handles')}, timers ${range('timers')}, streams ${range('streams')}`,
   );
 }
+console.log(
+  `[robustness] registry: ${liveWindows} quiet windows after a fault (every view held every worker ${GRACE} ms after it ended), ${deadWindows} long pauses (the paused one gone from every other view by then); ` +
+    `config live views: ${of('live-seen').length} changes taken, acknowledged writes passed over (coalesced across a compaction) ${Array.from({ length: WORKERS }, (_, w) => liveMissed(w)).join('/')}`,
+);
 console.log(`[robustness] leases in etcd: ${leaseSamples.length ? `${Math.min(...leaseSamples)}–${Math.max(...leaseSamples)} during the run` : 'not sampled'}, ${leasesLeft} left after close()`);
 for (const p of proxies.flat()) await p.stop();
 await cluster.stop();

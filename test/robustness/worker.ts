@@ -141,6 +141,31 @@ async function configWatcher(stop: AbortSignal): Promise<void> {
   }
 }
 
+/** A config live view of `seq`: every change it takes, with the revision it holds then. */
+async function liveView(): Promise<() => Promise<void>> {
+  const live = await coord.config.live<number>('seq', { default: 0 });
+  live.on('change', (value) => out('live-seen', { k: value, revision: live.revision }));
+  return async () => {
+    out('live-final', { k: live.value, revision: live.revision });
+    await live.close();
+  };
+}
+
+/** The discovery cache's view of the service, every 100 ms: a line each time the set of instances changes. */
+async function discoveryLoop(): Promise<void> {
+  let last: string | undefined;
+  while (running) {
+    try {
+      const ids = (await coord.registry.discover('svc')).map((s) => s.id).sort();
+      if (ids.join(',') !== last) out('disc', { ids });
+      last = ids.join(',');
+    } catch (err) {
+      out('op-failed', { op: 'discover', error: errorText(err) });
+    }
+    await sleep(100);
+  }
+}
+
 /** What this process holds: heap after GC, handles, timers, and our client's HTTP/2 streams and sessions. */
 function resources(at: string): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -157,7 +182,8 @@ function resources(at: string): void {
 
 const stopWatch = new AbortController();
 const registration = await coord.registry.register({ id: `w${W}`, name: 'svc', address: '127.0.0.1', port: 1000 + W, ttlMs: TTL_MS });
-const loops = [lockLoop(), electionLoop(), idsLoop(), configWatcher(stopWatch.signal), ...(W === 0 ? [configWriter()] : [])];
+const closeLive = await liveView();
+const loops = [lockLoop(), electionLoop(), idsLoop(), discoveryLoop(), configWatcher(stopWatch.signal), ...(W === 0 ? [configWriter()] : [])];
 await sleep(5000);
 resources('start');
 for (let next = Date.now() + 10_000; running; await sleep(100)) {
@@ -167,11 +193,12 @@ for (let next = Date.now() + 10_000; running; await sleep(100)) {
   }
 }
 // Stopped: let the last writes be seen, then read what discovery shows, then close.
-const settled = Promise.allSettled(loops.slice(0, 3));
+const settled = Promise.allSettled(loops.slice(0, 4));
 await sleep(3000);
 stopWatch.abort();
 await settled;
 await Promise.allSettled(loops);
+await closeLive();
 try {
   const seen = await coord.registry.discover('svc');
   out('discovered', { ids: seen.map((s) => s.id).sort() });
