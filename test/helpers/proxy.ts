@@ -2,6 +2,10 @@
 // tests (tc netem and toxiproxy are not available here). Loopback only.
 //   pass      forward bytes both ways
 //   blackhole keep sockets open but drop every byte (keep-alive streams look alive)
+// A connection that dropped bytes (blackhole, oneway) is reset when the mode changes to one that
+// forwards them again: TCP never resumes a stream with a hole in it (the retransmissions would have
+// come first, or the connection would have died), and HTTP/2 over a stream with whole frames
+// missing would lose them silently (seen as watch events that never arrived).
 //   rst       reset every open connection and every new one
 //   refuse    stop listening: new connections are refused; open ones are reset
 //   delay     forward after `delayMs`
@@ -15,6 +19,13 @@ export class TcpProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
   /** Pairs that have not forwarded a single byte yet (e.g. a handshake sent into a blackhole). */
   private readonly silent = new Set<[Socket, Socket]>();
+  /** Pairs that dropped bytes: reset once the mode forwards again. */
+  private readonly holed = new Set<[Socket, Socket]>();
+
+  /** Connections that dropped bytes since the mode last forwarded (they are reset when it does). */
+  get droppedConnections(): number {
+    return this.holed.size;
+  }
   private modeNow: ProxyMode = 'pass';
   delayMs = 0;
   port = 0;
@@ -79,7 +90,10 @@ export class TcpProxy {
       };
       from.on('close', () => clearTimeout(timer));
       from.on('data', (chunk: Buffer) => {
-        if (this.modeNow === 'blackhole' || (this.modeNow === 'oneway' && from === upstream)) return;
+        if (this.modeNow === 'blackhole' || (this.modeNow === 'oneway' && from === upstream)) {
+          this.holed.add(pair);
+          return;
+        }
         this.silent.delete(pair);
         const delay = this.modeNow === 'delay' ? this.delayMs : 0;
         if (delay <= 0 && queue.length === 0) {
@@ -95,6 +109,7 @@ export class TcpProxy {
     const close = () => {
       this.pairs.delete(pair);
       this.silent.delete(pair);
+      this.holed.delete(pair);
       client.destroy();
       upstream.destroy();
     };
@@ -106,6 +121,15 @@ export class TcpProxy {
   async setMode(mode: ProxyMode, delayMs = this.delayMs): Promise<void> {
     this.modeNow = mode;
     this.delayMs = delayMs;
+    if (mode !== 'blackhole') {
+      for (const pair of this.holed) {
+        this.pairs.delete(pair);
+        this.silent.delete(pair);
+        reset(pair[0]);
+        reset(pair[1]);
+      }
+      this.holed.clear();
+    }
     if (mode === 'rst' || mode === 'refuse') this.resetAll();
     if (mode === 'refuse' && this.server) {
       const server = this.server;
@@ -123,6 +147,7 @@ export class TcpProxy {
     }
     this.pairs.clear();
     this.silent.clear();
+    this.holed.clear();
   }
 
   /** Resets the connections that never forwarded a byte; returns how many there were. */
@@ -131,6 +156,7 @@ export class TcpProxy {
     for (const pair of [...this.silent]) {
       this.pairs.delete(pair);
       this.silent.delete(pair);
+      this.holed.delete(pair);
       reset(pair[0]);
       reset(pair[1]);
     }
