@@ -28,13 +28,19 @@ export function writeSection(name: string, title: string, body: string): void {
   writeFileSync(FILE, ordered(doc));
 }
 
-/** Sections in scenario order (`## 1.` … `## 8.`), unnumbered ones (findings) last; the header stays first. */
+/**
+ * Sections in scenario order (`## 1.` … `## 8.`), unnumbered ones (findings) last; the header stays
+ * first, and what is written by hand after the last section (the robustness run's section) stays last.
+ */
 function ordered(doc: string): string {
   const re = /<!-- fault:([\w-]+):start -->[\s\S]*?<!-- fault:\1:end -->/g;
-  const sections = [...doc.matchAll(re)].map((m) => m[0]);
+  const found = [...doc.matchAll(re)];
+  const sections = found.map((m) => m[0]);
   if (sections.length === 0) return doc;
   const head = doc.slice(0, doc.indexOf(sections[0]!)).trimEnd();
+  const last = found.at(-1)!;
+  const tail = doc.slice(last.index + last[0].length).trim();
   const rank = (s: string): number => Number(/\n## (\d+)\./.exec(s)?.[1] ?? 99);
   sections.sort((a, b) => rank(a) - rank(b));
-  return `${head}\n\n${sections.join('\n\n')}\n`;
+  return `${head}\n\n${sections.join('\n\n')}\n${tail ? `\n${tail}\n` : ''}`;
 }
