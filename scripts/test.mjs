@@ -150,46 +150,90 @@ const stopChildren = (sig) => children.forEach((c) => c.kill(sig));
 process.on('SIGINT', stopChildren);
 process.on('SIGTERM', stopChildren);
 
+/**
+ * Test files whose own process a signal killed (a native crash of the runtime, e.g. while exiting
+ * after every test of the file passed): node's runner reports such a file as a top-level failure
+ * with `signal:` set and no exit code. `all` tells whether these are the only failures of the run.
+ */
+function crashedFiles(tapFile) {
+  let tap = '';
+  try {
+    tap = readFileSync(tapFile, 'utf8');
+  } catch {
+    return { files: [], all: false };
+  }
+  const lines = tap.split('\n');
+  const files = [];
+  let failures = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^not ok \d+ - (.+)$/.exec(lines[i]);
+    if (!m) continue;
+    failures++;
+    const block = [];
+    for (let j = i + 1; j < lines.length && lines[j] !== '  ...'; j++) block.push(lines[j]);
+    const signal = block.map((l) => /^ {2}signal: '(SIG[A-Z]+)'$/.exec(l)?.[1]).find(Boolean);
+    if (signal && block.includes('  exitCode: ~') && CRASH_SIGNALS.has(signal)) files.push({ file: m[1], signal });
+  }
+  return { files, all: files.length > 0 && files.length === failures };
+}
+const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT', 'SIGILL']);
+
 /** One Node major: node's test runner (under c8 when coverage is wanted) over the step's files. */
 async function runNode(step, env) {
   const excluded = (f) => (step.exclude ?? []).some((dir) => f === dir || f.startsWith(`${dir}/`));
   const files = step.paths.flatMap(findTests).map((f) => relative(root, f)).filter((f) => !excluded(f));
   if (files.length === 0) throw new Error(`no test files under ${step.paths.join(' ')}`);
   const tapFile = join(outDir, `${step.runtime}-etcd${step.etcd}.tap`);
-  const nodeArgs = [
+  const nodeArgs = (tap, list) => [
     '--import', 'tsx',
     '--import', './test/helpers/guard.ts',
     '--test',
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '1'}`,
     '--test-timeout=300000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-    ...files,
+    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    ...list,
   ];
   let cmd = step.rt.bin;
-  let args = nodeArgs;
+  let args = nodeArgs(tapFile, files);
+  const cov = join(outDir, `coverage-${step.runtime}-etcd${step.etcd}`);
+  const covFiles = ['--include', 'src/**', '--exclude', 'src/**/*.d.ts', '--temp-directory', join(cov, 'tmp')];
   if (step.coverage) {
-    const cov = join(outDir, `coverage-${step.runtime}-etcd${step.etcd}`);
     cmd = process.execPath;
-    args = [
-      join(root, 'node_modules', 'c8', 'bin', 'c8.js'),
-      '--include', 'src/**',
-      '--exclude', 'src/**/*.d.ts',
-      '--reporter', 'text-summary',
-      '--reporter', 'lcov',
-      '--report-dir', cov,
-      '--temp-directory', join(cov, 'tmp'),
-      ...(wholeSuite ? ['--check-coverage', '--lines', '80'] : []),
-      step.rt.bin,
-      ...nodeArgs,
-    ];
+    args = [join(root, 'node_modules', 'c8', 'bin', 'c8.js'), ...covFiles, '--reporter', 'text-summary', '--reporter', 'lcov', '--report-dir', cov, step.rt.bin, ...args];
   }
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
-  children.add(child);
-  const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-  children.delete(child);
+  const spawnRun = (c, a) =>
+    new Promise((resolve) => {
+      const child = spawn(c, a, { stdio: ['ignore', 'inherit', 'inherit'], env });
+      children.add(child);
+      child.once('exit', (code, signal) => {
+        children.delete(child);
+        resolve(code ?? (signal ? 1 : 0));
+      });
+    });
+  const code = await spawnRun(cmd, args);
   const counts = tapCounts(tapFile);
-  if (code !== 0 && counts.fail === 0) counts.fail = 1; // coverage below the bar, or the runner itself failed
+  // A runtime that crashes natively while a file's process exits (seen once on Node 26, after every
+  // test of the file had passed) is not our failure, but only a second run can tell: such files run
+  // once more, alone; if they pass, the crash is reported and not counted. Any other failure counts.
+  const crashes = crashedFiles(tapFile);
+  let forgiven = false;
+  if (crashes.all) {
+    for (const { file, signal } of crashes.files) console.log(`[test] ${file}: its process died by ${signal} (a crash of ${step.rt.kind} ${step.rt.version}); running it once more`);
+    const again = join(outDir, `${step.runtime}-etcd${step.etcd}-rerun.tap`);
+    const rerun = await spawnRun(step.rt.bin, nodeArgs(again, crashes.files.map((c) => relative(root, c.file))));
+    const second = tapCounts(again);
+    forgiven = rerun === 0 && second.fail === 0 && second.pass > 0;
+    console.log(`[test] the re-run: ${second.pass} passed, ${second.fail} failed — the crash ${forgiven ? 'is reported, not counted' : 'counts as a failure'}`);
+    if (forgiven) {
+      counts.fail -= crashes.files.length;
+      counts.crashes = crashes.files.length;
+    }
+  }
+  // The coverage bar, checked on its own so that its verdict does not hang on the runner's exit code.
+  const coverageOk = !(step.coverage && wholeSuite) || spawnSync(process.execPath, [join(root, 'node_modules', 'c8', 'bin', 'c8.js'), 'check-coverage', '--lines', '80', ...covFiles], { stdio: 'inherit' }).status === 0;
+  const runnerFailed = code !== 0 && !forgiven;
+  if ((runnerFailed || !coverageOk) && counts.fail === 0) counts.fail = 1; // coverage below the bar, or the runner itself failed
   return { ...counts, code };
 }
 
@@ -216,7 +260,8 @@ for (const r of results) {
   pass += r.pass;
   fail += r.fail;
   skipped += r.skipped;
-  console.log(`[test]   ${`${r.step.rt.kind} ${r.step.rt.version}`.padEnd(16)} ${`etcd ${r.step.server}`.padEnd(12)} ${r.step.what.padEnd(40)} ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${r.seconds} s)`);
+  const crashed = r.crashes ? `; ${r.crashes} file(s) re-run after a runtime crash at exit` : '';
+  console.log(`[test]   ${`${r.step.rt.kind} ${r.step.rt.version}`.padEnd(16)} ${`etcd ${r.step.server}`.padEnd(12)} ${r.step.what.padEnd(40)} ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${r.seconds} s${crashed})`);
 }
 console.log(`[test] finished in ${Math.round((Date.now() - started) / 1000)} s`);
 console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
