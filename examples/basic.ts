@@ -74,7 +74,7 @@ async function registryExample(coord: Coordinator): Promise<void> {
   ac.abort();
 }
 
-const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo', timeout: 5000, logger: demoLogger });
+const coord = await createCoordinator({ endpoints, namespace: 'gochat-demo', timeoutMs: 5000, logger: demoLogger });
 try {
   await lockExample(coord);
   await configExample(coord);

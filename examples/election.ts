@@ -8,7 +8,7 @@ const replicas: Coordinator[] = await Promise.all([1, 2, 3].map(() => createCoor
 // Anyone can follow the election: the leader now, then every change.
 const view = replicas[0]!.election.observe('scheduler');
 const following = (async () => {
-  for await (const leader of view) console.log(`observer: leader is ${leader ? `${leader.value} (fencing token ${leader.revision})` : 'nobody'}`);
+  for await (const { leader, revision } of view) console.log(`observer: leader is ${leader ? `${leader.value} (fencing token ${leader.fencingToken})` : 'nobody'} at revision ${revision}`);
 })();
 await view.ready;
 

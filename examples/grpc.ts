@@ -5,7 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { createCoordinator, createGrpcServiceManager, registerGrpcResolver, type GrpcServiceManager } from '../src/index.js';
+import { createCoordinator } from '../src/index.js';
+import { createGrpcServiceManager, registerGrpcResolver, type GrpcServiceManager } from '../src/grpc.js';
 import { demoLogger } from './log.js';
 
 const endpoints = (process.env['ETCD_ENDPOINTS'] ?? 'http://127.0.0.1:2379').split(',');

@@ -20,15 +20,15 @@ import type { LeaderElection } from './election/interface.js';
 
 export interface Coordinator extends AsyncDisposable {
   // ── components: one readonly field each (lock, registry, config, ids, election) ──
-  /** Service registry: self-healing registrations, cached discovery, gap-free watches, gRPC resolver (README "Service registry"). */
+  /** Service registry: self-healing registrations, cached discovery, gap-free watches, gRPC resolver (docs/REGISTRY.md). */
   readonly registry: ServiceRegistry;
-  /** Distributed lock: fair, fenced, lost-lock aware, shared with Go's Mutex (README "Distributed lock"). */
+  /** Distributed lock: fair, fenced, lost-lock aware, shared with Go's Mutex (docs/LOCK.md). */
   readonly lock: DistributedLock;
-  /** Instance IDs: a small integer per live instance, freed when the instance dies (README "Instance IDs"). */
+  /** Instance IDs: a small integer per live instance, freed when the instance dies (docs/INSTANCE-IDS.md). */
   readonly ids: InstanceIdAllocator;
-  /** Config center: JSON values, CAS, gap-free watches, live views, history (README "Config center"). */
+  /** Config center: JSON values, CAS, gap-free watches, live views, history (docs/CONFIG.md). */
   readonly config: ConfigCenter;
-  /** Leader election: one leader per name, fenced, observable, shared with Go's Election (README "Leader election"). */
+  /** Leader election: one leader per name, fenced, observable, shared with Go's Election (docs/ELECTION.md). */
   readonly election: LeaderElection;
   /** The namespace every key of this coordinator lives under ('' for none). */
   readonly namespace: string;
@@ -79,11 +79,11 @@ export function clientOf(coordinator: Coordinator): EtcdClient {
 }
 
 /**
- * Connects to etcd and checks it answers within `options.timeout` (retrying refused connections
+ * Connects to etcd and checks it answers within `options.timeoutMs` (retrying refused connections
  * inside that budget). Rejects with VALIDATION_ERROR for bad options, AUTH_ERROR for bad
  * credentials (a valid user connects whatever its role may read: each call is checked against its
  * own keys), CONNECTION_ERROR when etcd cannot be reached in time — unless `snapshotFile` is set:
- * then it resolves after `timeout` without etcd (logged at WARN) and config live views serve the snapshot.
+ * then it resolves after `timeoutMs` without etcd (logged at WARN) and config live views serve the snapshot.
  */
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const resolved = resolveOptions(options);
@@ -100,7 +100,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     // (credentials etcd refuses or does not expect, a bug) is thrown at once.
     const pinged = await retryUntil(budget, () => client.ping(budget), {
       operation: 'connect',
-      delays: backoffDelays({ ...resolved.retry, initialDelay: 50, maxDelay: 500 }),
+      delays: backoffDelays({ ...resolved.retry, initialDelayMs: 50, maxDelayMs: 500 }),
       onRetry: (error) => (lastError = error),
     });
     if (pinged) {

@@ -6,7 +6,7 @@ import { GrpcError, Status } from './client/grpc/status.js';
 export const ErrorCode = {
   /** etcd could not be reached, or the connection broke. Transient. */
   Connection: 'CONNECTION_ERROR',
-  /** A deadline passed (the coordinator's `timeout`, or etcd's own request timeout). Transient. */
+  /** A deadline passed (the coordinator's `timeoutMs`, or etcd's own request timeout). Transient. */
   Timeout: 'TIMEOUT_ERROR',
   /** The key, lease, instance or registration does not exist (any more). */
   NotFound: 'NOT_FOUND',

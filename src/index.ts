@@ -1,19 +1,11 @@
-// Public exports only.
+// Public exports only (the root entry; the gRPC helpers are on ./grpc.ts).
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
 export type { CoordinatorOptions, TlsOptions } from './options.js';
 export type { EventType, RemainingMs, SignalOptions, Watch } from './shared/vocabulary.js';
-export type { DistributedLock, EtcdCompare, Lock, LockCallOptions, LockInfo, LockSettings } from './lock/interface.js';
-export { MAX_LOCK_TTL_MS } from './lock/validate.js';
-export type {
-  CampaignOptions,
-  ElectionCallOptions,
-  ElectionInfo,
-  LeaderElection,
-  LeaderInfo,
-  LeaderObservation,
-  Leadership,
-} from './election/interface.js';
+export type { DistributedLock, Lock, LockInfo, LockSettings, OwnershipCondition } from './lock/interface.js';
+export type { CampaignOptions, ElectionInfo, LeaderElection, LeaderEvent, LeaderInfo, LeaderObservation, Leadership } from './election/interface.js';
+export { DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS } from './ttl.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export {
   CoordinationError,
@@ -30,7 +22,7 @@ export {
   isCancelled,
   isTransient,
 } from './errors.js';
-export { DEFAULT_RETRY, backoffDelay } from './retry.js';
+export { DEFAULT_RETRY } from './retry.js';
 export type { RetryConfig } from './retry.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogFields, LogLevel } from './logger.js';
@@ -40,7 +32,6 @@ export type {
   ConfigCenter,
   ConfigEntry,
   ConfigEvent,
-  ConfigReadOptions,
   ConfigSchema,
   StandardSchemaResult,
   StandardSchemaV1,
@@ -52,7 +43,5 @@ export type {
   LiveOptions,
 } from './config/interface.js';
 export type { ServiceInfo, ServiceInput, ServiceEvent, ServiceWatch, ServiceWatchOptions, ServiceListing, ServiceRegistry, Registration, RegistrationState } from './registry/interface.js';
-export { registerGrpcResolver, DEFAULT_GRPC_RESOLVER_OPTIONS } from './registry/grpc-resolver.js';
-export type { GrpcResolverOptions } from './registry/grpc-resolver.js';
-export { createGrpcServiceManager } from './registry/grpc-service-manager.js';
-export type { GrpcServiceManager, GrpcServiceOptions } from './registry/grpc-service-manager.js';
+// The gRPC helpers (registerGrpcResolver, createGrpcServiceManager) are on `@gochat/coordination/grpc`
+// (src/grpc.ts): nothing here may load @grpc/grpc-js.

@@ -19,7 +19,7 @@ export interface CoordinatorOptions {
   /** etcd password. Never logged. */
   password?: string;
   /** Per-request deadline in ms; also bounds the connect check in createCoordinator(). @default 5000 */
-  timeout?: number;
+  timeoutMs?: number;
   /**
    * Root under which every key lives, joined like Go's `path.Join("/", namespace, prefix, …)`:
    * `gochat` → `/gochat/locks/…`. With none, keys are gochat's Go defaults (`/locks/…`). @default '' (none)
@@ -41,7 +41,7 @@ export interface CoordinatorOptions {
   /**
    * File where live config views persist their last good values, so that a service can start
    * while etcd is down (config center). Written atomically with mode 0600. Setting it also lets
-   * createCoordinator() resolve when etcd is unreachable (after `timeout`, logged at WARN) instead
+   * createCoordinator() resolve when etcd is unreachable (after `timeoutMs`, logged at WARN) instead
    * of rejecting with CONNECTION_ERROR. @default off
    */
   snapshotFile?: string;
@@ -56,7 +56,7 @@ export interface ResolvedOptions extends ClientConfig {
 }
 
 export const DEFAULT_OPTIONS = Object.freeze({
-  timeout: 5000,
+  timeoutMs: 5000,
   namespace: '',
   retry: DEFAULT_RETRY,
   lock: Object.freeze({ holdTryAcquireKey: true }),
@@ -83,7 +83,7 @@ const optionsSchema = z
       .min(1, 'at least one endpoint is required'),
     username: z.string().min(1).optional(),
     password: z.string().optional(),
-    timeout: z.number().int().positive().max(3_600_000).optional(),
+    timeoutMs: z.number().int().positive().max(3_600_000).optional(),
     namespace: z
       .string()
       .refine((s) => !s.includes('\0'), 'must not contain NUL')
@@ -102,8 +102,8 @@ const optionsSchema = z
     retry: z
       .object({
         maxAttempts: z.number().int().min(1).max(100),
-        initialDelay: z.number().min(0).max(600_000),
-        maxDelay: z.number().min(0).max(3_600_000),
+        initialDelayMs: z.number().min(0).max(600_000),
+        maxDelayMs: z.number().min(0).max(3_600_000),
         multiplier: z.number().min(1).max(100),
         jitter: z.number().min(0).max(1),
       })
@@ -124,8 +124,20 @@ const optionsSchema = z
     path: ['tls'],
   });
 
+/** Options renamed in 1.0 (every duration ends in `Ms`): passing an old name is an error, not ignored. */
+const RENAMED: ReadonlyArray<[path: string, now: string, get: (o: Record<string, unknown>) => unknown]> = [
+  ['timeout', 'timeoutMs', (o) => o['timeout']],
+  ['retry.initialDelay', 'retry.initialDelayMs', (o) => (o['retry'] as Record<string, unknown> | undefined)?.['initialDelay']],
+  ['retry.maxDelay', 'retry.maxDelayMs', (o) => (o['retry'] as Record<string, unknown> | undefined)?.['maxDelay']],
+];
+
 /** Validates options and fills defaults. Messages name the field, never its value. */
 export function resolveOptions(options: CoordinatorOptions): ResolvedOptions {
+  if (typeof options === 'object' && options !== null) {
+    for (const [old, now, get] of RENAMED) {
+      if (get(options as unknown as Record<string, unknown>) !== undefined) throw validationError(`invalid coordinator option ${old}: renamed ${now} in 1.0 (durations are ms, named …Ms)`);
+    }
+  }
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -133,13 +145,13 @@ export function resolveOptions(options: CoordinatorOptions): ResolvedOptions {
   }
   const o = parsed.data;
   const retry: RetryConfig = { ...DEFAULT_OPTIONS.retry, ...o.retry };
-  if (retry.maxDelay < retry.initialDelay) throw validationError('invalid coordinator option retry: maxDelay < initialDelay');
+  if (retry.maxDelayMs < retry.initialDelayMs) throw validationError('invalid coordinator option retry: maxDelayMs < initialDelayMs');
   const layout = resolveLayout(o.namespace ?? DEFAULT_OPTIONS.namespace, o.prefixes);
   return {
     endpoints: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${o.tls ? 'https' : 'http'}://${e}`)),
     ...(o.username !== undefined && { username: o.username }),
     ...(o.password !== undefined && { password: o.password }),
-    timeout: o.timeout ?? DEFAULT_OPTIONS.timeout,
+    timeout: o.timeoutMs ?? DEFAULT_OPTIONS.timeoutMs,
     namespace: layout.namespace,
     prefix: layout.root,
     dirs: layout.dirs,

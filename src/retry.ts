@@ -7,9 +7,9 @@ export interface RetryConfig {
   /** Total attempts including the first one; 1 disables retries. @default 3 */
   maxAttempts: number;
   /** Delay before the first retry. @default 100 */
-  initialDelay: number;
+  initialDelayMs: number;
   /** Upper bound for any single delay. @default 2000 */
-  maxDelay: number;
+  maxDelayMs: number;
   /** Growth factor per retry. @default 2 */
   multiplier: number;
   /** Relative jitter in [0, 1]: each delay is spread uniformly over ±jitter of its value. @default 0.2 */
@@ -18,20 +18,20 @@ export interface RetryConfig {
 
 export const DEFAULT_RETRY: Readonly<RetryConfig> = Object.freeze({
   maxAttempts: 3,
-  initialDelay: 100,
-  maxDelay: 2000,
+  initialDelayMs: 100,
+  maxDelayMs: 2000,
   multiplier: 2,
   jitter: 0.2,
 });
 
 /**
- * Delay before retry number `retry` (1 = the first retry): initialDelay·multiplier^(retry-1),
- * capped at maxDelay, spread by ±jitter, and never above maxDelay after jitter.
+ * Delay before retry number `retry` (1 = the first retry): initialDelayMs·multiplier^(retry-1),
+ * capped at maxDelayMs, spread by ±jitter, and never above maxDelayMs after jitter.
  */
 export function backoffDelay(config: RetryConfig, retry: number, random: () => number = Math.random): number {
-  const base = Math.min(config.maxDelay, config.initialDelay * Math.pow(config.multiplier, Math.max(0, retry - 1)));
+  const base = Math.min(config.maxDelayMs, config.initialDelayMs * Math.pow(config.multiplier, Math.max(0, retry - 1)));
   const spread = base * config.jitter * (2 * random() - 1);
-  return Math.max(0, Math.min(config.maxDelay, Math.round(base + spread)));
+  return Math.max(0, Math.min(config.maxDelayMs, Math.round(base + spread)));
 }
 
 /** Endless delays for loops that retry until stopped (re-registration, watch resume). */

@@ -7,6 +7,13 @@ import { validationError } from './errors.js';
 export const MIN_TTL_MS = 1000;
 /** Longest TTL accepted anywhere: a year. */
 export const MAX_TTL_MS = 365 * 24 * 3600 * 1000;
+/**
+ * The one default of every optional `ttlMs` (an election's candidacy, an instance ID, the gRPC
+ * service manager's registration): how long after a process dies, or loses etcd, what it held is
+ * freed. Where the seed makes a TTL required (the lock's `acquire(key, ttlMs)`, `ServiceInfo.ttlMs`)
+ * there is no default.
+ */
+export const DEFAULT_TTL_MS = 10_000;
 
 /** `ttlMs` if it follows the rule, else VALIDATION_ERROR naming `what` (e.g. `lock ttlMs`). Same message everywhere. */
 export function checkTtlMs(ttlMs: unknown, what: string): number {

@@ -2,7 +2,7 @@
 // installs it); 3.5 comes from Debian's newer suites: fetched with `apt-get download` through a
 // sources file kept in the repo's ignored cache (the machine's own apt sources and state stay as
 // they are), unpacked with `dpkg -x` into that cache, never installed. 3.6 and 3.7 are not packaged
-// by Debian: the library is written for their documented behaviour (README, "What it runs on").
+// by Debian: the library is written for their documented behaviour (docs/COMPATIBILITY.md).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

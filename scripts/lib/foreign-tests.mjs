@@ -53,7 +53,7 @@ export const FOREIGN_TEST_FILES = Object.freeze([
   'test/integration/no-warnings.test.ts', // 1,000 registrations, 200 locks, 50 watches: no process warning
 ]);
 
-/** The other files of test/integration/ run on Node only, and why (for the README). */
+/** The other files of test/integration/ run on Node only, and why (for docs/COMPATIBILITY.md). */
 export const NODE_ONLY_TEST_FILES = Object.freeze({
   'test/integration/cli*.test.ts': 'coordctl, the command-line tool (a Node program), not the library API',
   'test/integration/least-privilege.test.ts': 'drives coordctl (src/cli/program.js) as well as the API',

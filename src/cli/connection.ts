@@ -92,14 +92,14 @@ export function coordinatorOptions(opts: GlobalOptions, stderr: NodeJS.WritableS
   const key = readPem(opts.key, '--key');
   return {
     endpoints,
-    timeout,
+    timeoutMs: timeout,
     ...(opts.namespace !== undefined && { namespace: opts.namespace }),
     ...(opts.user !== undefined && { username: opts.user }),
     ...(opts.password !== undefined && { password: opts.password }),
     ...(ca !== undefined && { tls: { ca, ...(cert && { cert }), ...(key && { key }) } }),
     logger: opts.verbose ? stderrLogger(stderr) : silentLogger,
     // One quick retry of idempotent reads is enough for an interactive tool; --timeout bounds each try.
-    retry: { maxAttempts: 2, initialDelay: 100, maxDelay: 500 },
+    retry: { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 500 },
   };
 }
 

@@ -26,7 +26,7 @@ export function registerElectionCommands(program: Command, ctx: CliContext): voi
           { header: 'TTL LEFT', right: true },
           { header: 'CANDIDATES', right: true },
         ],
-        (e) => [e.name, cell(e.leader.value), e.leader.key, String(e.leader.revision), duration(e.remainingMs), String(e.candidates)],
+        (e) => [e.name, cell(e.leader.value), e.leader.key, String(e.leader.fencingToken), duration(e.remainingMs), String(e.candidates)],
         noneStarting('elections', prefix),
       );
     });
@@ -40,7 +40,7 @@ export function registerElectionCommands(program: Command, ctx: CliContext): voi
       const count = countOption(opts.count);
       await ctx.withCoordinator(cmd, async (c) => {
         const line = (l: LeaderInfo | undefined): string =>
-          l ? `${out.style('green', 'LEADER')} ${cell(l.value)} key=${l.key} rev=${l.revision}` : `${out.style('red', 'NONE  ')} (no leader)`;
+          l ? `${out.style('green', 'LEADER')} ${cell(l.value)} key=${l.key} token=${l.fencingToken}` : `${out.style('red', 'NONE  ')} (no leader)`;
         const observation = c.election.observe(name, { signal: ctx.signal });
         await follow(ctx, {
           items: observation[Symbol.asyncIterator](),
@@ -49,9 +49,9 @@ export function registerElectionCommands(program: Command, ctx: CliContext): voi
             out.note(`observing election ${name} (Ctrl-C to stop)`);
           },
           count,
-          print: (leader) => {
-            if (out.json) out.data({ election: name, leader: leader ?? null }, { compact: true });
-            else out.line(line(leader));
+          print: (ev) => {
+            if (out.json) out.data({ election: name, type: ev.type, leader: ev.leader ?? null, revision: ev.revision }, { compact: true });
+            else out.line(line(ev.leader));
           },
         });
       });

@@ -220,7 +220,7 @@ export class WatchStream implements AsyncIterable<WatchEvent>, AsyncDisposable {
   private async persist<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const result = await retryUntil(this.stop.signal, fn, {
       operation: `${this.options.operation} ${what} ${this.options.key}`,
-      delays: backoffDelays({ ...this.client.retry, maxDelay: Math.max(this.client.retry.maxDelay, 1000) }),
+      delays: backoffDelays({ ...this.client.retry, maxDelayMs: Math.max(this.client.retry.maxDelayMs, 1000) }),
       onRetry: (error, delayMs) => this.log('warn', 'watch read failed; retrying', { code: error.code, error: errorText(error), delayMs }),
     });
     if (result === undefined) throw new CoordinationError(ErrorCode.Cancelled, `${this.options.operation}: closed`);

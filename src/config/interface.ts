@@ -27,12 +27,6 @@ export type StandardSchemaResult<Output> =
  */
 export type ConfigSchema<T> = StandardSchemaV1<unknown, T>;
 
-/**
- * Options of config reads: the library-wide SignalOptions.
- * @deprecated use SignalOptions (the same type).
- */
-export type ConfigReadOptions = SignalOptions;
-
 export interface ConfigWriteOptions extends SignalOptions {
   /**
    * Write only if the key's mod revision is still this one (`0n` = only if the key does not
@@ -41,22 +35,23 @@ export interface ConfigWriteOptions extends SignalOptions {
   ifRevision?: bigint;
 }
 
-export interface ConfigWatchOptions {
+/** Options of `watch()`; aborting `signal` ends the iteration without an error, as close() does. */
+export interface ConfigWatchOptions extends SignalOptions {
   /** Watch every key starting with `keyOrPrefix`. @default false */
   prefix?: boolean;
   /** First revision to deliver (replay from history). @default the revision after the watch starts */
   fromRevision?: bigint;
-  /** Aborting ends the iteration (no error). */
-  signal?: AbortSignal;
 }
 
-export interface LiveOptions<T> {
+/**
+ * Options of `live()`. Its `signal`, like every watch's, bounds the view's life: aborting it cancels
+ * the initial read (CANCELLED / TIMEOUT_ERROR), and once the view is open, closes it.
+ */
+export interface LiveOptions<T> extends SignalOptions {
   /** Values that fail it are not taken: the view keeps its last good value and emits 'invalid'. */
   schema?: ConfigSchema<T>;
   /** Used while the key is absent (and after it is deleted). Without it, live() of an absent key is NOT_FOUND. */
   default?: T;
-  /** Aborts the initial read (the view, once returned, lives until close()). */
-  signal?: AbortSignal;
 }
 
 export interface ConfigEvent {

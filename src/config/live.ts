@@ -36,7 +36,11 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
     this.rev = initial.revision;
     this.isStale = initial.stale;
     this.unown = client.own(this);
+    // The one signal rule: it cancels the open, and once open it closes the view (as a watch's ends it).
+    options.signal?.addEventListener('abort', this.onSignal, { once: true });
   }
+
+  private readonly onSignal = (): void => void this.close();
 
   get value(): T {
     return this.current;
@@ -129,7 +133,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
       // Network trouble is retried quietly until close(); the view stays stale meanwhile.
       await retryUntil(this.stop.signal, catchUp, {
         operation: `config.live ${this.key}`,
-        delays: backoffDelays({ ...this.client.retry, maxDelay: Math.max(this.client.retry.maxDelay, 1000) }),
+        delays: backoffDelays({ ...this.client.retry, maxDelayMs: Math.max(this.client.retry.maxDelayMs, 1000) }),
       });
     } catch (err) {
       const error = toCoordinationError(err, `config.live ${this.key}`);
@@ -184,6 +188,7 @@ export class LiveConfigImpl<T> extends EventEmitter implements LiveConfig<T> {
     this.closing ??= (async () => {
       this.stop.abort();
       this.unown();
+      this.options.signal?.removeEventListener('abort', this.onSignal);
       await this.stream?.close();
       await this.snapshot?.flush();
     })();

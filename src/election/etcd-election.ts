@@ -40,7 +40,7 @@ export class EtcdLeaderElection implements LeaderElection {
       level: 'debug',
     });
     const kv = res.kvs[0];
-    return kv && { name, value: kv.value.toString(), key: kv.key.toString(), revision: kv.create_revision };
+    return kv && { name, value: kv.value.toString(), key: kv.key.toString(), fencingToken: kv.create_revision };
   }
 
   observe(name: string, opts: SignalOptions = {}): LeaderObservation {

@@ -2,18 +2,12 @@
 // oldest candidate leads), with the safety Go's recipe lacks — a campaign never reports
 // leadership without a key, a failed campaign leaves no key, resign() can be retried.
 
-import type { RemainingMs, SignalOptions, Watch } from '../shared/vocabulary.js';
-
-/**
- * Options of every election call that waits or reads: the library-wide SignalOptions.
- * @deprecated use SignalOptions (the same type).
- */
-export type ElectionCallOptions = SignalOptions;
+import type { EventType, RemainingMs, SignalOptions, Watch } from '../shared/vocabulary.js';
 
 export interface CampaignOptions extends SignalOptions {
   /**
    * Lease TTL of our candidacy in ms (integer >= 1000, rounded up to whole seconds): how long
-   * after our process dies (or loses etcd) the next candidate takes over. @default 10000
+   * after our process dies (or loses etcd) the next candidate takes over. @default DEFAULT_TTL_MS (10000)
    */
   ttlMs?: number;
 }
@@ -29,9 +23,9 @@ export interface LeaderElection {
   /** The current leader of `name` (the oldest candidate), or undefined if nobody campaigns. */
   leader(name: string, opts?: SignalOptions): Promise<LeaderInfo | undefined>;
   /**
-   * Every change of `name`'s leader, in revision order: first the leader at `ready` (undefined
-   * if none), then each new leader, each proclaimed value, and undefined when the last candidate
-   * goes. Ends on close(), on `signal`, or when the coordinator closes.
+   * Every change of `name`'s leader, in revision order: first the leader at `ready` (a DELETE
+   * event if none), then a PUT for each new leader and each proclaimed value, and a DELETE when
+   * the last candidate goes. Ends on close(), on `signal`, or when the coordinator closes.
    */
   observe(name: string, opts?: SignalOptions): LeaderObservation;
   /**
@@ -50,7 +44,24 @@ export interface LeaderInfo {
   /** The leader's key: `<namespace>/elections/<name>/<lease ID in hex>`. */
   key: string;
   /** Create revision of the leader's key: its fencing token, strictly increasing per election. */
+  fencingToken: bigint;
+}
+
+/** One change of an election's leader, as `observe()` yields it (the shape of config and registry events). */
+export interface LeaderEvent {
+  /** PUT: `leader` leads (a new leader, or the leader proclaimed a new value); DELETE: nobody leads. */
+  type: EventType;
+  /** The leader after the change; undefined for DELETE. */
+  leader: LeaderInfo | undefined;
+  /**
+   * etcd revision of the change (the first event: the revision `ready` resolved with); strictly
+   * increasing within one observation. Not the fencing token: that is `leader.fencingToken`.
+   */
   revision: bigint;
+  /** When this process learned of the change. */
+  timestamp: Date;
+  /** True when the change was derived by re-reading the candidates after a compaction, not seen as it happened. */
+  reconciled: boolean;
 }
 
 /** One election as `list()` reads it. */
@@ -63,8 +74,8 @@ export interface ElectionInfo {
   candidates: number;
 }
 
-/** A live view of one election's leader (undefined while nobody leads): iterate with `for await`. */
-export type LeaderObservation = Watch<LeaderInfo | undefined>;
+/** A live view of one election's leader: iterate its LeaderEvents with `for await`. */
+export type LeaderObservation = Watch<LeaderEvent>;
 
 export interface Leadership extends AsyncDisposable {
   /** The election's name as passed to campaign(). */

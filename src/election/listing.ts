@@ -32,7 +32,7 @@ export async function listElections(client: EtcdClient, prefix: unknown, signal?
   return leaders
     .map(({ name, leader, candidates }) => ({
       name,
-      leader: { name, value: leader.value.toString(), key: leader.key.toString(), revision: leader.create_revision },
+      leader: { name, value: leader.value.toString(), key: leader.key.toString(), fencingToken: leader.create_revision },
       remainingMs: ttls.get(leader.lease),
       candidates,
     }))

@@ -1,14 +1,14 @@
 // Observing an election — etcd's Go Election.Observe, made gap-free: read every candidate (key,
 // create revision, value) at one revision, then follow the prefix with the gap-free watch from
 // the next revision. The leader is the oldest candidate; each change of who leads or of what the
-// leader proclaims is delivered once, in revision order (undefined when nobody is left).
+// leader proclaims is delivered once, in revision order, as a PUT (a DELETE when nobody is left).
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
 import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
 import { EventQueue } from '../shared/event-queue.js';
 import { Ownership } from '../shared/ownership.js';
-import type { LeaderInfo, LeaderObservation } from './interface.js';
+import type { LeaderEvent, LeaderInfo, LeaderObservation } from './interface.js';
 
 interface Candidate {
   create: bigint;
@@ -21,7 +21,7 @@ export class LeaderObserver implements LeaderObservation {
   private readonly rel: string; // the election's prefix, relative to the namespace
   private candidates = new Map<string, Candidate>(); // relative key → candidate
   private last: LeaderInfo | undefined | null = null; // null: nothing delivered yet
-  private readonly queue = new EventQueue<LeaderInfo | undefined>({ onReturn: () => this.close() });
+  private readonly queue = new EventQueue<LeaderEvent>({ onReturn: () => this.close() });
   private ended = false;
   private watch: WatchStream | undefined;
   private readonly stop = new AbortController();
@@ -40,7 +40,7 @@ export class LeaderObserver implements LeaderObservation {
   private async start(): Promise<bigint> {
     const revision = await this.readAll();
     if (this.ended) return revision;
-    this.deliver();
+    this.deliver(revision, false);
     const known = new Map([...this.candidates].map(([k, c]) => [k, c.mod]));
     this.watch = openWatch(this.client, {
       key: this.rel,
@@ -67,7 +67,7 @@ export class LeaderObserver implements LeaderObservation {
       for await (const ev of watch) {
         if (ev.reconciled) await this.readAll(); // after a compaction: create revisions come from a fresh read
         else this.apply(ev);
-        this.deliver();
+        this.deliver(ev.revision, ev.reconciled);
       }
     } catch (err) {
       this.fail(err);
@@ -83,15 +83,15 @@ export class LeaderObserver implements LeaderObservation {
     }
   }
 
-  /** Queues the leader if it differs from the last one delivered. */
-  private deliver(): void {
+  /** Queues the leader as of `revision` if it differs from the last one delivered. */
+  private deliver(revision: bigint, reconciled: boolean): void {
     let leader: [string, Candidate] | undefined;
     for (const entry of this.candidates) if (!leader || entry[1].create < leader[1].create) leader = entry;
-    const info = leader && { name: this.name, value: leader[1].value, key: this.client.key(leader[0]), revision: leader[1].create };
+    const info = leader && { name: this.name, value: leader[1].value, key: this.client.key(leader[0]), fencingToken: leader[1].create };
     const last = this.last;
-    if (last !== null && last?.key === info?.key && last?.revision === info?.revision && last?.value === info?.value) return;
+    if (last !== null && last?.key === info?.key && last?.fencingToken === info?.fencingToken && last?.value === info?.value) return;
     this.last = info;
-    this.queue.push(info);
+    this.queue.push({ type: info ? 'PUT' : 'DELETE', leader: info, revision, timestamp: new Date(), reconciled });
   }
 
   /** Ends the observation with an error: pending changes are still read, then it is thrown. */
@@ -114,7 +114,7 @@ export class LeaderObserver implements LeaderObservation {
     return this.close();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<LeaderInfo | undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<LeaderEvent> {
     return this.queue[Symbol.asyncIterator]();
   }
 }

@@ -1,12 +1,11 @@
 // Input checks for the election API: bad input is a VALIDATION_ERROR thrown before anything is written.
 import { validationError } from '../errors.js';
 import { isCleanPath } from '../layout.js';
-import { checkTtlMs } from '../ttl.js';
+import { checkTtlMs, DEFAULT_TTL_MS } from '../ttl.js';
 
 const MAX_NAME_BYTES = 1024;
 /** etcd's default request limit is 1.5 MiB; a leader's value is an address or an ID, not a payload. */
 const MAX_VALUE_BYTES = 64 * 1024;
-export const DEFAULT_ELECTION_TTL_MS = 10_000;
 
 export function validateElectionName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw validationError(`election name must be a string, got ${typeof name}`);
@@ -23,7 +22,7 @@ export function validateValue(value: unknown): asserts value is string {
   if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw validationError(`election value must be at most ${MAX_VALUE_BYTES} bytes`);
 }
 
-/** The one API rule (src/ttl.ts), with the election's default. */
+/** The one API rule (src/ttl.ts), with the one default. */
 export function validateTtlMs(ttlMs: unknown): number {
-  return ttlMs === undefined ? DEFAULT_ELECTION_TTL_MS : checkTtlMs(ttlMs, 'election ttlMs');
+  return ttlMs === undefined ? DEFAULT_TTL_MS : checkTtlMs(ttlMs, 'election ttlMs');
 }

@@ -1,6 +1,7 @@
 // Instance-ID allocator: a small integer unique among the live instances of a pool, held by a lease
 // and freed on release, on close, or by lease expiry when the process dies.
 import type { RemainingMs, SignalOptions } from '../shared/vocabulary.js';
+import { DEFAULT_TTL_MS } from '../ttl.js';
 
 /** Options of `ids.allocate()`. Durations are milliseconds. */
 export interface AllocateOptions extends SignalOptions {
@@ -10,7 +11,7 @@ export interface AllocateOptions extends SignalOptions {
   max?: number;
   /**
    * Lease TTL: how long a crashed holder's ID stays taken. Rounded up to whole seconds; etcd applies
-   * its minimum (2 s by default). @default 10000
+   * its minimum (2 s by default). @default DEFAULT_TTL_MS (10000)
    */
   ttlMs?: number;
   /** Try this ID first (e.g. the one this instance had before a restart); any free ID if it is taken. */
@@ -20,7 +21,7 @@ export interface AllocateOptions extends SignalOptions {
 export const DEFAULT_ALLOCATE_OPTIONS: Readonly<{ min: number; max: number; ttlMs: number }> = Object.freeze({
   min: 1,
   max: 1023,
-  ttlMs: 10_000,
+  ttlMs: DEFAULT_TTL_MS,
 });
 
 /** An allocated ID. Release it (or close the coordinator) when the instance stops. */

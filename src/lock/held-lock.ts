@@ -8,7 +8,7 @@ import { ttlSeconds, type KeptLease } from '../client/lease.js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
 import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
-import type { Lock } from './interface.js';
+import type { Lock, OwnershipCondition } from './interface.js';
 import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import { validateTtl } from './validate.js';
 
@@ -125,11 +125,6 @@ export class HeldLock extends LeasedKey implements Lock {
     this.spares.give(old, oldTtlMs);
   }
 
-  /** @deprecated use remainingMs() (the one name for remaining lease time). */
-  ttl(opts: SignalOptions = {}): Promise<number> {
-    return this.remainingMs(opts);
-  }
-
   async remainingMs(opts: SignalOptions = {}): Promise<number> {
     this.assertHeld('remainingMs');
     const res = await this.client.call(
@@ -144,8 +139,8 @@ export class HeldLock extends LeasedKey implements Lock {
     return Number(res.TTL) * 1000;
   }
 
-  ownershipCondition(): Compare {
-    return { key: Buffer.from(this.ownerKey), target: 'CREATE', result: 'EQUAL', create_revision: this.fencingToken.toString() };
+  ownershipCondition(): OwnershipCondition {
+    return { key: Buffer.from(this.ownerKey), target: 'CREATE', result: 'EQUAL', create_revision: this.fencingToken };
   }
 
   /** Holds while the bare key is the one we took. */

@@ -1,16 +1,17 @@
 // Public shape of the distributed lock (seed §2.1): fair (FIFO by create revision), fenced,
 // cancellable, aware of losing the lock, and wire-compatible with etcd's Go concurrency.Mutex.
-import type { Compare } from '../client/grpc/messages.js';
-
-export type { Compare as EtcdCompare };
-
 import type { RemainingMs, SignalOptions } from '../shared/vocabulary.js';
 
 /**
- * Options of every blocking lock call: the library-wide SignalOptions.
- * @deprecated use SignalOptions (the same type).
+ * etcd's Txn comparison that holds only while a lock is held: `create_revision(key) == fencingToken`,
+ * in etcd's proto field names (what a raw gRPC `Txn` takes in its `compare` list).
  */
-export type LockCallOptions = SignalOptions;
+export interface OwnershipCondition {
+  readonly key: Buffer;
+  readonly target: 'CREATE';
+  readonly result: 'EQUAL';
+  readonly create_revision: bigint;
+}
 
 /** Distributed lock settings (`CoordinatorOptions.lock`). */
 export interface LockSettings {
@@ -90,14 +91,12 @@ export interface Lock extends AsyncDisposable {
   renew(ttlMs: number, opts?: SignalOptions): Promise<void>;
   /** Remaining validity in ms as etcd reports it (whole seconds). NOT_FOUND if the lock was released; the loss reason if lost. */
   remainingMs(opts?: SignalOptions): Promise<number>;
-  /** @deprecated the same as remainingMs(). */
-  ttl(opts?: SignalOptions): Promise<number>;
   /**
    * An etcd transaction comparison (etcd's `Compare` message, field names as in etcd's proto) that
    * holds only while this lock is held: `create_revision(ownerKey) == fencingToken`. Add it to the
    * `compare` list of a Txn.
    */
-  ownershipCondition(): Compare;
+  ownershipCondition(): OwnershipCondition;
   /**
    * Writes `entries` (keys relative to the coordinator's namespace) in one transaction that
    * succeeds only while this lock is still held; CONFLICT (nothing written) if the guard fails.

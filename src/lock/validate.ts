@@ -1,10 +1,8 @@
 // Input checks for the lock API: bad input is a VALIDATION_ERROR thrown before anything is written.
 import { validationError } from '../errors.js';
 import { isCleanPath } from '../layout.js';
-import { checkTtlMs, MAX_TTL_MS } from '../ttl.js';
+import { checkTtlMs } from '../ttl.js';
 
-/** The longest lock TTL: the library-wide TTL bound (a year), kept under its old name. */
-export const MAX_LOCK_TTL_MS = MAX_TTL_MS;
 const MAX_KEY_BYTES = 1024;
 
 export function validateLockKey(key: unknown): asserts key is string {

@@ -7,6 +7,7 @@ import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
 import { errorText, silentLogger, type Logger } from '../logger.js';
 import { sleep } from '../retry.js';
+import { DEFAULT_TTL_MS } from '../ttl.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import { EtcdRegistry } from './etcd-registry.js';
 import type { Registration, ServiceInfo, ServiceRegistry } from './interface.js';
@@ -25,7 +26,7 @@ export interface GrpcServiceOptions {
   advertiseAddress?: string;
   /** Registered metadata (`protocol: grpc` is added). Never logged. @default {} */
   metadata?: Record<string, string>;
-  /** Registration TTL in ms. @default 30000 (seed §5.2) */
+  /** Registration TTL in ms. @default DEFAULT_TTL_MS (10000; the one default of every optional TTL) */
   ttlMs?: number;
   /** @default ServerCredentials.createInsecure() */
   credentials?: ServerCredentials;
@@ -89,7 +90,7 @@ class GrpcServiceManagerImpl implements GrpcServiceManager {
       address: o.advertiseAddress ?? host,
       port: o.port || 1,
       metadata: { ...o.metadata, protocol: 'grpc' },
-      ttlMs: o.ttlMs ?? 30_000,
+      ttlMs: o.ttlMs ?? DEFAULT_TTL_MS,
     });
     if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw validationError('grpc.start: port must be in 0..65535');
     const bindHost = host.includes(':') ? `[${host}]` : host;

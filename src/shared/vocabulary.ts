@@ -5,6 +5,8 @@
 /**
  * The options of every call that waits (the one rule): aborting `signal` rejects the call promptly
  * with CANCELLED — TIMEOUT_ERROR for `AbortSignal.timeout()` — and leaves nothing half-done behind.
+ * For what lives on after the call (a watch, an observation, a live view) the signal bounds its
+ * life too: aborting it later ends it as close() does (a watch's iteration ends without an error).
  */
 export interface SignalOptions {
   signal?: AbortSignal;

@@ -105,9 +105,10 @@ const cases: Case[] = [
   // coordinator options (nothing connects)
   ['options', 'endpoints empty', () => opts({ endpoints: [] })],
   ['options', 'endpoints a string', () => opts({ endpoints: bad('http://127.0.0.1:2379') })],
-  ['options', 'timeout 0', () => opts({ timeout: 0 })],
-  ['options', 'timeout as string', () => opts({ timeout: bad('1000') })],
-  ['options', 'timeout NaN', () => opts({ timeout: NaN })],
+  ['options', 'timeoutMs 0', () => opts({ timeoutMs: 0 })],
+  ['options', 'timeoutMs as string', () => opts({ timeoutMs: bad('1000') })],
+  ['options', 'timeout (the 0.x name of timeoutMs)', () => opts(bad({ timeout: 1000 }))],
+  ['options', 'timeoutMs NaN', () => opts({ timeoutMs: NaN })],
   ['options', 'namespace with NUL', () => opts({ namespace: 'a\0b' })],
   ['options', 'retry.maxAttempts 0', () => opts({ retry: { maxAttempts: 0 } })],
   ['options', 'retry.jitter 2', () => opts({ retry: { jitter: 2 } })],

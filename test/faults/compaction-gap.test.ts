@@ -40,7 +40,7 @@ async function gap(variant: 'rst' | 'long'): Promise<void> {
   const proxy = await TcpProxy.forUrl(fc.members[0]!.clientUrl).start();
   const writer = await createCoordinator({ endpoints: fc.direct, namespace: NS, logger: silentLogger });
   const logs = captureLogger();
-  const watcher = await createCoordinator({ endpoints: [proxy.url], namespace: NS, timeout: 1000, logger: logs.logger });
+  const watcher = await createCoordinator({ endpoints: [proxy.url], namespace: NS, timeoutMs: 1000, logger: logs.logger });
   const stop = new AbortController();
   const events: Array<ConfigEvent & { at: number }> = [];
   let done: Promise<void> = Promise.resolve();

@@ -39,14 +39,14 @@ interface WatcherState {
 test('watchers stay ordered, unique and gap-free through RSTs, a member kill and a stopped leader', async () => {
   const rng = prng(SEED);
   // The writer talks to the members directly: the faults under test are the watchers'.
-  const writer = await createCoordinator({ endpoints: fc.direct, namespace: NS, timeout: 1000, logger: silentLogger });
+  const writer = await createCoordinator({ endpoints: fc.direct, namespace: NS, timeoutMs: 1000, logger: silentLogger });
   const watchers: WatcherState[] = [];
   const acked: Array<{ key: string; n: number; revision: bigint }> = [];
   let failedWrites = 0;
   const faults = { rst: 0, memberKills: 0, leaderStops: 0 };
   try {
     for (let i = 0; i < WATCHERS; i++) {
-      const c = await createCoordinator({ endpoints: fc.endpoints, namespace: NS, timeout: 1000, logger: silentLogger });
+      const c = await createCoordinator({ endpoints: fc.endpoints, namespace: NS, timeoutMs: 1000, logger: silentLogger });
       const stop = new AbortController();
       const events: ConfigEvent[] = [];
       const watch = c.config.watch('seq/', { prefix: true, signal: stop.signal });

@@ -114,12 +114,12 @@ async function run(name: string, fenced: boolean, durationMs: number, faults: bo
     observedOutOfOrder: 0,
   };
   // An observer through the proxies, like any follower: every leader it reports, in order.
-  const observer = await createCoordinator({ endpoints: fc.endpoints, namespace, timeout: 1000, logger: silentLogger });
+  const observer = await createCoordinator({ endpoints: fc.endpoints, namespace, timeoutMs: 1000, logger: silentLogger });
   const observation = observer.election.observe('jepsen');
   await observation.ready;
   const seen: Array<LeaderInfo | undefined> = [];
   const following = (async () => {
-    for await (const l of observation) seen.push(l);
+    for await (const ev of observation) seen.push(ev.leader);
   })();
 
   const leadTokens = new Set<string>();
@@ -238,7 +238,7 @@ async function run(name: string, fenced: boolean, durationMs: number, faults: bo
     if (w.token < newest) stats.backwards++;
     else newest = w.token;
   }
-  const observedTokens = seen.filter((l): l is LeaderInfo => l !== undefined).map((l) => l.revision);
+  const observedTokens = seen.filter((l): l is LeaderInfo => l !== undefined).map((l) => l.fencingToken);
   stats.observed = new Set(observedTokens.map(String)).size;
   stats.missed = [...leadTokens].filter((t) => !observedTokens.includes(BigInt(t))).length;
   for (let i = 1; i < observedTokens.length; i++) if (observedTokens[i]! < observedTokens[i - 1]!) stats.observedOutOfOrder++;

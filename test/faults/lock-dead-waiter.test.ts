@@ -21,7 +21,7 @@ let holderCoordinator: Coordinator;
 before(async () => {
   fc = await startFaultCluster();
   baseline = handleCounts();
-  holderCoordinator = await createCoordinator({ endpoints: fc.direct, namespace: NS, logger: silentLogger, timeout: 1000 });
+  holderCoordinator = await createCoordinator({ endpoints: fc.direct, namespace: NS, logger: silentLogger, timeoutMs: 1000 });
 });
 after(async () => {
   await holderCoordinator?.close();
@@ -43,7 +43,7 @@ async function oneRun(i: number): Promise<Outcome> {
   const key = `job-${i}`;
   const member = fc.members[i % fc.members.length]!;
   const proxy = await TcpProxy.forUrl(member.clientUrl).start();
-  const waiter = await createCoordinator({ endpoints: [proxy.url], namespace: NS, logger: silentLogger, timeout: 1000, retry: { maxAttempts: 1 } });
+  const waiter = await createCoordinator({ endpoints: [proxy.url], namespace: NS, logger: silentLogger, timeoutMs: 1000, retry: { maxAttempts: 1 } });
   let holder: Lock | undefined;
   try {
     holder = await holderCoordinator.lock.acquire(key, 30_000);

@@ -40,7 +40,7 @@ before(async () => {
   baseline = handleCounts();
   // The instance that gets blackholed talks to one member through a proxy of its own.
   ownProxy = await TcpProxy.forUrl(fc.members[0]!.clientUrl).start();
-  watcher = await createCoordinator({ endpoints: fc.endpoints, namespace: NS, timeout: 1000, logger: silentLogger });
+  watcher = await createCoordinator({ endpoints: fc.endpoints, namespace: NS, timeoutMs: 1000, logger: silentLogger });
   const stream = watcher.registry.watch('churn', { signal: watchStop.signal });
   watching = (async () => {
     for await (const e of stream) events.push({ type: e.type, id: e.service.id, at: Date.now() });

@@ -37,9 +37,9 @@ describe('auth-enabled etcd', () => {
   let fc: FaultCluster;
   let baseline: Map<string, number>;
   const root = (ns: string, extra: Partial<CoordinatorOptions> = {}): Promise<Coordinator> =>
-    createCoordinator({ endpoints: fc.endpoints, namespace: ns, username: 'root', password: ROOT_PASSWORD, logger: silentLogger, timeout: 2000, ...extra });
+    createCoordinator({ endpoints: fc.endpoints, namespace: ns, username: 'root', password: ROOT_PASSWORD, logger: silentLogger, timeoutMs: 2000, ...extra });
   const alice = (ns: string, extra: Partial<CoordinatorOptions> = {}): Promise<Coordinator> =>
-    createCoordinator({ endpoints: fc.endpoints, namespace: ns, username: 'alice', password: ALICE_PASSWORD, logger: silentLogger, timeout: 2000, retry: { maxAttempts: 1 }, ...extra });
+    createCoordinator({ endpoints: fc.endpoints, namespace: ns, username: 'alice', password: ALICE_PASSWORD, logger: silentLogger, timeoutMs: 2000, retry: { maxAttempts: 1 }, ...extra });
 
   before(async () => {
     fc = await startFaultCluster({ size: 1, extraArgs: ['--auth-token', 'simple', '--auth-token-ttl', String(TOKEN_TTL_S)] });
@@ -80,7 +80,7 @@ describe('auth-enabled etcd', () => {
     const logs = captureLogger();
     const wrong = 'Wr0ng-pa55-never-logged';
     const ms = await expectCode(
-      createCoordinator({ endpoints: fc.endpoints, username: 'alice', password: wrong, namespace: NS_A, logger: logs.logger, timeout: 5000 }),
+      createCoordinator({ endpoints: fc.endpoints, username: 'alice', password: wrong, namespace: NS_A, logger: logs.logger, timeoutMs: 5000 }),
       ErrorCode.Auth,
     );
     assert.ok(ms < 2000, `took ${ms} ms: the timeout was waited out`);
@@ -173,9 +173,9 @@ describe('TLS and mTLS', () => {
     } finally {
       await c.close();
     }
-    const wrongCa = await expectCode(createCoordinator({ endpoints: [tlsEtcd.url], tls: { ca: pki.otherCa }, logger: silentLogger, timeout: 1000 }), ErrorCode.Connection);
+    const wrongCa = await expectCode(createCoordinator({ endpoints: [tlsEtcd.url], tls: { ca: pki.otherCa }, logger: silentLogger, timeoutMs: 1000 }), ErrorCode.Connection);
     const plain = await expectCode(
-      createCoordinator({ endpoints: [tlsEtcd.url.replace('https', 'http')], logger: silentLogger, timeout: 1000 }),
+      createCoordinator({ endpoints: [tlsEtcd.url.replace('https', 'http')], logger: silentLogger, timeoutMs: 1000 }),
       ErrorCode.Connection,
     );
     rows.push(['TLS (server cert, IP SAN 127.0.0.1)', `ok; wrong CA → CONNECTION_ERROR in ${wrongCa} ms; plain http → CONNECTION_ERROR in ${plain} ms`]);
@@ -203,7 +203,7 @@ describe('TLS and mTLS', () => {
     logs.assertNotContains(keyBody);
     logs.assertNotContains(CONFIG_SECRET);
     const noCert = await expectCode(
-      createCoordinator({ endpoints: [mtlsEtcd.url], tls: { ca: pki.ca }, logger: silentLogger, timeout: 1000 }),
+      createCoordinator({ endpoints: [mtlsEtcd.url], tls: { ca: pki.ca }, logger: silentLogger, timeoutMs: 1000 }),
       ErrorCode.Connection,
     );
     rows.push(['mTLS (client cert)', `ok; no client cert → CONNECTION_ERROR in ${noCert} ms; logs hold no key, no value`]);

@@ -58,7 +58,7 @@ function operations(c: Coordinator): Array<[string, (signal?: AbortSignal) => Pr
 }
 
 async function coordinatorVia(endpoint: string, retry: { maxAttempts: number } = { maxAttempts: 1 }): Promise<Coordinator> {
-  return createCoordinator({ endpoints: [endpoint], namespace: `${FAULT_PREFIX}unreach`, timeout: TIMEOUT, logger: silentLogger, retry });
+  return createCoordinator({ endpoints: [endpoint], namespace: `${FAULT_PREFIX}unreach`, timeoutMs: TIMEOUT, logger: silentLogger, retry });
 }
 
 /** Runs `op`, expecting a typed error among `codes`; returns the elapsed ms. */
@@ -210,7 +210,7 @@ test('all members stopped and restarted: typed errors while down, the same coord
   const c = await createCoordinator({
     endpoints: fc.endpoints,
     namespace: `${FAULT_PREFIX}unreach`,
-    timeout: TIMEOUT,
+    timeoutMs: TIMEOUT,
     logger: silentLogger,
     retry: { maxAttempts: 1 },
   });

@@ -80,7 +80,7 @@ export async function startTlsEtcd(pki: Pki, mtls: boolean): Promise<{ url: stri
   const tls = { ca: pki.ca, ...(mtls && { cert: pki.clientCert, key: pki.clientKey }) };
   for (let i = 0; i < 100; i++) {
     try {
-      const c = await createCoordinator({ endpoints: [url], tls, logger: silentLogger, timeout: 500 });
+      const c = await createCoordinator({ endpoints: [url], tls, logger: silentLogger, timeoutMs: 500 });
       await c.close();
       return { url, stop };
     } catch {

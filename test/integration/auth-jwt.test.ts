@@ -39,7 +39,7 @@ function changeAuth(): void {
 }
 
 async function connect(): Promise<Coordinator> {
-  return createCoordinator({ endpoints: cluster.endpoints, namespace: uniqueNamespace('jwt'), username: 'root', password: ROOT_PASSWORD, logger: silentLogger, timeout: 3000 });
+  return createCoordinator({ endpoints: cluster.endpoints, namespace: uniqueNamespace('jwt'), username: 'root', password: ROOT_PASSWORD, logger: silentLogger, timeoutMs: 3000 });
 }
 
 test('after a user or role changes, the next write takes a new token and succeeds (it is not refused as bad input)', async () => {

@@ -27,7 +27,7 @@ test('a wrong password fails fast with AUTH_ERROR (no retry storm) and is never 
   const wrong = 'wrong-Pa55word-xyz';
   const started = performance.now();
   await assert.rejects(
-    createCoordinator({ endpoints: etcd.endpoints, username: 'root', password: wrong, logger: logs.logger, timeout: 5000 }),
+    createCoordinator({ endpoints: etcd.endpoints, username: 'root', password: wrong, logger: logs.logger, timeoutMs: 5000 }),
     (err: { code: string; message: string }) => {
       assert.equal(err.code, ErrorCode.Auth);
       assert.match(err.message, /authentication failed/);

@@ -20,10 +20,10 @@ test('elections ls shows leader value, key, fencing token, TTL left and candidat
   await eventually(async () => (await etcd.getAll().prefix(`${namespace}/elections/sched/eu/`).keys()).length === 2, { what: 'the follower queued' });
   const r = await coordctl(['--json', 'elections', 'ls'], env);
   assert.equal(r.code, 0, r.stderr);
-  const list = JSON.parse(r.stdout) as Array<{ name: string; leader: { value: string; key: string; revision: number }; remainingMs: number; candidates: number }>;
+  const list = JSON.parse(r.stdout) as Array<{ name: string; leader: { value: string; key: string; fencingToken: number }; remainingMs: number; candidates: number }>;
   assert.equal(list.length, 1);
   assert.equal(list[0]!.name, 'sched/eu');
-  assert.deepEqual([list[0]!.leader.value, list[0]!.leader.key, BigInt(list[0]!.leader.revision)], ['host-a:9000', lead.key, lead.fencingToken]);
+  assert.deepEqual([list[0]!.leader.value, list[0]!.leader.key, BigInt(list[0]!.leader.fencingToken)], ['host-a:9000', lead.key, lead.fencingToken]);
   assert.equal(list[0]!.candidates, 1);
   assert.ok(list[0]!.remainingMs > 20_000 && list[0]!.remainingMs <= 30_000, `remainingMs ${list[0]!.remainingMs}`);
   const table = await coordctl(['elections', 'ls', 'sched/'], env);
@@ -50,7 +50,7 @@ test('elections observe prints the leader, each change, and "no leader" when the
   assert.equal(await watch.exited, 0, watch.stderr());
   const lines = watch.stdout().trimEnd().split('\n');
   assert.match(lines[0]!, /^NONE +\(no leader\)$/);
-  assert.match(lines[1]!, new RegExp(`^LEADER a:1 key=${lead.key} rev=${lead.fencingToken}$`));
+  assert.match(lines[1]!, new RegExp(`^LEADER a:1 key=${lead.key} token=${lead.fencingToken}$`));
   assert.match(lines[2]!, /^LEADER a:2 /);
   assert.match(lines[3]!, /^NONE /);
 });
@@ -61,11 +61,13 @@ test('elections observe --json prints one parseable line per change until Ctrl-C
   const watch = startCoordctl(['--json', 'elections', 'observe', 'cron'], env);
   await watch.waitForStderr('observing election cron');
   const [line] = await watch.waitForLines(1);
-  const first = JSON.parse(line!) as { election: string; leader: { value: string; key: string; revision: number } };
-  assert.deepEqual([first.election, first.leader.value, first.leader.key, BigInt(first.leader.revision)], ['cron', 'a:1', lead.key, lead.fencingToken]);
+  const first = JSON.parse(line!) as { election: string; type: string; leader: { value: string; key: string; fencingToken: number }; revision: number };
+  assert.deepEqual([first.election, first.type, first.leader.value, first.leader.key, BigInt(first.leader.fencingToken)], ['cron', 'PUT', 'a:1', lead.key, lead.fencingToken]);
   await lead.resign();
   const lines = await watch.waitForLines(2);
-  assert.deepEqual(JSON.parse(lines[1]!), { election: 'cron', leader: null });
+  const gone = JSON.parse(lines[1]!) as { election: string; type: string; leader: null; revision: number };
+  assert.deepEqual([gone.election, gone.type, gone.leader], ['cron', 'DELETE', null]);
+  assert.ok(BigInt(gone.revision) > BigInt(first.revision), 'the revision of each change, rising');
   watch.child.kill('SIGINT');
   assert.equal(await watch.exited, 0, watch.stderr());
 });

@@ -51,7 +51,7 @@ before(async () => {
   const tls = { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'client.crt')), key: readFileSync(join(pki, 'client.key')) };
   await eventually(
     async () => {
-      const c = await createCoordinator({ endpoints: [url], tls, logger: silentLogger, timeout: 500 });
+      const c = await createCoordinator({ endpoints: [url], tls, logger: silentLogger, timeoutMs: 500 });
       await c.close();
       return true;
     },

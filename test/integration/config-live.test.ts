@@ -27,6 +27,20 @@ test('live() holds the current value and follows changes with (value, previous)'
   assert.deepEqual(changes, [[{ rps: 20 }, { rps: 10 }]]);
 });
 
+test('live(): aborting its signal once the view is open closes the view, as a watch\'s signal ends the watch', async () => {
+  const { config } = await testCoordinator();
+  await config.set('k', 1);
+  const stop = new AbortController();
+  const view = await config.live<number>('k', { signal: stop.signal });
+  await using follower = await config.live<number>('k');
+  stop.abort();
+  await config.set('k', 2);
+  // Both views hang on one watch stream, in order: once the follower has 2, an open view would have it too.
+  await eventually(() => follower.value === 2, { what: 'the follower to see 2' });
+  assert.equal(view.value, 1, 'the aborted view no longer follows');
+  await view.close(); // idempotent after the abort
+});
+
 test('a pushed value failing the schema keeps the last good one and emits invalid', async () => {
   const { config } = await testCoordinator();
   await config.set('limits', { rps: 10 });
@@ -117,7 +131,7 @@ test('snapshot: live views persist last good values (mode 0600); with etcd stopp
   const cluster = await startCluster({ size: 1 });
   const namespace = uniqueNamespace('snap');
   const open = (): Promise<Coordinator> =>
-    createCoordinator({ endpoints: cluster.endpoints, namespace, snapshotFile, timeout: 800, logger: silentLogger, retry: { maxAttempts: 1 } });
+    createCoordinator({ endpoints: cluster.endpoints, namespace, snapshotFile, timeoutMs: 800, logger: silentLogger, retry: { maxAttempts: 1 } });
   try {
     const first = await open();
     await first.config.set('limits', { rps: 10 });
@@ -131,7 +145,7 @@ test('snapshot: live views persist last good values (mode 0600); with etcd stopp
 
     await cluster.members[0]!.stop();
     const logs = captureLogger();
-    const second = await createCoordinator({ endpoints: cluster.endpoints, namespace, snapshotFile, timeout: 800, logger: logs.logger, retry: { maxAttempts: 1 } });
+    const second = await createCoordinator({ endpoints: cluster.endpoints, namespace, snapshotFile, timeoutMs: 800, logger: logs.logger, retry: { maxAttempts: 1 } });
     try {
       assert.ok(logs.lines.some((l) => l.level === 'warn' && l.fields.operation === 'connect'), 'degraded start logged');
       const stale = await second.config.live('limits', { schema: Limits });
@@ -167,7 +181,7 @@ test('without snapshotFile an unreachable etcd still rejects createCoordinator w
   const cluster = await startCluster({ size: 1 });
   await cluster.members[0]!.stop();
   try {
-    await assert.rejects(createCoordinator({ endpoints: cluster.endpoints, timeout: 500, logger: silentLogger }), { code: ErrorCode.Connection });
+    await assert.rejects(createCoordinator({ endpoints: cluster.endpoints, timeoutMs: 500, logger: silentLogger }), { code: ErrorCode.Connection });
   } finally {
     await cluster.stop();
   }

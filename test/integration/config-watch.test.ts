@@ -24,7 +24,7 @@ async function coordinator(options: Partial<CoordinatorOptions> = {}): Promise<C
     namespace: uniqueNamespace('w'),
     logger: silentLogger,
     retry: { maxAttempts: 1 },
-    timeout: 2000,
+    timeoutMs: 2000,
     ...options,
   });
   after(() => coord.close());
@@ -148,7 +148,7 @@ test('a watch survives a connection cut: values written during the outage all ar
 test('a watch opened while etcd is unreachable waits, then starts synced once etcd answers', async () => {
   const namespace = uniqueNamespace('late');
   const logs = captureLogger();
-  const { coord, proxy } = await proxied(namespace, { logger: logs.logger, timeout: 500 });
+  const { coord, proxy } = await proxied(namespace, { logger: logs.logger, timeoutMs: 500 });
   const writer = await coordinator({ namespace });
   await proxy.setMode('refuse');
   const watch = coord.config.watch('late');

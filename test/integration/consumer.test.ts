@@ -1,11 +1,13 @@
-// The package as someone else's app gets it: `npm pack` once (which builds dist/ through `prepare`),
-// then the tarball installed, with a plain `npm install` (no --legacy-peer-deps), into one temporary
-// app per supported @grpc/grpc-js minor (the app's own copy, pinned exactly; our peer range is
+// The package as someone else's app gets it: `npm pack` once (which builds dist/ through `prepack`;
+// the package has no install script), then the tarball installed, with a plain `npm install` (no
+// --legacy-peer-deps), into an app without @grpc/grpc-js (an optional peer: the root entry works
+// without it on Node, Bun and Deno, and the install prints no install-scripts warning of ours) and
+// into one temporary app per supported @grpc/grpc-js minor (the app's own copy, pinned exactly; our peer range is
 // >=1.10.0 <2, and the resolver adapts to the listener shape of 1.10–1.13 and of 1.14+). In each app:
 // a call through etcd:///name that sees an instance added and one removed, keeps the last non-empty
 // list, and fails fast where it should (test/fixtures/consumer/resolver.mjs); the app exits by itself
 // and prints nothing on stderr. In the newest app only: an ESM script (lock, config, registry, a
-// call), require() from CommonJS, `npx coordctl --help`; TS consumers type-checked (module nodenext
+// call), require() of the root and of /grpc from CommonJS, `npx coordctl --help`; TS consumers type-checked (module nodenext
 // and moduleResolution bundler) there and, against the oldest grpc-js's types, in the oldest app.
 // Most of the time goes to `npm pack` (it builds), the installs (in parallel) and the tsc runs.
 // Then the packaging linters on the same tarball: publint, and arethetypeswrong.
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
+import { ensureRuntime } from '../../scripts/lib/runtimes.mjs';
 import { etcdEndpoints, uniqueNamespace } from '../helpers/etcd.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,6 +68,9 @@ let tarball = '';
 const apps = new Map<string, string>();
 const app = (version: string): string => apps.get(version)!;
 let env: NodeJS.ProcessEnv = {};
+/** The app without @grpc/grpc-js, and what its `npm install` printed. */
+let bare = '';
+let bareInstall: Run = { code: null, stdout: '', stderr: '' };
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'coord-consumer-'));
@@ -74,8 +80,20 @@ before(async () => {
   tarball = join(work, filename);
   const typesNode = (JSON.parse(await readFile(join(ROOT, 'node_modules/@types/node/package.json'), 'utf8')) as { version: string }).version;
   // The installs are mostly waiting on the cache and the registry: all at once.
-  await Promise.all(
-    GRPC_VERSIONS.map(async (version) => {
+  const installBare = async (): Promise<void> => {
+    bare = join(work, 'app-without-grpc');
+    await mkdir(bare);
+    await cp(FIXTURE, bare, { recursive: true });
+    await writeFile(
+      join(bare, 'package.json'),
+      JSON.stringify({ name: 'consumer-app-without-grpc', private: true, dependencies: { '@gochat/coordination': `file:../${filename}`, '@types/node': typesNode } }),
+    );
+    // As an app installs: scripts allowed, warnings shown (npm 11 warns of every install script not allowed yet).
+    bareInstall = ok(await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: bare, timeoutMs: 180_000 }), 'npm install of the tarball alone');
+  };
+  await Promise.all([
+    installBare(),
+    ...GRPC_VERSIONS.map(async (version) => {
       const dir = join(work, `app-${version}`);
       await mkdir(dir);
       await cp(FIXTURE, dir, { recursive: true });
@@ -98,7 +116,7 @@ before(async () => {
       );
       apps.set(version, dir);
     }),
-  );
+  ]);
   env = { ...process.env, ETCD_ENDPOINTS: (await etcdEndpoints()).join(',') };
   delete env['COORD_LOG_LEVEL']; // the library's own default level, as an app gets it
   delete env['NODE_OPTIONS'];
@@ -114,9 +132,41 @@ test('each app keeps its own @grpc/grpc-js and the package uses it (peer depende
   const ours = JSON.parse(await readFile(join(app(NEWEST), 'node_modules/@gochat/coordination/package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
     peerDependencies: Record<string, string>;
+    peerDependenciesMeta: Record<string, { optional?: boolean }>;
   };
   assert.equal(ours.peerDependencies['@grpc/grpc-js'], '>=1.10.0 <2');
+  assert.equal(ours.peerDependenciesMeta['@grpc/grpc-js']?.optional, true, 'optional: only /grpc needs it');
   assert.ok(!('@grpc/grpc-js' in ours.dependencies) && !('@grpc/proto-loader' in ours.dependencies), 'no grpc-js or proto-loader of our own');
+});
+
+test('the tarball has no install script, and installing it prints no install-scripts warning about us', async () => {
+  const ours = JSON.parse(await readFile(join(bare, 'node_modules/@gochat/coordination/package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) assert.ok(!(script in (ours.scripts ?? {})), `no ${script} script`);
+  const printed = `${bareInstall.stdout}\n${bareInstall.stderr}`;
+  const aboutUs = printed.split('\n').filter((line) => /@gochat\/coordination/.test(line) && /script/i.test(line));
+  assert.deepEqual(aboutUs, [], `npm install printed:\n${printed}`);
+});
+
+test('without @grpc/grpc-js installed (an optional peer), the root entry runs an app on Node, Bun and Deno', async () => {
+  await assert.rejects(stat(join(bare, 'node_modules/@grpc/grpc-js')), /ENOENT/, 'npm installed no grpc-js for us');
+  const runtimes: Array<[string, string[]]> = [
+    [`node ${process.versions.node}`, [process.execPath, 'root.mjs']],
+    ['bun', [ensureRuntime('bun', { quiet: true }).bin, 'root.mjs']],
+    ['deno', [ensureRuntime('deno', { quiet: true }).bin, 'run', '--allow-all', 'root.mjs']],
+  ];
+  for (const [name, [cmd, ...args]] of runtimes) {
+    const r = ok(await run(cmd!, args, { cwd: bare, env: { ...env, CONSUMER_NS: uniqueNamespace('consumer-bare') }, timeoutMs: 60_000 }), `${name} root.mjs`);
+    assert.equal(r.stderr, '', `${name}: nothing on stderr`);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { grpc: 'absent', lock: true, config: { text: 'hi' }, discovered: 1, elected: true }, name);
+  }
+});
+
+test('without @grpc/grpc-js: require() of the root entry from CommonJS, and the root .d.ts type-checks without grpc-js types', async () => {
+  const r = ok(await run(process.execPath, ['app.cjs'], { cwd: bare, env: { ...env, CONSUMER_NS: uniqueNamespace('consumer-bare') }, timeoutMs: 30_000 }), 'node app.cjs');
+  assert.equal(r.stderr, '');
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { value: 42, isConflict: 'function' });
+  const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.root.json'], { cwd: bare, timeoutMs: 90_000 });
+  assert.equal(tsc.code, 0, `tsc -p tsconfig.root.json:\n${tsc.stdout}${tsc.stderr}`);
 });
 
 for (const version of GRPC_VERSIONS) {
@@ -155,13 +205,14 @@ test('ESM app: lock, config, registry and an etcd:/// call with the app grpc-js;
   assert.deepEqual(JSON.parse(lines[0]!), { lock: true, config: { text: 'hi' }, discovered: 1, reply: 'echo:x', grpcVersion: NEWEST });
 });
 
-test('CommonJS app: require() of the package works on this Node (>= 20.19) with no warning', async () => {
-  const r = ok(
-    await run(process.execPath, ['app.cjs'], { cwd: app(NEWEST), env: { ...env, CONSUMER_NS: uniqueNamespace('consumer') }, timeoutMs: 30_000 }),
-    'node app.cjs',
-  );
-  assert.equal(r.stderr, '');
-  assert.deepEqual(JSON.parse(r.stdout.trim()), { value: 42, isConflict: 'function' });
+test('CommonJS app: require() of the package and of /grpc works on this Node (>= 20.19) with no warning', async () => {
+  const e = { ...env, CONSUMER_NS: uniqueNamespace('consumer') };
+  const root = ok(await run(process.execPath, ['app.cjs'], { cwd: app(NEWEST), env: e, timeoutMs: 30_000 }), 'node app.cjs');
+  assert.equal(root.stderr, '');
+  assert.deepEqual(JSON.parse(root.stdout.trim()), { value: 42, isConflict: 'function' });
+  const grpc = ok(await run(process.execPath, ['grpc.cjs'], { cwd: app(NEWEST), env: e, timeoutMs: 30_000 }), 'node grpc.cjs');
+  assert.equal(grpc.stderr, '');
+  assert.deepEqual(JSON.parse(grpc.stdout.trim()), { discovered: 1, resolver: 'function' });
 });
 
 test('TS consumers type-check against the shipped .d.ts: module nodenext (ESM and CJS) and moduleResolution bundler; nodenext again with the oldest grpc-js', async () => {
@@ -198,9 +249,14 @@ test('arethetypeswrong: no problem but the documented require-of-ESM note', asyn
   // `require` resolves to our ESM build on purpose (the package is ESM only; Node ^20.19 / >=22.12,
   // our engines, can require() it, see the CommonJS test above). attw flags that as
   // CJSResolvesToESM, rule `cjs-resolves-to-esm`, and only that one is ignored; the JSON report
-  // still lists every problem found, and must list that one alone.
+  // still lists every problem found, and must list that one alone, for each entry (`.`, `./grpc`).
   const r = await run(process.execPath, [ATTW, tarball, '--format', 'json', '--ignore-rules', 'cjs-resolves-to-esm'], { cwd: work, timeoutMs: 60_000 });
   assert.equal(r.code, 0, `attw:\n${r.stdout}\n${r.stderr}`);
   const report = JSON.parse(r.stdout) as { problems?: Record<string, Array<{ kind: string; entrypoint: string; resolutionKind: string }>> };
-  assert.deepEqual(report.problems, { CJSResolvesToESM: [{ kind: 'CJSResolvesToESM', entrypoint: '.', resolutionKind: 'node16-cjs' }] });
+  assert.deepEqual(report.problems, {
+    CJSResolvesToESM: [
+      { kind: 'CJSResolvesToESM', entrypoint: '.', resolutionKind: 'node16-cjs' },
+      { kind: 'CJSResolvesToESM', entrypoint: './grpc', resolutionKind: 'node16-cjs' },
+    ],
+  });
 });

@@ -20,7 +20,7 @@ test('an unreachable endpoint rejects with CONNECTION_ERROR within timeout + 10%
   const timeout = 1000;
   const started = performance.now();
   await assert.rejects(
-    createCoordinator({ endpoints: [`127.0.0.1:${port}`], timeout, logger: silentLogger }),
+    createCoordinator({ endpoints: [`127.0.0.1:${port}`], timeoutMs: timeout, logger: silentLogger }),
     (err: { code: string; cause?: unknown }) => {
       assert.equal(err.code, ErrorCode.Connection);
       assert.ok(err.cause, 'the last underlying error is attached');
@@ -33,7 +33,7 @@ test('an unreachable endpoint rejects with CONNECTION_ERROR within timeout + 10%
 
 test('bad options reject with VALIDATION_ERROR before connecting', async () => {
   await assert.rejects(createCoordinator({ endpoints: [] }), { code: ErrorCode.Validation });
-  await assert.rejects(createCoordinator({ endpoints: await etcdEndpoints(), timeout: 0 }), { code: ErrorCode.Validation });
+  await assert.rejects(createCoordinator({ endpoints: await etcdEndpoints(), timeoutMs: 0 }), { code: ErrorCode.Validation });
 });
 
 test('close() is idempotent, resolves `closed`, and is [Symbol.asyncDispose]', async () => {
@@ -140,7 +140,7 @@ test('logs carry operation, key and duration and never the namespace values or p
 
 test('close() after an outage leaves no connection open (a subchannel that failed to connect does not dial again later)', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
-  const c = new EtcdClient(resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('outage'), logger: silentLogger, timeout: 1000, retry: { maxAttempts: 1 } }));
+  const c = new EtcdClient(resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('outage'), logger: silentLogger, timeoutMs: 1000, retry: { maxAttempts: 1 } }));
   const get = () => c.call('get', 'k', (o) => c.rpc.kv.range({ key: Buffer.from('k') }, o));
   try {
     await get();
@@ -167,7 +167,7 @@ test('close() after an outage leaves no connection open (a subchannel that faile
 test('credentials sent to an etcd without auth: AUTH_ERROR at once saying so, not "cannot reach" after the timeout', async () => {
   const started = Date.now();
   await assert.rejects(
-    createCoordinator({ endpoints: await etcdEndpoints(), username: 'root', password: 'pw', timeout: 5000, logger: silentLogger }),
+    createCoordinator({ endpoints: await etcdEndpoints(), username: 'root', password: 'pw', timeoutMs: 5000, logger: silentLogger }),
     (err: CoordinationError) => err.code === ErrorCode.Auth && /authentication is not enabled/.test(err.message),
   );
   assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);

@@ -46,7 +46,7 @@ test('Go leads: our leader() and observe() see its value, our campaign waits and
     assert.deepEqual([info?.value, info?.key], ['go-host:1', goKey]);
     const obs = c.election.observe('shared');
     const it = obs[Symbol.asyncIterator]();
-    assert.equal((await it.next()).value?.value, 'go-host:1');
+    assert.equal((await it.next()).value?.leader?.value, 'go-host:1');
     const ours = c.election.campaign('shared', 'ts-host:2');
     const raw = await rawClient();
     await eventually(async () => (await raw.getAll().prefix(`${c.namespace}/elections/shared/`).keys()).length === 2, { what: 'us to queue' });
@@ -57,7 +57,7 @@ test('Go leads: our leader() and observe() see its value, our campaign waits and
     go.proc.stdin.end(); // Go resigns
     const lead = await ours;
     assert.equal(await go.exited, 0, go.output());
-    assert.equal((await it.next()).value?.value, 'ts-host:2', 'observe sees the hand-over');
+    assert.equal((await it.next()).value?.leader?.value, 'ts-host:2', 'observe sees the hand-over');
     await obs.close();
     await lead.resign();
   } finally {

@@ -3,7 +3,7 @@
 // issue 16 (Go's Campaign without a key, etcd#21128, etcd#22123, etcd3 #158/#176).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, type CoordinationError, type Coordinator, type LeaderInfo } from '../../src/index.js';
+import { ErrorCode, type CoordinationError, type Coordinator, type LeaderEvent, type LeaderInfo } from '../../src/index.js';
 import { TcpProxy } from '../helpers/proxy.js';
 import { etcdEndpoints, eventually, headRevision, pending, rawClient, testCoordinator } from '../helpers/etcd.js';
 
@@ -26,7 +26,7 @@ test('campaign writes a Go-format candidate key (lease hex, value) whose create 
   assert.equal(kv.value.toString(), 'host-a:1');
   assert.equal(BigInt(kv.create_revision), lead.fencingToken);
   assert.equal(BigInt(kv.lease).toString(16), lead.key.split('/').pop(), 'key name is its lease ID in hex');
-  assert.deepEqual(await c.election.leader('sched'), { name: 'sched', value: 'host-a:1', key: lead.key, revision: lead.fencingToken });
+  assert.deepEqual(await c.election.leader('sched'), { name: 'sched', value: 'host-a:1', key: lead.key, fencingToken: lead.fencingToken });
   await lead.resign();
   assert.deepEqual(await candidates(c, 'sched'), []);
   assert.equal(await c.election.leader('sched'), undefined);
@@ -122,7 +122,7 @@ test('a candidate whose key is deleted while waiting rejects when the leader goe
 test('resign whose delete fails keeps leadership and can be retried (etcd#22123)', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   try {
-    const c = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+    const c = await testCoordinator({ endpoints: [proxy.url], timeoutMs: 500 });
     const lead = await c.election.campaign('retry', 'a', { ttlMs: 10_000 });
     await proxy.setMode('blackhole');
     await assert.rejects(lead.resign(), (err: Error & { code: string }) => ([ErrorCode.Timeout, ErrorCode.Connection, ErrorCode.Unavailable] as string[]).includes(err.code));
@@ -143,7 +143,7 @@ test('resign whose delete fails keeps leadership and can be retried (etcd#22123)
 test('resign whose delete lands but whose answer is lost: retrying resolves, and the next candidate leads', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   try {
-    const c = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+    const c = await testCoordinator({ endpoints: [proxy.url], timeoutMs: 500 });
     const lead = await c.election.campaign('lost-answer', 'a', { ttlMs: 10_000 });
     const other = await testCoordinator({ namespace: c.namespace });
     const next = other.election.campaign('lost-answer', 'b', { ttlMs: 10_000 });
@@ -170,7 +170,7 @@ test('proclaim changes the value followers see; after losing the key it rejects 
   const lead = await c.election.campaign('proclaim', 'v1');
   await lead.proclaim('v2');
   assert.equal((await c.election.leader('proclaim'))?.value, 'v2');
-  assert.equal((await c.election.leader('proclaim'))?.revision, lead.fencingToken, 'same key, same fencing token');
+  assert.equal((await c.election.leader('proclaim'))?.fencingToken, lead.fencingToken, 'same key, same fencing token');
   const raw = await rawClient();
   await raw.delete().key(lead.key);
   const before = await headRevision();
@@ -200,9 +200,11 @@ test('observe delivers every leader change in order: none, a, a\'s new value, b,
   const obs = a.election.observe('watched');
   await obs.ready;
   const seen: Array<LeaderInfo | undefined> = [];
+  const events: LeaderEvent[] = [];
   const done = (async () => {
-    for await (const l of obs) {
-      seen.push(l);
+    for await (const ev of obs) {
+      events.push(ev);
+      seen.push(ev.leader);
       if (seen.length === 5) break;
     }
   })();
@@ -215,9 +217,15 @@ test('observe delivers every leader change in order: none, a, a\'s new value, b,
   await lb.resign();
   await done;
   assert.deepEqual(
-    seen.map((l) => l && [l.value, l.revision]),
+    seen.map((l) => l && [l.value, l.fencingToken]),
     [undefined, ['a', la.fencingToken], ['a2', la.fencingToken], ['b', lb.fencingToken], undefined],
   );
+  // Events like config's and the registry's: a type, and the etcd revision of each change, rising.
+  assert.deepEqual(events.map((e) => e.type), ['DELETE', 'PUT', 'PUT', 'PUT', 'DELETE']);
+  assert.equal(events[0]!.revision, await obs.ready);
+  for (let i = 1; i < events.length; i++) assert.ok(events[i]!.revision > events[i - 1]!.revision, `revision ${events[i]!.revision} after ${events[i - 1]!.revision}`);
+  assert.ok(events[1]!.revision >= la.fencingToken, 'the change that made a lead is at or after its key');
+  assert.ok(events.every((e) => e.reconciled === false && e.timestamp instanceof Date));
 });
 
 test('observe starts with the current leader and ends on close()', async () => {
@@ -225,7 +233,7 @@ test('observe starts with the current leader and ends on close()', async () => {
   const lead = await c.election.campaign('obs-now', 'x');
   const obs = c.election.observe('obs-now');
   const it = obs[Symbol.asyncIterator]();
-  assert.equal((await it.next()).value?.value, 'x');
+  assert.equal((await it.next()).value?.leader?.value, 'x');
   await obs.close();
   assert.equal((await it.next()).done, true);
   await lead.resign();
@@ -239,7 +247,7 @@ test('list shows each election with its leader, value, fencing token and candida
   await eventually(async () => (await candidates(c, 'grp/y')).length === 2);
   const list = await c.election.list('grp/');
   assert.deepEqual(
-    list.map((e) => [e.name, e.leader.value, e.leader.revision, e.candidates]),
+    list.map((e) => [e.name, e.leader.value, e.leader.fencingToken, e.candidates]),
     [
       ['grp/x', 'vx', x.fencingToken, 0],
       ['grp/y', 'vy', y.fencingToken, 1],
@@ -282,7 +290,7 @@ test('close() revokes our leadership and ends observations: no key, no lease lef
   const obs = c.election.observe('close-all');
   await obs.ready;
   const it = obs[Symbol.asyncIterator]();
-  assert.equal((await it.next()).value?.value, 'a');
+  assert.equal((await it.next()).value?.leader?.value, 'a');
   const raw = await rawClient();
   const leaseId = BigInt('0x' + lead.key.split('/').pop()).toString();
   await c.close();
@@ -308,13 +316,13 @@ test('an observer cut off while leaders change and etcd compacts ends at the tru
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   try {
     const writer = await testCoordinator();
-    const watcher = await testCoordinator({ namespace: writer.namespace, endpoints: [proxy.url], timeout: 1000 });
+    const watcher = await testCoordinator({ namespace: writer.namespace, endpoints: [proxy.url], timeoutMs: 1000 });
     const first = await writer.election.campaign('compacted', 'a');
     const obs = watcher.election.observe('compacted');
     await obs.ready;
     const seen: Array<LeaderInfo | undefined> = [];
     const following = (async () => {
-      for await (const l of obs) seen.push(l);
+      for await (const ev of obs) seen.push(ev.leader);
     })();
     await eventually(() => seen.length === 1, { what: 'the first leader' });
     await proxy.setMode('blackhole');
@@ -328,7 +336,7 @@ test('an observer cut off while leaders change and etcd compacts ends at the tru
     await proxy.setMode('rst');
     await proxy.setMode('pass');
     await eventually(() => seen.at(-1)?.value === 'b2', { timeoutMs: 20_000, what: 'the observer to reach the true leader' });
-    assert.equal(seen.at(-1)?.revision, lead.fencingToken, 'the true create revision, re-read after the compaction');
+    assert.equal(seen.at(-1)?.fencingToken, lead.fencingToken, 'the true create revision, re-read after the compaction');
     await obs.close();
     await following;
     await lead.resign();
@@ -340,7 +348,7 @@ test('an observer cut off while leaders change and etcd compacts ends at the tru
 test('a leader cut off from etcd loses signal before anyone else can lead (local deadline, never two leaders)', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   try {
-    const cutOff = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+    const cutOff = await testCoordinator({ endpoints: [proxy.url], timeoutMs: 500 });
     const other = await testCoordinator({ namespace: cutOff.namespace });
     const lead = await cutOff.election.campaign('partition', 'old', { ttlMs: 2000 });
     let lostAt = 0;

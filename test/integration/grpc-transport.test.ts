@@ -97,7 +97,7 @@ test('a keys-only range, alone or in a txn, gives key and revisions only, as etc
 });
 
 test('an answer we cannot decode is INTERNAL_ERROR naming the RPC, and is not retried as an outage', async () => {
-  const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), namespace: uniqueNamespace('undecodable'), logger: silentLogger, retry: { maxAttempts: 3, initialDelay: 10 } }));
+  const client = new EtcdClient(resolveOptions({ endpoints: await etcdEndpoints(), namespace: uniqueNamespace('undecodable'), logger: silentLogger, retry: { maxAttempts: 3, initialDelayMs: 10 } }));
   try {
     let attempts = 0;
     const broken = { path: KV.range.path, decode: (): never => { throw new RangeError('varint over ten bytes'); } };

@@ -4,7 +4,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createGrpcServiceManager, registerGrpcResolver, type Coordinator, type GrpcServiceManager } from '../../src/index.js';
+import type { Coordinator } from '../../src/index.js';
+import { createGrpcServiceManager, registerGrpcResolver, type GrpcServiceManager } from '../../src/grpc.js';
 import { etcdEndpoints, eventually, rawClient, testCoordinator, uniqueNamespace } from '../helpers/etcd.js';
 import { echoClient, echoServer } from '../fixtures/registry-echo.js';
 

@@ -148,7 +148,7 @@ test('a lease revoked behind our back aborts the signal with a CoordinationError
 
 test('a holder cut off from etcd learns its ID is lost within the TTL (before etcd can reassign it)', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
-  const c = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+  const c = await testCoordinator({ endpoints: [proxy.url], timeoutMs: 500 });
   try {
     const held = await c.ids.allocate('p', { ttlMs: 2000 });
     await proxy.setMode('blackhole');

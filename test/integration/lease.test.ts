@@ -10,7 +10,7 @@ import { TcpProxy } from '../helpers/proxy.js';
 
 async function client(endpoints?: string[], timeout = 1000): Promise<EtcdClient> {
   return new EtcdClient(
-    resolveOptions({ endpoints: endpoints ?? (await etcdEndpoints()), namespace: uniqueNamespace('lease'), logger: silentLogger, timeout, retry: { maxAttempts: 1 } }),
+    resolveOptions({ endpoints: endpoints ?? (await etcdEndpoints()), namespace: uniqueNamespace('lease'), logger: silentLogger, timeoutMs: timeout, retry: { maxAttempts: 1 } }),
   );
 }
 
@@ -173,7 +173,7 @@ test('a revoke slower than the TTL does not report the lease lost while it is in
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   const { logger, lines } = captureLogger();
   const c = new EtcdClient(
-    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeout: 5000, retry: { maxAttempts: 1 } }),
+    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeoutMs: 5000, retry: { maxAttempts: 1 } }),
   );
   try {
     const lease = await KeptLease.grant(c, 1000); // etcd's minimum applies: 2 s with its default timings
@@ -202,7 +202,7 @@ test('a grant aborted while in flight rejects at once and revokes the lease etcd
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   const { logger, lines } = captureLogger();
   const c = new EtcdClient(
-    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeout: 3000, retry: { maxAttempts: 1 } }),
+    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeoutMs: 3000, retry: { maxAttempts: 1 } }),
   );
   try {
     await c.ping(); // connected: only the grant itself is slowed

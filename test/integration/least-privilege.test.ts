@@ -10,9 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import {
   createCoordinator,
-  createGrpcServiceManager,
   ErrorCode,
-  registerGrpcResolver,
   silentLogger,
   type Coordinator,
   type CoordinationError,
@@ -20,6 +18,7 @@ import {
   type LeaderInfo,
   type ServiceEvent,
 } from '../../src/index.js';
+import { createGrpcServiceManager, registerGrpcResolver } from '../../src/grpc.js';
 import { run } from '../../src/cli/program.js';
 import { etcdctl, startAuthEtcd, ROOT_PASSWORD } from '../helpers/auth-etcd.js';
 import { coordctl } from '../helpers/cli.js';
@@ -148,7 +147,7 @@ test('locks (etcdctl): renew, ttl and withLock on the lock grant; putIfHeld also
   const c = await svc.connect();
   const held = await c.lock.acquire('jobs', 3000);
   await held.renew(6000);
-  assert.ok((await held.ttl()) > 3000);
+  assert.ok((await held.remainingMs()) > 3000);
   await held.putIfHeld({ 'config/fenced': '"v1"' });
   assert.equal(await root.config.get('fenced'), 'v1');
   await held.unlock();
@@ -232,7 +231,7 @@ test('election (--apply): campaign, proclaim, leader, observe, and the hand-over
   after(() => observation.close());
   const seen: Array<LeaderInfo | undefined> = [];
   void (async () => {
-    for await (const l of observation) seen.push(l);
+    for await (const ev of observation) seen.push(ev.leader);
   })();
   await observation.ready;
   const next = b.election.campaign('leader', 'b');
@@ -274,7 +273,7 @@ test('election (etcdctl): a user that may only observe follows the leader and ca
   after(() => observation.close());
   const seen: Array<LeaderInfo | undefined> = [];
   void (async () => {
-    for await (const l of observation) seen.push(l);
+    for await (const ev of observation) seen.push(ev.leader);
   })();
   await observation.ready;
   await lead.proclaim('r2');

@@ -12,7 +12,7 @@ import { clientOf } from '../../src/coordinator.js';
 test('a withLock holder cut off from etcd sees its signal fire within the TTL; the next contender gets the lock', async () => {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   try {
-    const cutOff = await testCoordinator({ endpoints: [proxy.url], timeout: 500 });
+    const cutOff = await testCoordinator({ endpoints: [proxy.url], timeoutMs: 500 });
     const other = await testCoordinator({ namespace: cutOff.namespace });
     let next: Promise<unknown> | undefined;
     const result = await cutOff.lock.withLock('cut', 2000, async (signal) => {

@@ -13,7 +13,7 @@ async function proxied(namespace: string) {
   const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
   after(() => proxy.stop());
   const logs = captureLogger();
-  const c = await testCoordinator({ namespace, endpoints: [proxy.url], timeout: 1000, logger: logs.logger });
+  const c = await testCoordinator({ namespace, endpoints: [proxy.url], timeoutMs: 1000, logger: logs.logger });
   return { proxy, logs, c };
 }
 

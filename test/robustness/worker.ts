@@ -36,7 +36,7 @@ const coord: Coordinator = await createCoordinator({
   endpoints,
   namespace,
   logger: silentLogger,
-  timeout: 1000,
+  timeoutMs: 1000,
   ...(process.env['USERNAME'] && { username: process.env['USERNAME'], password: process.env['PASSWORD'] }),
 });
 const rpc = clientOf(coord).rpc;

@@ -136,7 +136,7 @@ test('connection options: endpoints split, credentials mapped, password scrubbed
   const err = sink();
   const opts = coordinatorOptions({ endpoints: 'a:1, b:2', timeout: '700', color: true, user: 'u', password: 'pw', namespace: 'gochat' }, err.stream);
   assert.deepEqual(opts.endpoints, ['a:1', 'b:2']);
-  assert.equal(opts.timeout, 700);
+  assert.equal(opts.timeoutMs, 700);
   assert.equal(opts.username, 'u');
   assert.equal(opts.namespace, 'gochat');
   assert.throws(() => coordinatorOptions({ endpoints: ',', timeout: '1', color: true }, err.stream), CliError);

@@ -7,7 +7,8 @@ import { bareKey, contenderKey, isContenderKey, lockPrefix } from '../../src/loc
 import { newestTwo } from '../../src/shared/fair-queue.js';
 import { leaseHex } from '../../src/client/lease.js';
 import { linkSignals } from '../../src/shared/signals.js';
-import { MAX_LOCK_TTL_MS, validateLockKey, validateTtl } from '../../src/lock/validate.js';
+import { validateLockKey, validateTtl } from '../../src/lock/validate.js';
+import { MAX_TTL_MS } from '../../src/ttl.js';
 import { checkTtlMs } from '../../src/ttl.js';
 import { resolveAllocate } from '../../src/ids/validate.js';
 import { validService } from '../../src/registry/validation.js';
@@ -49,10 +50,10 @@ test('key validation rejects empty, slash-ended, NUL, non-string and oversized k
 });
 
 test('ttl validation accepts integer ms in [1000, 1 year]', () => {
-  for (const bad of [0, -1, Number.NaN, Infinity, 999, 1000.5, MAX_LOCK_TTL_MS + 1, '1000', null]) {
+  for (const bad of [0, -1, Number.NaN, Infinity, 999, 1000.5, MAX_TTL_MS + 1, '1000', null]) {
     assert.throws(() => validateTtl(bad), { code: ErrorCode.Validation }, String(bad));
   }
-  for (const ok of [1000, 1001, MAX_LOCK_TTL_MS]) validateTtl(ok);
+  for (const ok of [1000, 1001, MAX_TTL_MS]) validateTtl(ok);
 });
 
 test('a sub-second TTL (seconds meant) is VALIDATION_ERROR saying TTLs are milliseconds, the same text everywhere', () => {

@@ -5,14 +5,14 @@ import { ErrorCode } from '../../src/errors.js';
 
 test('defaults are filled and the namespace is normalised', () => {
   const o = resolveOptions({ endpoints: ['127.0.0.1:2379'], namespace: '/gochat/' });
-  assert.equal(o.timeout, DEFAULT_OPTIONS.timeout);
+  assert.equal(o.timeout, DEFAULT_OPTIONS.timeoutMs);
   assert.equal(o.namespace, '/gochat');
   assert.equal(o.prefix, '/gochat/');
   assert.deepEqual(o.endpoints, ['http://127.0.0.1:2379']);
   assert.equal(o.retry.maxAttempts, 3);
   assert.equal(resolveOptions({ endpoints: ['http://a:1'] }).prefix, '/');
   assert.deepEqual(resolveOptions({ endpoints: ['a:1'], tls: { ca: 'PEM' } }).endpoints, ['https://a:1']);
-  assert.equal(resolveOptions({ endpoints: ['a:1'], retry: { maxAttempts: 1 } }).retry.initialDelay, 100);
+  assert.equal(resolveOptions({ endpoints: ['a:1'], retry: { maxAttempts: 1 } }).retry.initialDelayMs, 100);
 });
 
 test('with no namespace the layout is gochat Go defaults; namespace and prefixes join like path.Join', () => {
@@ -46,13 +46,13 @@ const bad: Array<[string, unknown]> = [
   ['URL endpoint with a trailing "/"', { endpoints: ['http://127.0.0.1:2379/'] }],
   ['endpoint with a path', { endpoints: ['http://127.0.0.1:2379/v3'] }],
   ['endpoints not an array', { endpoints: 'a:1' }],
-  ['timeout negative', { endpoints: ['a:1'], timeout: -1 }],
-  ['timeout NaN', { endpoints: ['a:1'], timeout: NaN }],
-  ['timeout string', { endpoints: ['a:1'], timeout: '5s' }],
+  ['timeoutMs negative', { endpoints: ['a:1'], timeoutMs: -1 }],
+  ['timeoutMs NaN', { endpoints: ['a:1'], timeoutMs: NaN }],
+  ['timeoutMs string', { endpoints: ['a:1'], timeoutMs: '5s' }],
   ['namespace with NUL', { endpoints: ['a:1'], namespace: 'a\0b' }],
   ['password without user', { endpoints: ['a:1'], password: 'secret-pw' }],
   ['retry attempts 0', { endpoints: ['a:1'], retry: { maxAttempts: 0 } }],
-  ['retry maxDelay < initialDelay', { endpoints: ['a:1'], retry: { initialDelay: 500, maxDelay: 10 } }],
+  ['retry maxDelayMs < initialDelayMs', { endpoints: ['a:1'], retry: { initialDelayMs: 500, maxDelayMs: 10 } }],
   ['logger without methods', { endpoints: ['a:1'], logger: {} }],
   ['lock.holdTryAcquireKey not a boolean', { endpoints: ['a:1'], lock: { holdTryAcquireKey: 'no' } }],
   ['unknown lock setting', { endpoints: ['a:1'], lock: { holdBareKey: false } }],
@@ -68,6 +68,17 @@ for (const [name, options] of bad) {
     });
   });
 }
+
+test('the 0.x names of durations (timeout, retry.initialDelay, retry.maxDelay) are VALIDATION_ERROR naming the new one, not ignored', () => {
+  const renamed: Array<[object, RegExp]> = [
+    [{ timeout: 1000 }, /timeout: renamed timeoutMs/],
+    [{ retry: { initialDelay: 10 } }, /retry\.initialDelay: renamed retry\.initialDelayMs/],
+    [{ retry: { maxDelay: 10 } }, /retry\.maxDelay: renamed retry\.maxDelayMs/],
+  ];
+  for (const [old, message] of renamed) {
+    assert.throws(() => resolveOptions({ endpoints: ['a:1'], ...old } as never), (err: { code?: string; message: string }) => err.code === ErrorCode.Validation && message.test(err.message));
+  }
+});
 
 test('an endpoint with a trailing "/" or a path says so (no wait for "cannot reach")', () => {
   for (const e of ['127.0.0.1:2379/', 'http://127.0.0.1:2379/', 'https://h:2379/v3']) {

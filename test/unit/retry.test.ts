@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { backoffDelay, backoffDelays, sleep, withRetry, DEFAULT_RETRY } from '../../src/retry.js';
 import { CoordinationError, ErrorCode } from '../../src/errors.js';
 
-const cfg = { maxAttempts: 5, initialDelay: 100, maxDelay: 1000, multiplier: 2, jitter: 0 };
+const cfg = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, jitter: 0 };
 
 test('backoff grows exponentially and is capped', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(cfg, n)), [100, 200, 400, 800, 1000, 1000]);
 });
 
-test('jitter stays within ±jitter of the base and never exceeds maxDelay', () => {
+test('jitter stays within ±jitter of the base and never exceeds maxDelayMs', () => {
   const j = { ...cfg, jitter: 0.5 };
   assert.equal(backoffDelay(j, 1, () => 0), 50);
   assert.equal(backoffDelay(j, 1, () => 1), 150);
@@ -38,7 +38,7 @@ test('withRetry retries transient errors of idempotent operations and reports ea
       if (calls < 3) throw new CoordinationError(ErrorCode.Connection, 'down');
       return 'ok';
     },
-    { config: { ...cfg, initialDelay: 1, maxDelay: 2 }, operation: 'op', idempotent: true, onRetry: (r) => retries.push(r.attempt) },
+    { config: { ...cfg, initialDelayMs: 1, maxDelayMs: 2 }, operation: 'op', idempotent: true, onRetry: (r) => retries.push(r.attempt) },
   );
   assert.equal(result, 'ok');
   assert.equal(calls, 3);
@@ -75,7 +75,7 @@ test('withRetry does not retry permanent errors and stops after maxAttempts', as
     withRetry(async () => {
       calls++;
       throw new Error('14 UNAVAILABLE: No connection established');
-    }, { config: { ...cfg, maxAttempts: 3, initialDelay: 1, maxDelay: 1 }, operation: 'op', idempotent: true }),
+    }, { config: { ...cfg, maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 }, operation: 'op', idempotent: true }),
     { code: ErrorCode.Connection },
   );
   assert.equal(calls, 3);
@@ -86,7 +86,7 @@ test('a retry sleep wakes on abort with CANCELLED', async () => {
   const started = Date.now();
   const p = withRetry(async () => {
     throw new CoordinationError(ErrorCode.Timeout, 'slow');
-  }, { config: { ...cfg, initialDelay: 10_000, maxDelay: 10_000 }, operation: 'op', idempotent: true, signal: ac.signal });
+  }, { config: { ...cfg, initialDelayMs: 10_000, maxDelayMs: 10_000 }, operation: 'op', idempotent: true, signal: ac.signal });
   setTimeout(() => ac.abort(), 20);
   await assert.rejects(p, { code: ErrorCode.Cancelled });
   assert.ok(Date.now() - started < 1000);
@@ -96,7 +96,7 @@ test('a retry aborted while it backs off names the operation, not the sleep', as
   const ac = new AbortController();
   const p = withRetry(async () => {
     throw new CoordinationError(ErrorCode.Unavailable, 'down');
-  }, { config: { ...cfg, initialDelay: 10_000, maxDelay: 10_000 }, operation: 'config.get app.name', idempotent: true, signal: ac.signal });
+  }, { config: { ...cfg, initialDelayMs: 10_000, maxDelayMs: 10_000 }, operation: 'config.get app.name', idempotent: true, signal: ac.signal });
   setTimeout(() => ac.abort(), 20);
   await assert.rejects(p, { code: ErrorCode.Cancelled, message: 'config.get app.name: aborted' });
 });
