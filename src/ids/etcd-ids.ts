@@ -44,6 +44,12 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
       if (listed.status === 'rejected') throw listed.reason;
       const { id, revision, races } = await this.claim(pool, resolved, lease, listed.value, signal);
       const key = idKey(this.client.dirs.ids, pool, id);
+      // The claim landed, but the ID is ours only while the lease lives: one whose TTL ran out while
+      // the claim was on its way (a slow link, a paused process) may be gone in etcd already, and the
+      // ID with it — another instance may hold it. Never hand that out (the catch revokes the lease).
+      if (lease.signal.aborted || lease.remainingMs() <= 0) {
+        throw new CoordinationError(ErrorCode.NotFound, `${what}: the lease ran out (TTL ${lease.ttlSeconds} s) before id ${id} was claimed; nothing is held`);
+      }
       const durationMs = Math.round((performance.now() - started) * 100) / 100;
       this.client.logger.info({ operation: 'ids.allocate', key, durationMs, attempt: races + 1 }, 'instance id allocated');
       return new HeldId(this.client, pool, id, key, lease, revision);

@@ -335,3 +335,22 @@ test('release() takes { signal } and can be retried after a failure: the second 
   assert.equal(again.id, 1);
   await again.release();
 });
+
+test('an ID whose lease ran out while its claim was on its way is never handed out: NOT_FOUND, nothing held', async () => {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  try {
+    const c = await testCoordinator({ endpoints: [proxy.url], timeoutMs: 5000 });
+    // 900 ms each way: the grant answers 1.8 s after it was sent, the claim 3.6 s after, past the 2 s
+    // TTL (the first keep-alive, 0.67 s after the grant's answer, answers later still). The claim
+    // lands while etcd still has the lease; by the answer the ID may already be someone else's.
+    await proxy.setMode('delay', 900);
+    await assert.rejects(c.ids.allocate('slow', { min: 1, max: 1, ttlMs: 2000 }), (err: CoordinationError) => err.code === ErrorCode.NotFound && /lease ran out/.test(err.message));
+    await proxy.setMode('pass');
+    await eventually(async () => (await rawId(c, 'slow', 1)) === undefined, { timeoutMs: 5000, what: 'the claimed key to go with its lease' });
+    const again = await c.ids.allocate('slow', { min: 1, max: 1, ttlMs: 2000 });
+    assert.equal(again.id, 1, 'the ID is free again');
+    await again.release();
+  } finally {
+    await proxy.stop();
+  }
+});
