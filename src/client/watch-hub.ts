@@ -11,6 +11,7 @@
 // The stream is closed a moment after the last watch ends (no idle stream, no keep-alive pings).
 import { watchCancelError } from '../errors.js';
 import { errorText } from '../logger.js';
+import { backoffDelays, type RetryConfig } from '../retry.js';
 import { WATCH_CREATE, describeRefused } from './key-needs.js';
 import type { EtcdClient } from './etcd-client.js';
 import { isStaleToken, type RpcStream } from './grpc/etcd-rpc.js';
@@ -60,8 +61,8 @@ interface Entry {
 }
 
 const LINGER_MS = 2000;
-const MIN_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 2000;
+/** Re-opening a broken stream: 100 ms doubling to 2 s, with retry.ts's jitter (many clients, one restarted member). */
+const REOPEN_BACKOFF: RetryConfig = { maxAttempts: 1, initialDelayMs: 100, maxDelayMs: 2000, multiplier: 2, jitter: 0.2 };
 
 export class WatchHub {
   private readonly entries = new Map<number, Entry>();
@@ -70,7 +71,7 @@ export class WatchHub {
   private nextId = 1;
   /** IDs of creates sent on the current stream and not yet answered, in send order. */
   private unanswered: number[] = [];
-  private backoffMs = MIN_BACKOFF_MS;
+  private reopenDelays = backoffDelays(REOPEN_BACKOFF);
   private reopenTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -212,7 +213,7 @@ export class WatchHub {
       entry.created = true;
       clearTimeout(entry.createTimer);
       entry.createTimer = undefined;
-      this.backoffMs = MIN_BACKOFF_MS;
+      this.reopenDelays = backoffDelays(REOPEN_BACKOFF);
       // A watch "from now" is synced: everything after the head at creation reaches it.
       if (entry.next === undefined) entry.next = revision + 1n;
       entry.handlers.onCreated?.(revision);
@@ -238,10 +239,9 @@ export class WatchHub {
       e.created = false;
     }
     if (this.closed || this.entries.size === 0) return;
-    this.client.logger.debug({ operation: 'watch', error: errorText(err), delayMs: this.backoffMs }, 'watch stream broken; reopening');
+    const delay = this.reopenDelays.next().value;
+    this.client.logger.debug({ operation: 'watch', error: errorText(err), delayMs: delay }, 'watch stream broken; reopening');
     for (const e of [...this.entries.values()]) e.handlers.onDisconnected?.(err);
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = undefined;
       if (this.entries.size > 0) this.open();
