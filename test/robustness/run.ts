@@ -107,6 +107,7 @@ async function leader(): Promise<EtcdMember | undefined> {
   return led && members.find((m) => m.clientUrl === led.Endpoint);
 }
 let memberDown = false;
+const pausedWorkers = new Set<number>();
 let authChanges = 0;
 const KINDS = ['member-kill', 'member-pause', 'leader-loss', 'link-cut', 'link-reset', 'link-slow', 'compact', 'defrag', 'auth-change', 'worker-pause'] as const;
 type FaultKind = (typeof KINDS)[number];
@@ -123,6 +124,7 @@ async function fault(): Promise<void> {
   const [r1, r2] = [random(), random()];
   const span = (a: number, b: number): number => a + Math.floor(r1 * (b - a));
   if ((kind === 'member-kill' || kind === 'member-pause' || kind === 'leader-loss') && memberDown) return; // one member down at a time: quorum stays
+  if (kind === 'worker-pause' && pausedWorkers.has(w)) return; // one pause per worker at a time: a second's SIGCONT would end the first early
   count(kind);
   const entry: Entry = { kind: 'fault', w, t: Date.now(), fault: kind, end: 0 };
   history.push(entry);
@@ -188,9 +190,11 @@ async function inject(kind: FaultKind, w: number, span: (a: number, b: number) =
       // Longer than a TTL: whatever the worker holds must be lost, and seen as lost (by others too,
       // within TTL + 1 s when the pause lasts that long).
       const from = Date.now();
+      pausedWorkers.add(w);
       workers[w]!.kill('SIGSTOP');
       await sleep(TTL_MS + span(200, 2500));
       workers[w]!.kill('SIGCONT');
+      pausedWorkers.delete(w);
       history.push({ kind: 'paused', w, t: from, until: Date.now() });
       return;
     }
@@ -205,7 +209,7 @@ const countLeases = async (): Promise<number> => (await etcdctl('lease', 'list')
 const leaseSamples: number[] = [];
 const sampler = setInterval(() => {
   // No quorum right now: the next sample.
-  countLeases().then((n) => leaseSamples.push(n), () => undefined);
+  countLeases().then((n) => (leaseSamples.push(n), history.push({ kind: 'leases', w: -1, t: Date.now(), n })), () => undefined);
 }, 10_000);
 while (Date.now() < deadline) {
   await sleep(between(500, 2500));

@@ -103,7 +103,10 @@ async function idsLoop(): Promise<void> {
     const held = await coord.ids.allocate('pool', { min: 1, max: 6, ttlMs: TTL_MS, signal: AbortSignal.timeout(10_000) });
     out('id-acquired', { id: held.id });
     let lost = false;
-    held.signal.addEventListener('abort', () => ((lost = true), out('id-lost', { id: held.id })), { once: true });
+    const onLost = (): void => ((lost = true), out('id-lost', { id: held.id }));
+    // A signal that aborted before we listen never fires its listeners: check it first.
+    if (held.signal.aborted) onLost();
+    else held.signal.addEventListener('abort', onLost, { once: true });
     await sleep(rand(300, 1500));
     if (!lost) {
       out('id-releasing', { id: held.id });
