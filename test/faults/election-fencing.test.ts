@@ -260,7 +260,13 @@ test('fenced: never two leaders whose writes land, no stale write accepted, paus
 });
 
 test('control (fencing off): the checker detects violations', async () => {
-  const s = await run('control', false, CONTROL_MS, false, CONTROL_PAUSE_MS);
-  assert.ok(s.pauses >= 1, `only ${s.pauses} pauses`);
-  assert.ok(s.staleAccepted + s.backwards > 0, 'no violation detected: the checker cannot fail');
+  // A paused leader's stale write lands only if it is sent before the client, waking, drops its
+  // session for the PING that went unanswered during the pause: a race, lost in some runs (seen once
+  // in CI on Node 20). The control proves the checker can fail, so it gets up to three runs to show it.
+  let s: RunStats | undefined;
+  for (let attempt = 1; attempt <= 3 && !(s && s.staleAccepted + s.backwards > 0); attempt++) {
+    s = await run(attempt === 1 ? 'control' : `control (run ${attempt})`, false, CONTROL_MS, false, CONTROL_PAUSE_MS);
+    assert.ok(s.pauses >= 1, `only ${s.pauses} pauses`);
+  }
+  assert.ok(s!.staleAccepted + s!.backwards > 0, 'no violation detected in three runs: the checker cannot fail');
 });
