@@ -14,6 +14,14 @@ async function client(endpoints?: string[], timeout = 1000): Promise<EtcdClient>
   );
 }
 
+/** A client behind its own proxy (to slow or cut it), logging at DEBUG into `lines`. */
+async function proxiedClient(timeoutMs: number): Promise<{ proxy: TcpProxy; c: EtcdClient; lines: ReturnType<typeof captureLogger>['lines'] }> {
+  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
+  const { logger, lines } = captureLogger();
+  const c = new EtcdClient(resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeoutMs, retry: { maxAttempts: 1 } }));
+  return { proxy, c, lines };
+}
+
 async function leaseTtl(id: string): Promise<number> {
   const raw = await rawClient();
   const res = await raw.leaseClient.leaseTimeToLive({ ID: id, keys: false });
@@ -170,11 +178,7 @@ test('a revoke that fails can be tried again, and the second one revokes the lea
 });
 
 test('a revoke slower than the TTL does not report the lease lost while it is in flight', async () => {
-  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
-  const { logger, lines } = captureLogger();
-  const c = new EtcdClient(
-    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeoutMs: 5000, retry: { maxAttempts: 1 } }),
-  );
+  const { proxy, c, lines } = await proxiedClient(5000);
   try {
     const lease = await KeptLease.grant(c, 1000); // etcd's minimum applies: 2 s with its default timings
     // Each way: the revoke's answer arrives after the TTL ran out.
@@ -199,11 +203,7 @@ test('close() revokes every lease the client owns', async () => {
 });
 
 test('a grant aborted while in flight rejects at once and revokes the lease etcd still grants', async () => {
-  const proxy = await TcpProxy.forUrl((await etcdEndpoints())[0]!).start();
-  const { logger, lines } = captureLogger();
-  const c = new EtcdClient(
-    resolveOptions({ endpoints: [proxy.url], namespace: uniqueNamespace('lease'), logger, logLevel: 'debug', timeoutMs: 3000, retry: { maxAttempts: 1 } }),
-  );
+  const { proxy, c, lines } = await proxiedClient(3000);
   try {
     await c.ping(); // connected: only the grant itself is slowed
     await proxy.setMode('delay', 400);
