@@ -2,7 +2,8 @@
 // components built on them. close() releases everything the components own.
 import { setMaxListeners } from 'node:events';
 import { EtcdClient } from './client/etcd-client.js';
-import { CoordinationError, ErrorCode, toCoordinationError } from './errors.js';
+import { CoordinationError, ErrorCode } from './errors.js';
+import { toCoordinationError } from './client/errors.js';
 import { errorText } from './logger.js';
 import { resolveOptions, type CoordinatorOptions, type ResolvedOptions } from './options.js';
 import { backoffDelays } from './retry.js';

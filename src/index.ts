@@ -2,6 +2,7 @@
 export { createCoordinator } from './coordinator.js';
 export type { Coordinator } from './coordinator.js';
 export type { CoordinatorOptions, TlsOptions } from './options.js';
+export type { KeyPrefixes } from './layout.js';
 export type { EventType, RemainingMs, SignalOptions, Watch } from './shared/vocabulary.js';
 export type { DistributedLock, Lock, LockInfo, LockSettings, OwnershipCondition } from './lock/interface.js';
 export type { CampaignOptions, ElectionInfo, LeaderElection, LeaderEvent, LeaderInfo, LeaderObservation, Leadership } from './election/interface.js';

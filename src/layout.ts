@@ -49,6 +49,22 @@ export function isCleanPath(path: string): boolean {
   return path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
+const MAX_NAME_BYTES = 1024;
+
+/**
+ * A name Go joins under a component's root with `path.Join` (a lock key, an election name): a
+ * non-empty clean path of at most 1 KiB — only names path.Join leaves as they are meet Go's keys.
+ * `what` names it in the error ("lock key"), `example` shows a good one. Bad input: VALIDATION_ERROR.
+ */
+export function checkPathName(name: unknown, what: string, example: string): asserts name is string {
+  if (typeof name !== 'string') throw validationError(`${what} must be a string, got ${typeof name}`);
+  if (name.length === 0) throw validationError(`${what} must not be empty`);
+  if (name.startsWith('/') || name.endsWith('/')) throw validationError(`${what} must not start or end with "/"`);
+  if (name.includes('\0')) throw validationError(`${what} must not contain NUL`);
+  if (!isCleanPath(name)) throw validationError(`${what} must be a clean path like "${example}" (no "//", "." or ".." segments)`);
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw validationError(`${what} must be at most ${MAX_NAME_BYTES} bytes`);
+}
+
 /** Resolves namespace and prefixes as Go's `path.Join` would; VALIDATION_ERROR for a prefix that escapes the namespace. */
 export function resolveLayout(namespace: string, prefixes: KeyPrefixes = {}): Layout {
   if (namespace.split('/').some((s) => s === '.' || s === '..')) throw validationError('invalid coordinator option namespace: must not contain "." or ".." segments');

@@ -8,7 +8,7 @@ import { applyImport, diffConfig, readConfigDir, writeConfigDir, type ConfigDiff
 import { CliError, ExitCode } from './exit-codes.js';
 import { follow } from './follow.js';
 import { cell, noneStarting, toJson, type Output } from './output.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 /**
  * The value argument of `config set`: JSON if it parses (`8080` is a number, `'"8080"'` a string),

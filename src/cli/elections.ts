@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { LeaderInfo } from '../election/interface.js';
 import { follow } from './follow.js';
 import { cell, duration, noneStarting } from './output.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 import { countOption } from './connection.js';
 
 export function registerElectionCommands(program: Command, ctx: CliContext): void {

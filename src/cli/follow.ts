@@ -1,6 +1,6 @@
 // The loop of coordctl's live commands (config watch, services watch, elections observe): wait
 // until the view is synced and say so, print a line per item, stop after --count or at Ctrl-C.
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export interface FollowOptions<T> {
   /** The view's items; its return() ends the view. */

@@ -1,7 +1,7 @@
 // `coordctl ids …`: the instance IDs taken in a pool (coordinator.ids.list), with holder and TTL left.
 import type { Command } from 'commander';
 import { duration } from './output.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export function registerIdCommands(program: Command, ctx: CliContext): void {
   const ids = program.command('ids').description('instance IDs taken per pool (coordinator.ids)');

@@ -2,7 +2,7 @@
 // services' concurrency.Mutex (`/locks/<name>/<lease ID in hex>`) or gochat's TryAcquire (`/locks/<name>`).
 import type { Command } from 'commander';
 import { duration, noneStarting } from './output.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export function registerLockCommands(program: Command, ctx: CliContext): void {
   const locks = program.command('locks').description('distributed locks (keys under <namespace>/locks/)');

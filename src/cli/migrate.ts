@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { clientOf } from '../coordinator.js';
 import { applyMigration, planMigration } from '../config/legacy-layout.js';
 import { ExitCode } from './exit-codes.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export function registerMigrateCommand(program: Command, ctx: CliContext): void {
   program

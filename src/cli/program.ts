@@ -1,7 +1,7 @@
 // coordctl's command tree (commander) and the one place that turns outcomes into exit codes and
 // one-line messages. `run()` never throws and never calls process.exit: the entry point does.
 import { Command, CommanderError } from 'commander';
-import { createCoordinator, type Coordinator } from '../coordinator.js';
+import { createCoordinator } from '../coordinator.js';
 import { isCoordinationError } from '../errors.js';
 import { addGlobalOptions, coordinatorOptions, scrub, type GlobalOptions } from './connection.js';
 import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf } from './exit-codes.js';
@@ -13,18 +13,9 @@ import { registerIdCommands } from './ids.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerElectionCommands } from './elections.js';
 import { registerRolesCommand } from './roles.js';
+import type { CliContext } from './context.js';
 
 /** What a command's action gets: its output, a coordinator on demand, and Ctrl-C as a signal. */
-export interface CliContext {
-  /** Output configured from --json / --no-color / NO_COLOR. */
-  output(cmd: Command): Output;
-  /** Connects with the global flags, runs `fn`, always closes the coordinator. */
-  withCoordinator<T>(cmd: Command, fn: (coordinator: Coordinator) => Promise<T>): Promise<T>;
-  /** Aborts on SIGINT/SIGTERM: watches end cleanly (exit 0), other commands stop. */
-  readonly signal: AbortSignal;
-  /** Sets the exit code without an error message (e.g. NOT_FOUND already explained in the output). */
-  exit(code: ExitCode): void;
-}
 
 export interface RunOptions extends Streams {
   /** Aborting stops a running command (the entry point wires SIGINT/SIGTERM to it). */

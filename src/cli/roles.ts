@@ -9,7 +9,8 @@ import { clientOf } from '../coordinator.js';
 import type { CallOptions, EtcdClient } from '../client/etcd-client.js';
 import type { AuthPermission } from '../client/grpc/messages.js';
 import { validateElectionName } from '../election/validate.js';
-import { CoordinationError, ErrorCode, isAlreadyExists, isPermissionDenied } from '../errors.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
+import { isAlreadyExists, isPermissionDenied } from '../client/errors.js';
 import { validatePool } from '../ids/validate.js';
 import { checkKey } from '../config/codec.js';
 import { resolveLayout } from '../layout.js';
@@ -19,7 +20,7 @@ import { grantRange, grantsFor, LEASE_RULES, type Capabilities, type Grant } fro
 import { validName } from '../registry/validation.js';
 import type { GlobalOptions } from './connection.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export const DEFAULT_PASSWORD_ENV = 'COORD_SERVICE_PASSWORD';
 

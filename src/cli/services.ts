@@ -6,7 +6,7 @@ import { countOption } from './connection.js';
 import { follow } from './follow.js';
 import { ExitCode } from './exit-codes.js';
 import { cell, duration } from './output.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 const metadataText = (m: Record<string, string>): string =>
   Object.keys(m)

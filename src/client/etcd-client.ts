@@ -3,10 +3,12 @@
 // our retry policy, error mapping and logging, and owns every resource (leases, watches, loops) so
 // that close() can release them all.
 import { setMaxListeners } from 'node:events';
-import { CoordinationError, ErrorCode, abortError, isPermissionDenied, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, abortError } from '../errors.js';
+import { isPermissionDenied, toCoordinationError } from './errors.js';
 import { createDefaultLogger, errorText, type Logger } from '../logger.js';
 import type { Component } from '../layout.js';
-import { retryAfter, type RetryConfig } from '../retry.js';
+import { type RetryConfig } from '../retry.js';
+import { retryAfter } from './call-retry.js';
 import type { ClientConfig } from './config.js';
 import { EtcdRpc, type RpcOptions } from './grpc/etcd-rpc.js';
 import type { KvOf } from './grpc/messages.js';

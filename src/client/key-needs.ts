@@ -1,5 +1,5 @@
 // The key ranges a request needs, with the etcd permission for each: named in the AUTH_ERROR of a
-// request etcd refused with PERMISSION_DENIED (errors.ts), and the arithmetic of key ranges the
+// request etcd refused with PERMISSION_DENIED (client/errors.ts), and the arithmetic of key ranges the
 // grants of src/permissions.ts are built with.
 //
 // What etcd's auth checks (its apply_auth.go; verified on 3.4.23): a Range, a watch create and every

@@ -9,12 +9,11 @@
 //  - a stream that stops answering is replaced: a create not confirmed within the timeout means the
 //    stream sits on a dead or hung member, so it is reset and reopened on the next member.
 // The stream is closed a moment after the last watch ends (no idle stream, no keep-alive pings).
-import { watchCancelError } from '../errors.js';
-import { errorText } from '../logger.js';
+import { watchCancelError } from './errors.js';
+import { errorText, type Logger } from '../logger.js';
 import { backoffDelays, type RetryConfig } from '../retry.js';
 import { WATCH_CREATE, describeRefused } from './key-needs.js';
-import type { EtcdClient } from './etcd-client.js';
-import { isStaleToken, type RpcStream } from './grpc/etcd-rpc.js';
+import { isStaleToken, type EtcdRpc, type RpcStream } from './grpc/etcd-rpc.js';
 import type { Event, WatchCreateRequest, WatchRequest, WatchResponse } from './grpc/messages.js';
 import type { GrpcError } from './grpc/status.js';
 
@@ -64,6 +63,13 @@ const LINGER_MS = 2000;
 /** Re-opening a broken stream: 100 ms doubling to 2 s, with retry.ts's jitter (many clients, one restarted member). */
 const REOPEN_BACKOFF: RetryConfig = { maxAttempts: 1, initialDelayMs: 100, maxDelayMs: 2000, multiplier: 2, jitter: 0.2 };
 
+/** What the hub needs of its client (the EtcdClient that owns it): the connection, the deadline, the log. */
+export interface WatchHubHost {
+  readonly rpc: EtcdRpc;
+  readonly timeout: number;
+  readonly logger: Logger;
+}
+
 export class WatchHub {
   private readonly entries = new Map<number, Entry>();
   private stream: RpcStream<WatchRequest> | undefined;
@@ -76,7 +82,7 @@ export class WatchHub {
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly client: EtcdClient) {}
+  constructor(private readonly client: WatchHubHost) {}
 
   /** Watches currently registered (for tests). */
   get size(): number {

@@ -3,8 +3,9 @@
 import type { KeyValue, RequestOp, TxnResponse } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
-import { openWatch, type WatchEvent } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode, isCompacted, validationError } from '../errors.js';
+import { openWatch, type WatchEvent } from '../shared/watch-stream.js';
+import { CoordinationError, ErrorCode, validationError } from '../errors.js';
+import { isCompacted } from '../client/errors.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import { checkKey, checkSchema, decodeValue, encodeValue, parseWith } from './codec.js';
 import type {

@@ -6,6 +6,7 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import type { RequestOp, TxnRequest } from '../client/grpc/messages.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { isCleanPath } from '../layout.js';
+import { absent } from '../shared/guard.js';
 
 export type MoveAction = 'copy' | 'same' | 'conflict' | 'skip';
 
@@ -79,7 +80,7 @@ export async function applyMigration(
     // Copy the value as it is now, unless the new key exists (a new writer wins) or the old one moved.
     const res = await txn(
       move.key,
-      { compare: [{ key: to, target: 'CREATE', result: 'EQUAL', create_revision: 0 }, unchanged], success: [{ request_put: { key: to, value: source.value } }], failure: [{ request_range: { key: to } }] },
+      { compare: [absent(to), unchanged], success: [{ request_put: { key: to, value: source.value } }], failure: [{ request_range: { key: to } }] },
       false,
     );
     if (res.succeeded) copied++;

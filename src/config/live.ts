@@ -5,8 +5,9 @@
 import { EventEmitter } from 'node:events';
 import type { KeyValue } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
-import { openWatch, type WatchStream } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
+import { openWatch, type WatchStream } from '../shared/watch-stream.js';
+import { CoordinationError, ErrorCode, isTransient } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays } from '../retry.js';
 import { retryUntil } from '../shared/retry-until.js';

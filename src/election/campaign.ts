@@ -5,13 +5,15 @@
 // short of leading revokes our lease, so no candidate key is left behind (etcd#21128).
 import type { TxnRequest } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease } from '../client/lease.js';
-import { CoordinationError, toCoordinationError } from '../errors.js';
+import { KeptLease } from '../shared/kept-lease.js';
+import { CoordinationError } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { errorText } from '../logger.js';
 import { aheadOf, newestTwo, waitForTurn, type Contender } from '../shared/fair-queue.js';
 import { linkSignals } from '../shared/signals.js';
 import { candidateKey, electionPrefix } from './keys.js';
 import { HeldLeadership } from './leadership.js';
+import { absent } from '../shared/guard.js';
 
 export interface CampaignRequest {
   client: EtcdClient;
@@ -31,7 +33,7 @@ export async function campaign(r: CampaignRequest): Promise<HeldLeadership> {
     const mine = Buffer.from(myKey);
     const txn: TxnRequest = {
       // Join if absent and read the newest two candidates: ours, and who is just ahead of us.
-      compare: [{ key: mine, target: 'CREATE', result: 'EQUAL', create_revision: 0 }],
+      compare: [absent(mine)],
       success: [{ request_put: { key: mine, value: Buffer.from(value), lease: lease.id } }, { request_range: newestTwo(prefix) }],
       failure: [{ request_range: { key: mine, keys_only: true } }],
     };

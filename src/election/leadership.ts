@@ -3,13 +3,15 @@
 // unconfirmed for a whole TTL — a local deadline) and from a watch on our own key. Every write
 // (proclaim, resign) is guarded by our key's create revision, as Go's Election guards them.
 import type { EtcdClient } from '../client/etcd-client.js';
-import type { KeptLease } from '../client/lease.js';
-import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import type { KeptLease } from '../shared/kept-lease.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
 import { errorText } from '../logger.js';
 import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { Leadership } from './interface.js';
 import { validateValue } from './validate.js';
+import { RetryableOnce } from '../shared/retryable-once.js';
+import { heldAt } from '../shared/guard.js';
 
 const ROLE: LeasedKeyRole = {
   noun: 'election',
@@ -21,7 +23,7 @@ const ROLE: LeasedKeyRole = {
 };
 
 export class HeldLeadership extends LeasedKey implements Leadership {
-  private resigning: Promise<void> | undefined;
+  private readonly resigning = new RetryableOnce(); // keeps our state on failure: the caller may try again (etcd#22123)
   /** Our key was deleted while a resign was in flight: if that resign fails, it may still have applied. */
   private deletedWhileResigning = false;
 
@@ -41,7 +43,7 @@ export class HeldLeadership extends LeasedKey implements Leadership {
   async proclaim(value: string, opts: SignalOptions = {}): Promise<void> {
     validateValue(value);
     this.assertHeld('proclaim');
-    if (this.resigning) throw new CoordinationError(ErrorCode.NotFound, `election.proclaim ${this.name}: we resigned`);
+    if (this.resigning.started) throw new CoordinationError(ErrorCode.NotFound, `election.proclaim ${this.name}: we resigned`);
     const key = this.ownKey;
     const res = await this.client.call(
       'election.proclaim',
@@ -61,12 +63,9 @@ export class HeldLeadership extends LeasedKey implements Leadership {
 
   resign(opts: SignalOptions = {}): Promise<void> {
     if (this.isDetached) return Promise.resolve();
-    this.resigning ??= this.delete(opts.signal).catch((err: unknown) => {
-      this.resigning = undefined; // keep our state: the caller may try again (etcd#22123)
+    return this.resigning.run(() => this.delete(opts.signal), `election.resign ${this.name}`, () => {
       if (this.deletedWhileResigning) this.markLost(this.keyGone()); // the delete landed; only its answer was lost
-      throw toCoordinationError(err, `election.resign ${this.name}`);
     });
-    return this.resigning;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -96,12 +95,12 @@ export class HeldLeadership extends LeasedKey implements Leadership {
 
   /** Holds only while our key is the one we created: `create_revision(key) == fencingToken`. */
   private guard() {
-    return { key: this.ownKey, target: 'CREATE' as const, result: 'EQUAL' as const, create_revision: this.fencingToken };
+    return heldAt(this.ownKey, this.fencingToken);
   }
 
   /** A delete seen while our resign is in flight may be that resign's: noted, not a loss (yet). */
   protected override keyChanged(reason: CoordinationError): void {
-    if (this.resigning) this.deletedWhileResigning = true;
+    if (this.resigning.started) this.deletedWhileResigning = true;
     else super.keyChanged(reason);
   }
 

@@ -4,10 +4,12 @@
 // leader proclaims is delivered once, in revision order, as a PUT (a DELETE when nobody is left).
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
-import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { openWatch, type WatchEvent, type WatchStream } from '../shared/watch-stream.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { EventQueue } from '../shared/event-queue.js';
 import { Ownership } from '../shared/ownership.js';
+import { oldest } from '../shared/queue-listing.js';
 import type { LeaderEvent, LeaderInfo, LeaderObservation } from './interface.js';
 
 interface Candidate {
@@ -85,8 +87,7 @@ export class LeaderObserver implements LeaderObservation {
 
   /** Queues the leader as of `revision` if it differs from the last one delivered. */
   private deliver(revision: bigint, reconciled: boolean): void {
-    let leader: [string, Candidate] | undefined;
-    for (const entry of this.candidates) if (!leader || entry[1].create < leader[1].create) leader = entry;
+    const leader = oldest(this.candidates, ([, c]) => c.create);
     const info = leader && { name: this.name, value: leader[1].value, key: this.client.key(leader[0]), fencingToken: leader[1].create };
     const last = this.last;
     if (last !== null && last?.key === info?.key && last?.fencingToken === info?.fencingToken && last?.value === info?.value) return;

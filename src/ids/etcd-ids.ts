@@ -3,9 +3,10 @@
 // only), then free IDs are tried from a random start, so the common case costs one range + one txn.
 import type { KeyRevision, KeyValue } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease } from '../client/lease.js';
-import { leaseTtls } from '../client/lease-ttl.js';
-import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
+import { KeptLease } from '../shared/kept-lease.js';
+import { leaseTtls } from '../shared/lease-ttl.js';
+import { CoordinationError, ErrorCode, abortError } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { freeCandidates } from './candidates.js';
 import { HeldId } from './held-id.js';
 import type { AllocateOptions, InstanceId, InstanceIdAllocator, InstanceIdEntry } from './interface.js';
@@ -13,6 +14,7 @@ import { prefixEnd } from '../client/prefix-end.js';
 import { idKey, ownerText, ownerValue, parseId, poolPrefix } from './keys.js';
 import { resolveAllocate, validatePool, type ResolvedAllocate } from './validate.js';
 import { hasLease } from '../shared/vocabulary.js';
+import { absent } from '../shared/guard.js';
 
 /** Lost races in a row after which our view of the pool is stale and worth reading again. */
 const RELIST_AFTER_LOST_RACES = 3;
@@ -115,7 +117,7 @@ export class EtcdIdAllocator implements InstanceIdAllocator {
       (o) =>
         this.client.rpc.kv.txn(
           {
-            compare: [{ key, result: 'EQUAL', target: 'CREATE', create_revision: 0 }],
+            compare: [absent(key)],
             success: [{ request_put: { key, value, lease: lease.id } }],
             // Read the holder back: a retry after an unknown outcome finds our own key there.
             failure: [{ request_range: { key } }],

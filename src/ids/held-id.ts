@@ -4,11 +4,12 @@
 // back (by hand, e.g. etcdctl: the lease alone would keep us confident while a second holder comes
 // in). A delete is checked against the lease first, so a revoked lease reads "lease lost".
 import type { EtcdClient } from '../client/etcd-client.js';
-import type { KeptLease } from '../client/lease.js';
-import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import type { KeptLease } from '../shared/kept-lease.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
 import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { InstanceId } from './interface.js';
+import { RetryableOnce } from '../shared/retryable-once.js';
 
 const ROLE: LeasedKeyRole = {
   noun: 'ids',
@@ -20,7 +21,7 @@ const ROLE: LeasedKeyRole = {
 };
 
 export class HeldId extends LeasedKey implements InstanceId {
-  private releasing: Promise<void> | undefined;
+  private readonly releasing = new RetryableOnce(); // the ID frees at its TTL if nobody tries again
 
   constructor(
     client: EtcdClient,
@@ -39,11 +40,7 @@ export class HeldId extends LeasedKey implements InstanceId {
   }
 
   release(opts: SignalOptions = {}): Promise<void> {
-    this.releasing ??= this.leave(opts.signal).catch((err: unknown) => {
-      this.releasing = undefined; // let the caller try again; the ID frees at its TTL otherwise
-      throw toCoordinationError(err, `ids.release ${this.key}`);
-    });
-    return this.releasing;
+    return this.releasing.run(() => this.leave(opts.signal), `ids.release ${this.key}`);
   }
 
   private async leave(signal: AbortSignal | undefined): Promise<void> {

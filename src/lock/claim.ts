@@ -4,7 +4,7 @@
 // or a gochat TryAcquire holding the bare key — and we wait for that key alone to go.
 import { prefixEnd } from '../client/prefix-end.js';
 import { newestTwo, vanished, waitGone, type Blocker, type Contender } from '../shared/fair-queue.js';
-import { absent } from './keys.js';
+import { absent, heldAt } from '../shared/guard.js';
 
 /**
  * Waits (behind `blocker`, if any) until the lock is ours; resolves with the bare key's create
@@ -32,7 +32,7 @@ async function claim(c: Contender, bare: Buffer, holdOn: string | undefined): Pr
             // Every key in the queue was created at or after ours: nobody is ahead of us …
             { key: queue, range_end: prefixEnd(queue), target: 'CREATE', result: 'GREATER', create_revision: c.myRev - 1n },
             // … ours is still the one we created, and no gochat TryAcquire holds the bare key.
-            { key: Buffer.from(c.myKey), target: 'CREATE', result: 'EQUAL', create_revision: c.myRev },
+            heldAt(Buffer.from(c.myKey), c.myRev),
             absent(bare),
           ],
           success: holdOn === undefined ? [] : [{ request_put: { key: bare, value: Buffer.alloc(0), lease: holdOn } }],

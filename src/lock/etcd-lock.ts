@@ -6,8 +6,9 @@
 // what we wrote.
 import type { FullRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest, TxnResult } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease } from '../client/lease.js';
-import { CoordinationError, ErrorCode, abortError, isLeaseNotFound, toCoordinationError, validationError } from '../errors.js';
+import { KeptLease } from '../shared/kept-lease.js';
+import { CoordinationError, ErrorCode, abortError, validationError } from '../errors.js';
+import { isLeaseNotFound, toCoordinationError } from '../client/errors.js';
 import { HeldLock } from './held-lock.js';
 import type { DistributedLock, Lock, LockInfo, LockSettings } from './interface.js';
 import { LockKeyCache, type LockKeys } from './keys.js';

@@ -4,13 +4,16 @@
 // local deadline) and, once someone looks at `signal`, from a watch on our own key.
 import type { Compare } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
-import { ttlSeconds, type KeptLease } from '../client/lease.js';
-import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
+import { ttlSeconds, type KeptLease } from '../shared/kept-lease.js';
+import { CoordinationError, ErrorCode, validationError } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { Lock, OwnershipCondition } from './interface.js';
 import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import { validateTtl } from './validate.js';
+import { RetryableOnce } from '../shared/retryable-once.js';
+import { heldAt } from '../shared/guard.js';
 
 const ROLE: LeasedKeyRole = {
   noun: 'lock',
@@ -47,7 +50,7 @@ export class HeldLock extends LeasedKey implements Lock {
   private readonly bareRev: bigint;
   private ttlMs: number;
   private keepingAlive = false;
-  private unlocking: Promise<void> | undefined;
+  private readonly unlocking = new RetryableOnce(); // the lease expires if nobody tries again
 
   constructor(o: HeldLockOptions) {
     super(o.client, ROLE, o.key, o.ownerBytes, o.fencingToken, o.lease);
@@ -60,11 +63,7 @@ export class HeldLock extends LeasedKey implements Lock {
   }
 
   unlock(opts: SignalOptions = {}): Promise<void> {
-    this.unlocking ??= this.release(opts.signal).catch((err: unknown) => {
-      this.unlocking = undefined; // let the caller try again; the lease expires otherwise
-      throw toCoordinationError(err, `lock.unlock ${this.key}`);
-    });
-    return this.unlocking;
+    return this.unlocking.run(() => this.release(opts.signal), `lock.unlock ${this.key}`);
   }
 
   async renew(ttlMs: number, opts: SignalOptions = {}): Promise<void> {
@@ -140,12 +139,12 @@ export class HeldLock extends LeasedKey implements Lock {
   }
 
   ownershipCondition(): OwnershipCondition {
-    return { key: Buffer.from(this.ownerKey), target: 'CREATE', result: 'EQUAL', create_revision: this.fencingToken };
+    return heldAt(Buffer.from(this.ownerKey), this.fencingToken);
   }
 
   /** Holds while the bare key is the one we took. */
   private bareHeld(bare: Buffer): Compare {
-    return { key: bare, target: 'CREATE', result: 'EQUAL', create_revision: this.bareRev };
+    return heldAt(bare, this.bareRev);
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: SignalOptions = {}): Promise<bigint> {

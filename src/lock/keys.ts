@@ -4,8 +4,9 @@
 // put), so our holder owns that key too, and a bare key we did not write counts as a holder.
 import type { Compare, FullRangeRequest, RangeRequest } from '../client/grpc/messages.js';
 import { newestTwo } from '../shared/fair-queue.js';
-import { leaseHex } from '../client/lease.js';
+import { leaseHex } from '../shared/kept-lease.js';
 import { prefixEnd } from '../client/prefix-end.js';
+import { absent } from '../shared/guard.js';
 
 /** Full etcd prefix of lock `key`: what Go's `NewMutex(session, path.Join("/locks", key))` uses. */
 export function lockPrefix(locksRoot: string, key: string): string {
@@ -25,11 +26,6 @@ export function isContenderKey(key: string, leaseId: string): boolean {
 /** A contender's key: prefix + lease ID in lowercase hex (KeptLease.hexId), like Go's `%x`. */
 export function contenderKey(prefix: string, leaseHex: string): string {
   return prefix + leaseHex;
-}
-
-/** A comparison that holds while `key` (or every key in [key, rangeEnd)) does not exist. */
-export function absent(key: Buffer, rangeEnd?: Buffer): Compare {
-  return rangeEnd ? { key, range_end: rangeEnd, target: 'CREATE', result: 'EQUAL', create_revision: 0 } : { key, target: 'CREATE', result: 'EQUAL', create_revision: 0 };
 }
 
 /** What every acquire of one lock sends that depends on its name alone. */

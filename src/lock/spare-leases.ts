@@ -2,7 +2,7 @@
 // and one delete to unlock: no lease grant (and no revoke) in the critical path. A released lock's
 // lease comes back here; a lease that has idled too long is refreshed alongside the acquire.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease, ttlSeconds } from '../client/lease.js';
+import { KeptLease, ttlSeconds } from '../shared/kept-lease.js';
 import { errorText } from '../logger.js';
 
 /** Spares per TTL: one in use + one being released covers back-to-back acquire/unlock. */

@@ -1,11 +1,12 @@
 // The local copy of one service's instances (go-zero's discov registry, in Node): list once,
 // then watch from the list's revision + 1, so discover() answers from memory with no etcd request.
-// The watch (client/watch-stream.ts) is gap-free across reconnects and reconciles after a
+// The watch (shared/watch-stream.ts) is gap-free across reconnects and reconciles after a
 // compaction; if it ever fails for good we re-list, reconcile, and watch again.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { prefixEnd } from '../client/prefix-end.js';
-import { openWatch, type WatchEvent, type WatchStream } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode, isPermissionDenied } from '../errors.js';
+import { openWatch, type WatchEvent, type WatchStream } from '../shared/watch-stream.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
+import { isPermissionDenied } from '../client/errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays } from '../retry.js';
 import { retryUntil } from '../shared/retry-until.js';

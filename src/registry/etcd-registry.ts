@@ -2,8 +2,9 @@
 // it asked about. Everything it holds is released by the coordinator's close().
 import type { EtcdClient } from '../client/etcd-client.js';
 import { race } from '../client/etcd-client.js';
-import { openWatch } from '../client/watch-stream.js';
-import { CoordinationError, ErrorCode, abortError, toCoordinationError, validationError } from '../errors.js';
+import { openWatch } from '../shared/watch-stream.js';
+import { CoordinationError, ErrorCode, abortError, validationError } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { decodeService, servicePrefix } from './codec.js';
 import type { Logger } from '../logger.js';
 import { EventQueue } from '../shared/event-queue.js';

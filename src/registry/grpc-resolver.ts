@@ -12,7 +12,8 @@
 // experimental.statusOrFrom* helpers do not exist before 1.14, and only types come from there.
 import { experimental, status, Metadata, type ChannelOptions, type ServiceConfig, type StatusObject } from '@grpc/grpc-js';
 import { errorText, silentLogger, type Logger } from '../logger.js';
-import { toCoordinationError, validationError } from '../errors.js';
+import { validationError } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { EtcdRegistry } from './etcd-registry.js';
 import type { ServiceInfo, ServiceRegistry } from './interface.js';
 import { validName } from './validation.js';

@@ -4,7 +4,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ServerCredentials, type Server } from '@grpc/grpc-js';
-import { CoordinationError, ErrorCode, toCoordinationError, validationError } from '../errors.js';
+import { CoordinationError, ErrorCode, validationError } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { errorText, silentLogger, type Logger } from '../logger.js';
 import { sleep } from '../retry.js';
 import { DEFAULT_TTL_MS } from '../ttl.js';

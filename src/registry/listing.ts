@@ -1,7 +1,7 @@
 // ServiceRegistry.list(): what etcd holds now under `/services/` — ours and Go services' instances —
 // with each instance's remaining lease TTL. A read for operators' tools, not the discovery path.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { leaseTtls } from '../client/lease-ttl.js';
+import { leaseTtls } from '../shared/lease-ttl.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { decodeService, servicePrefix } from './codec.js';
 import type { ServiceListing } from './interface.js';

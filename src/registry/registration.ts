@@ -3,8 +3,9 @@
 // tied it to the request context and silently vanished). When the lease is lost the instance is
 // re-registered with backoff; when the key alone is deleted it is put back under the same lease.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease, revokeLease } from '../client/lease.js';
-import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { KeptLease, revokeLease } from '../shared/kept-lease.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import { errorText } from '../logger.js';
 import { backoffDelays } from '../retry.js';
@@ -12,6 +13,7 @@ import { retryUntil } from '../shared/retry-until.js';
 import { encodeService, serviceKey } from './codec.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import type { Registration, RegistrationState, ServiceInfo } from './interface.js';
+import { RetryableOnce } from '../shared/retryable-once.js';
 
 export class RegistrationImpl implements Registration {
   readonly key: string;
@@ -26,7 +28,7 @@ export class RegistrationImpl implements Registration {
   private readonly value: string;
   private readonly unwatch: () => void;
   private readonly unown: () => void;
-  private unregistering: Promise<void> | undefined;
+  private readonly unregistering = new RetryableOnce(); // the key goes with its lease's TTL if nobody tries again
   private everRegistered = false;
   private wasRegistered = false; // state when unregister() began, for its log line
 
@@ -177,11 +179,7 @@ export class RegistrationImpl implements Registration {
    * it succeeded; after a failure (etcd unreachable, `signal` aborted) it can be called again.
    */
   unregister(opts: SignalOptions = {}): Promise<void> {
-    this.unregistering ??= this.leave(opts.signal).catch((err: unknown) => {
-      this.unregistering = undefined; // let the caller try again; the key goes with its lease's TTL otherwise
-      throw toCoordinationError(err, `registry.unregister ${this.key}`);
-    });
-    return this.unregistering;
+    return this.unregistering.run(() => this.leave(opts.signal), `registry.unregister ${this.key}`);
   }
 
   private async leave(signal: AbortSignal | undefined): Promise<void> {

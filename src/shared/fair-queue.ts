@@ -12,7 +12,8 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import type { RangeRequest } from '../client/grpc/messages.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import type { HubWatch } from '../client/watch-hub.js';
-import { CoordinationError, ErrorCode, abortError, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, abortError } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 
 /**
  * The newest two contenders created at or before `maxCreateRevision` (all if omitted), newest

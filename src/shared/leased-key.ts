@@ -12,9 +12,10 @@
 // so a lock taken and released without anyone looking at `signal` pays for neither. Holders extend
 // it (no object of its own per hold); what differs between them is a constant LeasedKeyRole.
 import type { EtcdClient } from '../client/etcd-client.js';
-import type { KeptLease } from '../client/lease.js';
+import type { KeptLease } from './kept-lease.js';
 import type { HubWatch } from '../client/watch-hub.js';
-import { CoordinationError, ErrorCode, isTransient, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode, isTransient } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 
 /** What a holder is called in logs and errors; one constant per kind of holder. */
 export interface LeasedKeyRole {

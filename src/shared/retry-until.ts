@@ -1,7 +1,8 @@
 // The self-healing loop (re-registration, watch reads, re-listing, live-config recovery, connect):
 // call fn; on a retryable failure wait the next backoff delay (cut short by `stop`), say so through
 // onRetry, and try again. A failure that is not retryable ends it; so does `stop`.
-import { CoordinationError, isTransient, toCoordinationError } from '../errors.js';
+import { CoordinationError, isTransient } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { sleep } from '../retry.js';
 
 export interface RetryUntilOptions {

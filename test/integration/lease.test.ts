@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdClient } from '../../src/client/etcd-client.js';
-import { KeptLease, ttlSeconds } from '../../src/client/lease.js';
+import { KeptLease, ttlSeconds } from '../../src/shared/kept-lease.js';
 import { resolveOptions } from '../../src/options.js';
 import { ErrorCode, silentLogger } from '../../src/index.js';
 import { etcdEndpoints, eventually, rawClient, uniqueNamespace } from '../helpers/etcd.js';

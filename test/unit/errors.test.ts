@@ -1,21 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GrpcError, Status } from '../../src/client/grpc/status.js';
-import {
-  CoordinationError,
-  ErrorCode,
-  classify,
-  toCoordinationError,
-  isConflict,
-  isNotFound,
-  isTransient,
-  isValidationError,
-  abortError,
-  isCompacted,
-  isLeaseNotFound,
-  reasonOf,
-  ErrorReason,
-} from '../../src/errors.js';
+import { CoordinationError, ErrorCode, isConflict, isNotFound, isTransient, isValidationError, abortError, ErrorReason } from '../../src/errors.js';
+import { classify, toCoordinationError, isCompacted, isLeaseNotFound, reasonOf } from '../../src/client/errors.js';
 
 test('CoordinationError carries code, name, cause', () => {
   const cause = new Error('root');

@@ -7,7 +7,8 @@ import { frame, MessageReader } from '../../src/client/grpc/framing.js';
 import { GrpcChannel } from '../../src/client/grpc/channel.js';
 import { GrpcError, Status } from '../../src/client/grpc/status.js';
 import { takesRawHeaders } from '../../src/client/grpc/stream-handlers.js';
-import { ErrorCode, toCoordinationError } from '../../src/errors.js';
+import { ErrorCode } from '../../src/errors.js';
+import { toCoordinationError } from '../../src/client/errors.js';
 
 test('frame() prefixes a message with a zero flag and its big-endian length', () => {
   const out = frame(Buffer.from('abc'));

@@ -5,7 +5,7 @@ import { ErrorCode } from '../../src/index.js';
 import { prefixEnd } from '../../src/client/prefix-end.js';
 import { bareKey, contenderKey, isContenderKey, lockPrefix } from '../../src/lock/keys.js';
 import { newestTwo } from '../../src/shared/fair-queue.js';
-import { leaseHex } from '../../src/client/lease.js';
+import { leaseHex } from '../../src/shared/kept-lease.js';
 import { linkSignals } from '../../src/shared/signals.js';
 import { validateLockKey, validateTtl } from '../../src/lock/validate.js';
 import { MAX_TTL_MS } from '../../src/ttl.js';

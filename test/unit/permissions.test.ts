@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { GrpcError, Status } from '../../src/client/grpc/status.js';
 import { describeRefused, describeRange, requestNeeds } from '../../src/client/key-needs.js';
 import { prefixEnd } from '../../src/client/prefix-end.js';
-import { CoordinationError, ErrorCode, classify, isAlreadyExists, isPermissionDenied, toCoordinationError, watchCancelError } from '../../src/errors.js';
+import { CoordinationError, ErrorCode } from '../../src/errors.js';
+import { classify, isAlreadyExists, isPermissionDenied, toCoordinationError, watchCancelError } from '../../src/client/errors.js';
 import { resolveLayout } from '../../src/layout.js';
 import { grantsFor } from '../../src/permissions.js';
 

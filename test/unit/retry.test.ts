@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, backoffDelays, sleep, withRetry, DEFAULT_RETRY } from '../../src/retry.js';
+import { backoffDelay, backoffDelays, sleep, DEFAULT_RETRY } from '../../src/retry.js';
+import { withRetry } from '../../src/client/call-retry.js';
 import { CoordinationError, ErrorCode } from '../../src/errors.js';
 
 const cfg = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, jitter: 0 };

@@ -126,7 +126,7 @@ export class EtcdRpc {
     if (this.username === undefined) return this.channel.unary(method, body, o);
     const sent = this.withToken(o, (metadata) => this.channel.unary(method, body, { timeoutMs: o.timeoutMs, signal: o.signal, metadata }));
     // Only a user's role denies a permission: the error names the key ranges the request needed
-    // (errors.ts puts them in the message).
+    // (client/errors.ts puts them in the message).
     return KEYED.has(method.path) ? sent.catch((err: unknown) => Promise.reject(refusal(err, method.path, request))) : sent;
   }
 

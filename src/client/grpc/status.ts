@@ -1,5 +1,5 @@
 // gRPC status codes and the error a failed call rejects with. Mapping to our error codes (and
-// reasons) is done once, in src/errors.ts, from `code` and etcd's description in `details`.
+// reasons) is done once, in src/client/errors.ts, from `code` and etcd's description in `details`.
 
 /** gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
 export const Status = {

@@ -5,17 +5,18 @@
 // resumes each watch after the last event it delivered. On compaction etcd cancels the watch
 // (compact_revision set): we re-read the state at head, emit reconciling PUT/DELETE events
 // against the keys we knew, log WARN, and watch again from that read + 1.
-import { CoordinationError, ErrorCode, classify, isCompacted, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
+import { classify, isCompacted, toCoordinationError } from '../client/errors.js';
 import { errorText } from '../logger.js';
 import { backoffDelays } from '../retry.js';
-import { EventQueue } from '../shared/event-queue.js';
-import { Ownership } from '../shared/ownership.js';
-import { retryUntil } from '../shared/retry-until.js';
-import type { EtcdClient } from './etcd-client.js';
-import type { Event, KeyValue, KvOf } from './grpc/messages.js';
-import type { PagedRange, PagedRangeRequest } from './paged-range.js';
-import { prefixEnd } from './prefix-end.js';
-import type { HubWatch } from './watch-hub.js';
+import { EventQueue } from './event-queue.js';
+import { Ownership } from './ownership.js';
+import { retryUntil } from './retry-until.js';
+import type { EtcdClient } from '../client/etcd-client.js';
+import type { Event, KeyValue, KvOf } from '../client/grpc/messages.js';
+import type { PagedRange, PagedRangeRequest } from '../client/paged-range.js';
+import { prefixEnd } from '../client/prefix-end.js';
+import type { HubWatch } from '../client/watch-hub.js';
 
 /** One change, keyed relative to the coordinator's namespace. */
 export interface WatchEvent {

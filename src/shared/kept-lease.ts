@@ -1,10 +1,11 @@
 // A lease we hold: granted once, optionally kept alive on the coordinator's shared keep-alive
 // stream, and declared lost — locally, within its TTL — as soon as etcd can no longer be shown to
 // hold it. Locks, registrations and instance IDs all stand on this.
-import { CoordinationError, ErrorCode, toCoordinationError } from '../errors.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
+import { toCoordinationError } from '../client/errors.js';
 import { errorText } from '../logger.js';
-import { race, type EtcdClient } from './etcd-client.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { race, type EtcdClient } from '../client/etcd-client.js';
+import { LeaseKeeper } from '../client/lease-keeper.js';
 
 /** etcd rounds lease TTLs up to whole seconds and never grants less than its minimum (2 s by default). */
 export function ttlSeconds(ttlMs: number): number {

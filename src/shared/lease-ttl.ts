@@ -1,7 +1,7 @@
 // Remaining TTLs of leases we do not hold (someone else's registration or lock), for read-only
 // listings. etcd reports whole seconds; -1 means the lease is gone.
-import { hasLease, remainingFromTtl, type RemainingMs } from '../shared/vocabulary.js';
-import type { EtcdClient } from './etcd-client.js';
+import { hasLease, remainingFromTtl, type RemainingMs } from './vocabulary.js';
+import type { EtcdClient } from '../client/etcd-client.js';
 
 /** Look-ups in flight at once when listing many keys. */
 const CONCURRENCY = 16;
