@@ -6,7 +6,7 @@
 //   facade      coordinator, options, index, grpc, permissions   and the CLI above everything
 // and no cycles anywhere.
 const BASE = '^src/(errors|retry|logger|ttl|layout)\\.ts$';
-const COMPONENTS = ['lock', 'registry', 'config', 'ids', 'election'];
+const COMPONENTS = ['lock', 'registry', 'config', 'ids', 'election', 'semaphore', 'rwlock'];
 const FACADE = '^src/(coordinator|options|index|grpc|permissions)\\.ts$';
 
 module.exports = {

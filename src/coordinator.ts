@@ -18,9 +18,13 @@ import { EtcdRegistry } from './registry/etcd-registry.js';
 import type { ServiceRegistry } from './registry/interface.js';
 import { EtcdLeaderElection } from './election/etcd-election.js';
 import type { LeaderElection } from './election/interface.js';
+import { EtcdSemaphore } from './semaphore/etcd-semaphore.js';
+import type { Semaphore } from './semaphore/interface.js';
+import { EtcdReadWriteLock } from './rwlock/etcd-rwlock.js';
+import type { ReadWriteLock } from './rwlock/interface.js';
 
 export interface Coordinator extends AsyncDisposable {
-  // ── components: one readonly field each (lock, registry, config, ids, election) ──
+  // ── components: one readonly field each (lock, registry, config, ids, election, semaphore, rwlock) ──
   /** Service registry: self-healing registrations, cached discovery, gap-free watches, gRPC resolver (docs/REGISTRY.md). */
   readonly registry: ServiceRegistry;
   /** Distributed lock: fair, fenced, lost-lock aware, shared with Go's Mutex (docs/LOCK.md). */
@@ -31,6 +35,10 @@ export interface Coordinator extends AsyncDisposable {
   readonly config: ConfigCenter;
   /** Leader election: one leader per name, fenced, observable, shared with Go's Election (docs/ELECTION.md). */
   readonly election: LeaderElection;
+  /** Counting semaphore: at most N holders of a name, FIFO, fenced, freed at the TTL of a crashed holder (docs/SEMAPHORE.md). */
+  readonly semaphore: Semaphore;
+  /** Read-write lock: many readers or one writer, FIFO, fenced, shared with Go's recipe.RWMutex (docs/RWLOCK.md). */
+  readonly rwlock: ReadWriteLock;
   /** The namespace every key of this coordinator lives under ('' for none). */
   readonly namespace: string;
   /** Resolves when close() has finished. */
@@ -49,6 +57,8 @@ class CoordinatorImpl implements Coordinator {
   readonly ids: InstanceIdAllocator;
   readonly config: ConfigCenter;
   readonly election: LeaderElection;
+  readonly semaphore: Semaphore;
+  readonly rwlock: ReadWriteLock;
 
   constructor(
     readonly client: EtcdClient,
@@ -62,6 +72,8 @@ class CoordinatorImpl implements Coordinator {
     this.ids = new EtcdIdAllocator(client);
     this.config = new EtcdConfigCenter(client, { snapshotFile: options.snapshotFile });
     this.election = new EtcdLeaderElection(client);
+    this.semaphore = new EtcdSemaphore(client);
+    this.rwlock = new EtcdReadWriteLock(client);
   }
 
   close(): Promise<void> {

@@ -7,6 +7,8 @@
 //   config    <ns>/config/<key>
 //   ids       <ns>/ids/<pool>/<id>           (no Go counterpart; same root convention)
 //   election  <ns>/elections/<name>/<lease hex> (etcd's concurrency.Election)
+//   semaphore <ns>/semaphores/<name>/<lease hex> (no Go counterpart; the value is the name's permits)
+//   rwlock    <ns>/rwlocks/<name>/read/<id>, <ns>/rwlocks/<name>/write/<id> (etcd's recipe.RWMutex on prefix <ns>/rwlocks/<name>)
 import { posix } from 'node:path';
 import { validationError } from './errors.js';
 
@@ -22,6 +24,10 @@ export interface KeyPrefixes {
   ids?: string;
   /** @default '/elections' */
   election?: string;
+  /** @default '/semaphores' */
+  semaphore?: string;
+  /** @default '/rwlocks' */
+  rwlock?: string;
 }
 
 export type Component = keyof KeyPrefixes;
@@ -33,6 +39,8 @@ export const DEFAULT_PREFIXES: Readonly<Required<KeyPrefixes>> = Object.freeze({
   config: '/config',
   ids: '/ids',
   election: '/elections',
+  semaphore: '/semaphores',
+  rwlock: '/rwlocks',
 });
 
 export interface Layout {

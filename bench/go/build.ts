@@ -1,5 +1,6 @@
 // Builds Go programs in GOPATH mode against Debian's golang-etcd-server-dev, once per source version:
-// bench/go/main.go (etcd's Go concurrency.Mutex and Election, for the benchmarks and interop tests)
+// bench/go/main.go (etcd's Go concurrency.Mutex and Election, for the benchmarks and interop tests),
+// bench/go/rwmutex/main.go (etcd's recipe.RWMutex)
 // and the gochat stand-in of the interop tests (test/fixtures/gochat-go/main.go).
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,6 +19,11 @@ export function goUnavailable(): string | undefined {
     return `${GOCODE} lacks go.etcd.io/etcd/clientv3 (apt-get install golang-etcd-server-dev)`;
   }
   return undefined;
+}
+
+/** Path of the built recipe.RWMutex program (bench/go/rwmutex/main.go). */
+export function buildGoRwMutex(timeoutMs = 300_000): Promise<string> {
+  return buildGoProgram(fileURLToPath(new URL('./rwmutex/main.go', import.meta.url)), 'rwmutexgo', timeoutMs);
 }
 
 /** Path of the built Mutex benchmark binary (cached by source hash under the temp dir). */

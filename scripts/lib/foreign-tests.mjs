@@ -47,6 +47,8 @@ export const FOREIGN_TEST_FILES = Object.freeze([
   'test/integration/config-live.test.ts', // live views, the snapshot file while etcd is stopped
   'test/integration/watch-volume.test.ts', // 24 MB through one watch stream (HTTP/2 flow control)
   'test/integration/election.test.ts',
+  'test/integration/semaphore.test.ts', // FIFO permits under contention, a crashed holder's permit taken after its TTL
+  'test/integration/rwlock.test.ts', // readers share, writers exclude and are not starved, fencing
   'test/integration/ids.test.ts', // incl. child processes allocating at once, a crashed holder
   'test/integration/auth.test.ts', // user/password, token refresh
   'test/integration/config-auth.test.ts',
@@ -60,9 +62,10 @@ export const NODE_ONLY_TEST_FILES = Object.freeze({
   'test/integration/consumer.test.ts': 'the packed npm tarball installed into Node apps (npm, node app.mjs/app.cjs, tsc)',
   'test/integration/lock-go.test.ts': "Go interop (builds gochat's Go side); the wire format does not depend on the JS runtime",
   'test/integration/election-go.test.ts': 'Go interop, as above',
+  'test/integration/rwlock-go.test.ts': "Go interop (etcd's recipe.RWMutex), as above",
   'test/integration/gochat-interop.test.ts': 'Go interop, as above',
   'test/integration/grpc-transport.test.ts': 'internal: our gRPC transport (src/client/grpc/) driven directly',
-  'test/integration/lease.test.ts': 'internal: the kept lease (src/client/lease.js) driven directly',
+  'test/integration/lease.test.ts': 'internal: the kept lease (src/shared/kept-lease.js) driven directly',
   'test/integration/proxy.test.ts': 'tests the TCP proxy test helper',
 });
 

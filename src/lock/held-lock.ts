@@ -5,7 +5,7 @@
 import type { Compare } from '../client/grpc/messages.js';
 import type { EtcdClient } from '../client/etcd-client.js';
 import { ttlSeconds, type KeptLease } from '../shared/kept-lease.js';
-import { CoordinationError, ErrorCode, validationError } from '../errors.js';
+import { CoordinationError, ErrorCode } from '../errors.js';
 import { toCoordinationError } from '../client/errors.js';
 import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
@@ -14,6 +14,7 @@ import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import { validateTtl } from './validate.js';
 import { RetryableOnce } from '../shared/retryable-once.js';
 import { heldAt } from '../shared/guard.js';
+import { guardedPut } from '../shared/held-key.js';
 
 const ROLE: LeasedKeyRole = {
   noun: 'lock',
@@ -148,26 +149,13 @@ export class HeldLock extends LeasedKey implements Lock {
   }
 
   async putIfHeld(entries: Record<string, string | Buffer>, opts: SignalOptions = {}): Promise<bigint> {
-    if (typeof entries !== 'object' || entries === null || Object.keys(entries).length === 0) {
-      throw validationError('putIfHeld: entries must be a non-empty object of key → value');
-    }
-    const puts = Object.entries(entries).map(([k, v]) => {
-      if (k.length === 0 || k.includes('\0')) throw validationError('putIfHeld: keys must be non-empty and free of NUL');
-      if (typeof v !== 'string' && !Buffer.isBuffer(v)) throw validationError(`putIfHeld: value of ${k} must be a string or Buffer`);
-      return { request_put: { key: Buffer.from(this.client.key(k)), value: Buffer.from(v) } };
-    });
-    this.assertHeld('putIfHeld'); // released or already lost: the same code as renew() and remainingMs()
-    const res = await this.client.call(
-      'lock.putIfHeld',
-      this.key,
-      (o) => this.client.rpc.kv.txn({ compare: [this.ownershipCondition()], success: puts }, o),
-      { signal: opts.signal, idempotent: false },
-    );
-    if (!res.succeeded) {
+    // Released or already lost: the same code as renew() and remainingMs().
+    const revision = await guardedPut(this.client, 'lock.putIfHeld', this.key, this.ownershipCondition(), entries, opts.signal, () => this.assertHeld('putIfHeld'));
+    if (revision === undefined) {
       this.markLost(this.keyGone());
       throw new CoordinationError(ErrorCode.Conflict, `lock ${this.key} is no longer held: nothing written`);
     }
-    return res.header.revision;
+    return revision;
   }
 
   /** withLock: keep the lease alive every TTL/3 until unlock (loss shows on `signal`). */

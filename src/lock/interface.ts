@@ -1,17 +1,8 @@
 // Public shape of the distributed lock (seed §2.1): fair (FIFO by create revision), fenced,
 // cancellable, aware of losing the lock, and wire-compatible with etcd's Go concurrency.Mutex.
-import type { RemainingMs, SignalOptions } from '../shared/vocabulary.js';
+import type { OwnershipCondition, RemainingMs, SignalOptions } from '../shared/vocabulary.js';
 
-/**
- * etcd's Txn comparison that holds only while a lock is held: `create_revision(key) == fencingToken`,
- * in etcd's proto field names (what a raw gRPC `Txn` takes in its `compare` list).
- */
-export interface OwnershipCondition {
-  readonly key: Buffer;
-  readonly target: 'CREATE';
-  readonly result: 'EQUAL';
-  readonly create_revision: bigint;
-}
+export type { OwnershipCondition } from '../shared/vocabulary.js';
 
 /** Distributed lock settings (`CoordinatorOptions.lock`). */
 export interface LockSettings {

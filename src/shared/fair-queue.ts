@@ -44,12 +44,23 @@ export interface Contender {
   signal: AbortSignal;
   /** What waits, for errors and operation names: 'lock' (default) or 'election'. */
   noun?: string;
+  /** The operation that waits, for errors (default: `lock.acquire <key>` or `<noun>.campaign <key>`). */
+  operation?: string;
 }
 
 /** Resolves once no contender created before us is left, i.e. the lock is ours. */
 export async function waitForTurn(c: Contender, ahead: string): Promise<void> {
-  let predecessor: string | undefined = ahead;
-  while (predecessor !== undefined) predecessor = await waitForDelete(c, predecessor);
+  await waitUntilClear(c, ahead, (atLeast) => aheadOf(c, atLeast));
+}
+
+/**
+ * Waits for `first` to go, then for whatever `check` says blocks us next (read at least at the
+ * revision the watch has shown), until nothing does. For queues whose blocker is not simply the key
+ * ahead (a reader waits only for the last writer before it).
+ */
+export async function waitUntilClear(c: Contender, first: string, check: (atLeast: bigint) => Promise<string | undefined>): Promise<void> {
+  let blocker: string | undefined = first;
+  while (blocker !== undefined) blocker = await waitForDelete(c, blocker, check);
 }
 
 /**
@@ -72,7 +83,7 @@ export async function aheadOf(c: Contender, atLeast?: bigint): Promise<string | 
 }
 
 /** NOT_FOUND: our queue key is gone (lease expired, or deleted by someone). */
-export function vanished(c: Contender): CoordinationError {
+export function vanished(c: Pick<Contender, 'key' | 'noun'>): CoordinationError {
   return new CoordinationError(ErrorCode.NotFound, `${c.noun ?? 'lock'} ${c.key}: our queue key vanished while waiting (lease expired or key deleted)`);
 }
 
@@ -125,7 +136,7 @@ interface DeleteWait {
 
 /** Errors name the operation that waits, so a caller sees "lock.acquire x", not our internals. */
 function waitName(c: Contender): string {
-  return c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`;
+  return c.operation ?? (c.noun === undefined ? `lock.acquire ${c.key}` : `${c.noun}.campaign ${c.key}`);
 }
 
 /**

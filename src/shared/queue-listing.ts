@@ -32,6 +32,8 @@ export interface QueueRead {
   prefix: unknown;
   /** Whether a key `<name>/<segment>` is a contender (default: every such key). */
   isContender?: (relative: string, kv: KeyValue) => boolean;
+  /** The queue a contender's key (relative to the root) belongs to, for layouts deeper than `<name>/<segment>`; undefined: not a contender. */
+  nameOf?: (relative: string) => string | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -47,6 +49,11 @@ export async function readQueues(client: EtcdClient, o: QueueRead): Promise<Queu
   const queue = (name: string): Queue => byName.get(name) ?? byName.set(name, { name, contenders: [], leader: undefined, bare: undefined }).get(name)!;
   for (const kv of kvs) {
     const rel = client.relative(kv.key.toString()).slice(o.root.length);
+    if (o.nameOf) {
+      const name = o.nameOf(rel);
+      if (name !== undefined) queue(name).contenders.push(kv);
+      continue;
+    }
     const cut = rel.lastIndexOf('/');
     if (cut > 0 && (o.isContender?.(rel, kv) ?? true)) queue(rel.slice(0, cut)).contenders.push(kv);
     else queue(rel).bare = kv;

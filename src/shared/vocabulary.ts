@@ -12,6 +12,18 @@ export interface SignalOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * etcd's Txn comparison that holds only while a key is held: `create_revision(key) == fencingToken`,
+ * in etcd's proto field names (what a raw gRPC `Txn` takes in its `compare` list). Every holder's
+ * `ownershipCondition()` (lock, permit, read-write lock) returns one.
+ */
+export interface OwnershipCondition {
+  readonly key: Buffer;
+  readonly target: 'CREATE';
+  readonly result: 'EQUAL';
+  readonly create_revision: bigint;
+}
+
 /** The kind of a change (seed's EventType): a key written, or deleted (also by lease expiry). */
 export type EventType = 'PUT' | 'DELETE';
 

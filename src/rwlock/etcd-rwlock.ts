@@ -1,0 +1,113 @@
+// The read-write lock on etcd, in the layout of Go's recipe.RWMutex (queue.ts): each hold is a key on
+// a lease of its own; release revokes the lease. Go services using NewRWMutex(session,
+// "<ns>/rwlocks/<name>") share the lock with ours.
+import type { EtcdClient } from '../client/etcd-client.js';
+import { validationError } from '../errors.js';
+import { acquireOnOwnLease, HeldKey, whileHeld, type HeldKeyOptions } from '../shared/held-key.js';
+import type { LeasedKeyRole } from '../shared/leased-key.js';
+import type { SignalOptions } from '../shared/vocabulary.js';
+import type { ReadWriteLock, RwLockHandle, RwLockInfo, RwLockOptions } from './interface.js';
+import { listRwLocks } from './listing.js';
+import { joinQueue, waitForLock, type Mode } from './queue.js';
+import { validateRwLockName, validateRwLockOptions } from './validate.js';
+
+const ROLE: LeasedKeyRole = {
+  noun: 'rwlock',
+  from: 'held',
+  lostOperation: 'rwlock',
+  lostMessage: 'read-write lock lost',
+  released: 'the lock was released',
+  leaseBound: false,
+};
+
+/** A read or write lock we hold. */
+class HeldRwLock extends HeldKey implements RwLockHandle {
+  constructor(
+    o: HeldKeyOptions,
+    readonly mode: Mode,
+  ) {
+    super(o);
+  }
+
+  unlock(opts: SignalOptions = {}): Promise<void> {
+    return this.release(opts);
+  }
+}
+
+export class EtcdReadWriteLock implements ReadWriteLock {
+  /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(private readonly client: EtcdClient) {
+    client.own({ close: () => this.close() });
+  }
+
+  acquireRead(name: string, options: RwLockOptions = {}): Promise<RwLockHandle> {
+    return this.take(name, options, 'read', true);
+  }
+
+  acquireWrite(name: string, options: RwLockOptions = {}): Promise<RwLockHandle> {
+    return this.take(name, options, 'write', true);
+  }
+
+  tryAcquireRead(name: string, options: RwLockOptions = {}): Promise<RwLockHandle> {
+    return this.take(name, options, 'read', false);
+  }
+
+  tryAcquireWrite(name: string, options: RwLockOptions = {}): Promise<RwLockHandle> {
+    return this.take(name, options, 'write', false);
+  }
+
+  async withRead<T>(name: string, options: RwLockOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') throw validationError('withRead: fn must be a function');
+    return whileHeld(await this.take(name, options, 'read', true), options?.signal, fn);
+  }
+
+  async withWrite<T>(name: string, options: RwLockOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') throw validationError('withWrite: fn must be a function');
+    return whileHeld(await this.take(name, options, 'write', true), options?.signal, fn);
+  }
+
+  list(prefix = '', opts: SignalOptions = {}): Promise<RwLockInfo[]> {
+    return listRwLocks(this.client, prefix, opts.signal);
+  }
+
+  private async take(name: string, options: RwLockOptions, mode: Mode, wait: boolean): Promise<HeldRwLock> {
+    validateRwLockName(name);
+    const { ttlMs, signal } = validateRwLockOptions(options);
+    const client = this.client;
+    const kind = mode === 'read' ? 'Read' : 'Write';
+    const operation = wait ? `rwlock.acquire${kind}` : `rwlock.tryAcquire${kind}`;
+    // Go's RWMutex prefix is `<pfx>/`; our keys are `<pfx>/read/<lease hex>`, `<pfx>/write/<lease hex>`.
+    const prefix = client.key(`${client.dirs.rwlock}${name}/`);
+    let ownerKey = '';
+    const p = acquireOnOwnLease({
+      client,
+      operation,
+      name,
+      ttlMs,
+      wait,
+      busy: mode === 'read' ? `rwlock ${name}: a writer holds or waits` : `rwlock ${name}: held or waited for`,
+      signal,
+      join: async (lease) => {
+        ownerKey = `${prefix}${mode}/${lease.hexId}`;
+        const { myRev, blocker } = await joinQueue(client, operation, name, prefix, ownerKey, mode, lease.id, signal);
+        if (blocker === undefined) return { fencingToken: myRev };
+        return { fencingToken: myRev, wait: (s) => waitForLock(client, operation, name, prefix, ownerKey, myRev, mode, blocker, s) };
+      },
+    });
+    this.track(p);
+    const { lease, fencingToken } = await p;
+    return new HeldRwLock({ client, role: ROLE, name, ownerKey, fencingToken, lease }, mode);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p);
+    const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+  }
+
+  private async close(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
+}
