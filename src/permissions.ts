@@ -30,6 +30,10 @@ export interface Capabilities {
   observe?: readonly string[] | '*';
   /** Instance-ID pools it allocates from (allocate, list): readwrite. */
   ids?: readonly string[] | '*';
+  /** Semaphores it takes permits of (acquire, tryAcquire, withPermit, list): readwrite `<ns>/semaphores/<name>/`. */
+  semaphores?: readonly string[] | '*';
+  /** Read-write locks it takes, read or write (and lists): readwrite `<ns>/rwlocks/<name>/`. */
+  rwlocks?: readonly string[] | '*';
 }
 
 /**
@@ -91,6 +95,8 @@ export function grantsFor(layout: Pick<Layout, 'root' | 'dirs'>, capabilities: C
   each(c.elections, (why) => add('readwrite', root + dirs.election, true, why), (name) => add('readwrite', `${root}${dirs.election}${name}/`, true, `election ${name}`), 'election');
   each(c.observe, (why) => add('read', root + dirs.election, true, why), (name) => add('read', `${root}${dirs.election}${name}/`, true, `observe ${name}`), 'observe');
   each(c.ids, (why) => add('readwrite', root + dirs.ids, true, why), (name) => add('readwrite', root + poolPrefix(dirs.ids, name), true, `ids ${name}`), 'ids');
+  each(c.semaphores, (why) => add('readwrite', root + dirs.semaphore, true, why), (name) => add('readwrite', `${root}${dirs.semaphore}${name}/`, true, `semaphore ${name}`), 'semaphore');
+  each(c.rwlocks, (why) => add('readwrite', root + dirs.rwlock, true, why), (name) => add('readwrite', `${root}${dirs.rwlock}${name}/`, true, `rwlock ${name}`), 'rwlock');
   // A grant inside a wider one that already allows it adds nothing (covering is transitive, so a
   // grant that is left out always has a kept one around it).
   const need = (g: Grant): KeyNeed => {

@@ -9,6 +9,8 @@ import { Output, colorWanted, type Streams } from './output.js';
 import { registerConfigCommands } from './config.js';
 import { registerServiceCommands } from './services.js';
 import { registerLockCommands } from './locks.js';
+import { registerSemaphoreCommands } from './semaphores.js';
+import { registerRwLockCommands } from './rwlocks.js';
 import { registerIdCommands } from './ids.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerElectionCommands } from './elections.js';
@@ -73,6 +75,8 @@ function buildProgram(io: RunOptions, ctx: CliContext): Command {
   registerConfigCommands(program, ctx);
   registerServiceCommands(program, ctx);
   registerLockCommands(program, ctx);
+  registerSemaphoreCommands(program, ctx);
+  registerRwLockCommands(program, ctx);
   registerIdCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   registerElectionCommands(program, ctx);

@@ -18,6 +18,8 @@ import { validateLockKey } from '../lock/validate.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import { grantRange, grantsFor, LEASE_RULES, type Capabilities, type Grant } from '../permissions.js';
 import { validName } from '../registry/validation.js';
+import { validateSemaphoreName } from '../semaphore/validate.js';
+import { validateRwLockName } from '../rwlock/validate.js';
 import type { GlobalOptions } from './connection.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { CliContext } from './context.js';
@@ -33,6 +35,8 @@ interface RolesOptions {
   elections?: string[] | '*';
   observe?: string[] | '*';
   ids?: string[] | '*';
+  semaphores?: string[] | '*';
+  rwlocks?: string[] | '*';
   role?: string;
   /** The user's name; false with --no-service-user. */
   serviceUser?: string | false;
@@ -65,6 +69,8 @@ export function registerRolesCommand(program: Command, ctx: CliContext): void {
     .addOption(all('--elections [names]', "elections it campaigns in: readwrite <ns>/elections/<name>/ ('*': every election)"))
     .addOption(all('--observe [names]', "elections it only follows (leader, observe): read ('*': every election)"))
     .addOption(all('--ids [pools]', "instance-ID pools it allocates from: readwrite <ns>/ids/<pool>/ ('*': every pool)"))
+    .addOption(all('--semaphores [names]', "semaphores it takes permits of: readwrite <ns>/semaphores/<name>/ ('*': every semaphore)"))
+    .addOption(all('--rwlocks [names]', "read-write locks it takes (read or write): readwrite <ns>/rwlocks/<name>/ ('*': every one)"))
     .addOption(new Option('--role <name>', 'role name (default: the service name)'))
     .addOption(new Option('--service-user <name>', 'etcd user to create and grant the role (default: the service name)'))
     .addOption(new Option('--no-service-user', 'the role alone: no user added or granted'))
@@ -148,6 +154,8 @@ export function planRole(service: string, opts: RolesOptions, namespace: string 
   each(opts.locks, (n) => validateLockKey(n));
   for (const list of [opts.elections, opts.observe]) each(list, (n) => validateElectionName(n));
   each(opts.ids, (n) => validatePool(n, '--ids'));
+  each(opts.semaphores, (n) => validateSemaphoreName(n));
+  each(opts.rwlocks, (n) => validateRwLockName(n));
   const capabilities: Capabilities = {
     ...(Array.isArray(opts.register) && { register: opts.register }),
     ...(opts.discover && { discover: opts.discover }),
@@ -157,10 +165,12 @@ export function planRole(service: string, opts: RolesOptions, namespace: string 
     ...(opts.elections && { elections: opts.elections }),
     ...(opts.observe && { observe: opts.observe }),
     ...(opts.ids && { ids: opts.ids }),
+    ...(opts.semaphores && { semaphores: opts.semaphores }),
+    ...(opts.rwlocks && { rwlocks: opts.rwlocks }),
   };
   const grants = grantsFor(layout, capabilities);
   if (grants.length === 0) {
-    throw new CliError('nothing to grant', ExitCode.Usage, 'say what the service uses: --register, --discover, --config-read, --config-write, --locks, --elections, --observe, --ids');
+    throw new CliError('nothing to grant', ExitCode.Usage, 'say what the service uses: --register, --discover, --config-read, --config-write, --locks, --elections, --observe, --ids, --semaphores, --rwlocks');
   }
   return { service, namespace: layout.namespace, role, user, passwordEnv: opts.passwordEnv, grants };
 }

@@ -164,3 +164,43 @@ test('ids ls shows the taken IDs of a pool with holder and TTL left; bad pool na
   assert.match(table.stdout, /^ *ID +OWNER +TTL LEFT\n/);
   assert.equal((await coordctl(['ids', 'ls', 'a/b'], env)).code, 1);
 });
+
+test('semaphores ls shows permits, holders (tokens, TTL left) and waiters; --json has the same', async () => {
+  const { namespace, env, coord } = await setup();
+  const a = await coord.semaphore.acquire('jobs/export', { permits: 2, ttlMs: 30_000 });
+  const b = await coord.semaphore.acquire('jobs/export', { permits: 2, ttlMs: 30_000 });
+  const waiting = new AbortController();
+  const waiter = coord.semaphore.acquire('jobs/export', { permits: 2, signal: waiting.signal }).catch(() => undefined);
+  const etcd = await rawClient();
+  await eventually(async () => (await etcd.getAll().prefix(`${namespace}/semaphores/jobs/export/`).keys()).length === 3, { what: 'the waiter queued' });
+  const r = await coordctl(['--json', 'semaphores', 'ls'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as Array<{ name: string; permits: number; holders: Array<{ key: string; fencingToken: number }>; waiters: number }>;
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.name, 'jobs/export');
+  assert.equal(rows[0]!.permits, 2);
+  assert.deepEqual(rows[0]!.holders.map((h) => [h.key, BigInt(h.fencingToken)]), [[a.ownerKey, a.fencingToken], [b.ownerKey, b.fencingToken]]);
+  assert.equal(rows[0]!.waiters, 1);
+  const table = await coordctl(['semaphores', 'ls', 'jobs/'], env);
+  assert.match(table.stdout, /^SEMAPHORE +PERMITS +HELD +TOKENS +TTL LEFT +WAITERS\njobs\/export +2 +2 +\d+,\d+ +\d+s,\d+s +1\n$/);
+  waiting.abort();
+  await waiter;
+  await Promise.all([a.release(), b.release()]);
+});
+
+test('rwlocks ls shows the mode, holders and waiters (a Go RWMutex writer key written directly counts)', async () => {
+  const { namespace, env, coord } = await setup();
+  const r1 = await coord.rwlock.acquireRead('catalog');
+  const r2 = await coord.rwlock.acquireRead('catalog');
+  const table = await coordctl(['rwlocks', 'ls'], env);
+  assert.match(table.stdout, /^RWLOCK +MODE +HELD +TOKENS +TTL LEFT +WAITERS\ncatalog +read +2 +\d+,\d+ +\S+ +0\n$/);
+  await Promise.all([r1.unlock(), r2.unlock()]);
+  // Go's RWMutex writes `<prefix>/write/<unix nanos>` on its session's lease.
+  const etcd = await rawClient();
+  const lease = etcd.lease(30);
+  await lease.put(`${namespace}/rwlocks/catalog/write/1733450000000000000`).value('');
+  const r = await coordctl(['--json', 'rwlocks', 'ls'], env);
+  const rows = JSON.parse(r.stdout) as Array<{ name: string; mode: string; holders: Array<{ key: string }>; waiters: number }>;
+  assert.deepEqual(rows.map((l) => [l.name, l.mode, l.holders.length, l.waiters]), [['catalog', 'write', 1, 0]]);
+  await lease.revoke();
+});

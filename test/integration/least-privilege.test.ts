@@ -251,6 +251,41 @@ test('ids (etcdctl): allocate distinct IDs from a pool, list and release them', 
   await y.release();
 });
 
+test('semaphores (--apply): permits handed over between two coordinators, putIfHeld, withPermit, list', async () => {
+  const svc = await grant('lp-sem', ['--semaphores', 'slots', '--config-write', 'fenced'], 'apply');
+  const [a, b] = [await svc.connect(), await svc.connect()];
+  const held = await a.semaphore.acquire('slots', { permits: 1 });
+  await assert.rejects(b.semaphore.tryAcquire('slots', { permits: 1 }), { code: ErrorCode.Conflict });
+  const waiting = b.semaphore.acquire('slots', { permits: 1 });
+  waiting.catch(() => undefined); // awaited below; a failure above must not leave it unhandled
+  // One name granted: its listing is list('<name>/'), inside the grant.
+  await eventually(async () => (await a.semaphore.list('slots/'))[0]?.waiters === 1, { ...WAIT, what: 'b queued' });
+  await held.putIfHeld({ 'config/fenced': '"p"' });
+  await held.renew();
+  assert.ok((await held.remainingMs()) > 0);
+  await held.release();
+  const next = await waiting;
+  assert.ok(next.fencingToken > held.fencingToken);
+  await next.release();
+  assert.equal(await a.semaphore.withPermit('slots', { permits: 1 }, async () => 'done'), 'done');
+  await denied(a.semaphore.acquire('other', { permits: 1 }), 'semaphore.acquire other', `on prefix ${svc.ns}/semaphores/other/`);
+});
+
+test('rwlocks (etcdctl): readers share, a writer waits for them, list; another name is refused', async () => {
+  const svc = await grant('lp-rw', ['--rwlocks', 'catalog'], 'etcdctl');
+  const [a, b] = [await svc.connect(), await svc.connect()];
+  const r1 = await a.rwlock.acquireRead('catalog');
+  const r2 = await b.rwlock.acquireRead('catalog');
+  const w = b.rwlock.acquireWrite('catalog');
+  w.catch(() => undefined); // awaited below
+  await eventually(async () => (await a.rwlock.list('catalog/'))[0]?.waiters === 1, { ...WAIT, what: 'the writer queued' });
+  await Promise.all([r1.unlock(), r2.unlock()]);
+  const writer = await w;
+  assert.equal((await a.rwlock.list('catalog/'))[0]?.mode, 'write');
+  await writer.unlock();
+  await denied(a.rwlock.acquireWrite('other'), 'rwlock.acquireWrite other', `on prefix ${svc.ns}/rwlocks/other/`);
+});
+
 test('config (--apply): set, CAS, history, rollback and delete on a write grant of one key', async () => {
   const svc = await grant('lp-cfgw', ['--config-write', 'app.name'], 'apply');
   const c = await svc.connect();
