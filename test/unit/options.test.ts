@@ -20,7 +20,7 @@ test('with no namespace the layout is gochat Go defaults; namespace and prefixes
     const r = resolveOptions({ endpoints: ['a:1'], ...o });
     return Object.fromEntries(Object.entries(r.dirs).map(([c, d]) => [c, r.prefix + d]));
   };
-  assert.deepEqual(layout({}), { lock: '/locks/', registry: '/services/', config: '/config/', ids: '/ids/', election: '/elections/' });
+  assert.deepEqual(layout({}), { lock: '/locks/', registry: '/services/', config: '/config/', ids: '/ids/', election: '/elections/', semaphore: '/semaphores/', rwlock: '/rwlocks/' });
   assert.equal(layout({ namespace: 'gochat' }).lock, '/gochat/locks/');
   assert.equal(layout({ namespace: 'a//b/' }).config, '/a/b/config/');
   assert.equal(layout({ namespace: '/' }).registry, '/services/');
