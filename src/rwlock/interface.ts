@@ -5,7 +5,10 @@
 import type { OwnershipCondition, RemainingMs, SignalOptions } from '../shared/vocabulary.js';
 
 export interface RwLockOptions extends SignalOptions {
-  /** How long the lock outlives its holder (a crash, a lost connection) unless renewed. @default DEFAULT_TTL_MS */
+  /**
+   * How long the lock is valid unless renewed (`renew()`; `withRead`/`withWrite` renew every TTL/3):
+   * a crashed holder's lock frees at most this long after its last renewal. @default DEFAULT_TTL_MS
+   */
   ttlMs?: number;
 }
 

@@ -11,7 +11,10 @@ export interface PermitOptions extends SignalOptions {
    * VALIDATION_ERROR, nothing written.
    */
   permits: number;
-  /** How long a permit outlives its holder (a crash, a lost connection) unless renewed. @default DEFAULT_TTL_MS */
+  /**
+   * How long the permit is valid unless renewed (`renew()`; `withPermit` renews every TTL/3): a
+   * crashed holder's permit frees at most this long after its last renewal. @default DEFAULT_TTL_MS
+   */
   ttlMs?: number;
 }
 
