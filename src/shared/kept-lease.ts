@@ -92,8 +92,22 @@ export class KeptLease implements AsyncDisposable {
   }
 
 
+  /** Lost, as of now: the local deadline is checked on every look (see checkDeadline()). */
   get isLost(): boolean {
+    this.checkDeadline();
     return this.lost.signal.aborted;
+  }
+
+  /**
+   * Marks the lease lost now if its local deadline has passed, rather than when the expiry timer
+   * gets to run: after a process pause (SIGSTOP, a long GC) every overdue timer fires at once, in the
+   * order they were due, so an app's own timer can run before ours and act on a lease that is gone.
+   * Every look at `isLost`, and at a holder's `signal`, is up to date.
+   */
+  checkDeadline(): void {
+    if (this.expiryTimer !== undefined && !this.lost.signal.aborted && this.remainingMs() <= 0) {
+      this.markLost(`not confirmed for its whole TTL (${this.ttlSeconds} s)`);
+    }
   }
 
   /** Milliseconds until etcd may expire the lease, as far as we can prove (a lower bound). */
@@ -222,7 +236,7 @@ export class KeptLease implements AsyncDisposable {
 
   /** Called by owners that learn of the loss another way (e.g. their key was deleted). */
   markLost(why: string): void {
-    if (this.isLost || this.revoked) return;
+    if (this.lost.signal.aborted || this.revoked) return;
     this.stopTimers();
     this.unown();
     this.client.logger.warn({ operation: 'lease', key: this.hexId, from: 'alive', to: 'lost' }, `lease lost: ${why}`);

@@ -67,6 +67,8 @@ export abstract class LeasedKey {
 
   /** Fires with the loss reason. Created on first use, with the watch on our key. */
   get signal(): AbortSignal {
+    // A look at the signal is up to date: a lease past its local deadline is lost now (KeptLease.checkDeadline).
+    if (!this.detached) this.lease.checkDeadline();
     if (!this.controller) {
       this.controller = new AbortController();
       if (this.lostReason) this.controller.abort(this.lostReason);

@@ -354,3 +354,16 @@ test('an ID whose lease ran out while its claim was on its way is never handed o
     await proxy.stop();
   }
 });
+
+test('after a pause past the TTL, the first look at signal says lost, even from a timer due before ours', async () => {
+  const c = await testCoordinator();
+  const held = await c.ids.allocate('paused', { ttlMs: 2000 });
+  assert.equal(held.signal.aborted, false);
+  // The app's timer is due first; then the process stalls past the lease's TTL (a SIGSTOP or a long GC,
+  // here the event loop blocked), so when it runs on, every overdue timer fires in the order it was due.
+  const seen = new Promise<boolean>((resolve) => setTimeout(() => resolve(held.signal.aborted), 1));
+  for (const until = Date.now() + 3000; Date.now() < until; );
+  assert.equal(await seen, true, 'the app acting first must not see a stale "held"');
+  assert.equal((held.signal.reason as CoordinationError).code, ErrorCode.NotFound);
+  await held.release();
+});
