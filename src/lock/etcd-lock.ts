@@ -15,7 +15,7 @@ import { LockKeyCache, type LockKeys } from './keys.js';
 import { listLocks } from './listing.js';
 import { linkSignals } from '../shared/signals.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
-import { FRESH_MS, SpareLeases } from './spare-leases.js';
+import { FRESH_MS, SpareLeases } from '../shared/spare-leases.js';
 import { validateLockKey, validateTtl } from './validate.js';
 import { waitForLock } from './claim.js';
 import type { Contender } from '../shared/fair-queue.js';

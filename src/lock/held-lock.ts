@@ -10,7 +10,7 @@ import { toCoordinationError } from '../client/errors.js';
 import { LeasedKey, type LeasedKeyRole } from '../shared/leased-key.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { Lock, OwnershipCondition } from './interface.js';
-import { FRESH_MS, type SpareLeases } from './spare-leases.js';
+import { FRESH_MS, type SpareLeases } from '../shared/spare-leases.js';
 import { validateTtl } from './validate.js';
 import { RetryableOnce } from '../shared/retryable-once.js';
 import { heldAt } from '../shared/guard.js';

@@ -5,6 +5,7 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { validationError } from '../errors.js';
 import { acquireOnOwnLease, HeldKey, whileHeld, type HeldKeyOptions } from '../shared/held-key.js';
 import type { LeasedKeyRole } from '../shared/leased-key.js';
+import { SpareLeases } from '../shared/spare-leases.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { ReadWriteLock, RwLockHandle, RwLockInfo, RwLockOptions } from './interface.js';
 import { listRwLocks } from './listing.js';
@@ -37,8 +38,11 @@ class HeldRwLock extends HeldKey implements RwLockHandle {
 export class EtcdReadWriteLock implements ReadWriteLock {
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Leases ready for the next acquire; a released hold's lease comes back (one txn + one delete per cycle). */
+  private readonly spares: SpareLeases;
 
   constructor(private readonly client: EtcdClient) {
+    this.spares = new SpareLeases(client, 'rwlock');
     client.own({ close: () => this.close() });
   }
 
@@ -83,6 +87,7 @@ export class EtcdReadWriteLock implements ReadWriteLock {
     let ownerKey = '';
     const p = acquireOnOwnLease({
       client,
+      spares: this.spares,
       operation,
       name,
       ttlMs,
@@ -98,7 +103,7 @@ export class EtcdReadWriteLock implements ReadWriteLock {
     });
     this.track(p);
     const { lease, fencingToken } = await p;
-    return new HeldRwLock({ client, role: ROLE, name, ownerKey, fencingToken, lease }, mode);
+    return new HeldRwLock({ client, role: ROLE, name, ownerKey, fencingToken, lease, spares: this.spares, ttlMs }, mode);
   }
 
   private track(p: Promise<unknown>): void {
@@ -109,5 +114,6 @@ export class EtcdReadWriteLock implements ReadWriteLock {
 
   private async close(): Promise<void> {
     await Promise.allSettled([...this.inflight]);
+    await this.spares.close();
   }
 }

@@ -5,6 +5,7 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import { validationError } from '../errors.js';
 import { acquireOnOwnLease, HeldKey, whileHeld } from '../shared/held-key.js';
 import type { LeasedKeyRole } from '../shared/leased-key.js';
+import { SpareLeases } from '../shared/spare-leases.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { Permit, PermitOptions, Semaphore, SemaphoreInfo } from './interface.js';
 import { listSemaphores } from './listing.js';
@@ -23,8 +24,11 @@ const ROLE: LeasedKeyRole = {
 export class EtcdSemaphore implements Semaphore {
   /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Leases ready for the next acquire; a released hold's lease comes back (one txn + one delete per cycle). */
+  private readonly spares: SpareLeases;
 
   constructor(private readonly client: EtcdClient) {
+    this.spares = new SpareLeases(client, 'semaphore');
     client.own({ close: () => this.close() });
   }
 
@@ -54,6 +58,7 @@ export class EtcdSemaphore implements Semaphore {
     let ownerKey = '';
     const p = acquireOnOwnLease({
       client,
+      spares: this.spares,
       operation,
       name,
       ttlMs,
@@ -70,7 +75,7 @@ export class EtcdSemaphore implements Semaphore {
     });
     this.track(p);
     const { lease, fencingToken } = await p;
-    return new HeldKey({ client, role: ROLE, name, ownerKey, fencingToken, lease });
+    return new HeldKey({ client, role: ROLE, name, ownerKey, fencingToken, lease, spares: this.spares, ttlMs });
   }
 
   private track(p: Promise<unknown>): void {
@@ -81,5 +86,6 @@ export class EtcdSemaphore implements Semaphore {
 
   private async close(): Promise<void> {
     await Promise.allSettled([...this.inflight]);
+    await this.spares.close();
   }
 }

@@ -75,6 +75,9 @@ export async function waitForPermit(w: Waiter): Promise<void> {
       await readAhead(w, state);
       if (state.ahead.size < w.permits) return;
       await until(w, state, () => state.ahead.size < w.permits || state.stale);
+      // The set is exact (keys ahead only go; a delete of ours fails the wait): no read needed,
+      // unless a replaced watch may have missed a delete.
+      if (!state.stale) return;
     }
   } finally {
     state.watch?.cancel();

@@ -1,8 +1,9 @@
 // A key held on a lease of its own (a semaphore's permit, a read or write lock): the handle users get.
 // Its fencing token is the key's create revision; a guarded write lands only while we hold; it is
-// lost as LeasedKey says (lease gone, key deleted or replaced); release revokes the lease, which
-// deletes the key in the same step. The TTL is fixed at acquire: keys are never moved to another
-// lease, since a put would change their mod revision, which Go's RWMutex orders its queue by.
+// lost as LeasedKey says (lease gone, key deleted or replaced). The lease comes from the component's
+// spares and goes back there on release (our key deleted), so a cycle is one transaction and one
+// delete, as the lock's. The TTL is fixed at acquire: keys are never moved to another lease, since a
+// put would change their mod revision, which Go's RWMutex orders its queue by.
 import type { EtcdClient } from '../client/etcd-client.js';
 import type { Compare } from '../client/grpc/messages.js';
 import { CoordinationError, ErrorCode, abortError, validationError } from '../errors.js';
@@ -10,10 +11,11 @@ import { toCoordinationError } from '../client/errors.js';
 import { errorText, type LogFields } from '../logger.js';
 import { checkTtlMs } from '../ttl.js';
 import { heldAt } from './guard.js';
-import { KeptLease, ttlSeconds } from './kept-lease.js';
+import { ttlSeconds, type KeptLease } from './kept-lease.js';
 import { LeasedKey, type LeasedKeyRole } from './leased-key.js';
 import { RetryableOnce } from './retryable-once.js';
 import { linkSignals } from './signals.js';
+import { FRESH_MS, type SpareLeases } from './spare-leases.js';
 import type { OwnershipCondition, SignalOptions } from './vocabulary.js';
 
 /**
@@ -51,8 +53,11 @@ export interface HeldKeyOptions {
   /** Our full key in etcd. */
   ownerKey: string;
   fencingToken: bigint;
-  /** A lease of this key's own: release revokes it. */
+  /** A lease of this key's own, from `spares` (and back there on release). */
   lease: KeptLease;
+  spares: SpareLeases;
+  /** The TTL asked for: which spares bucket the lease goes back to. */
+  ttlMs: number;
 }
 
 export class HeldKey extends LeasedKey implements AsyncDisposable {
@@ -61,6 +66,8 @@ export class HeldKey extends LeasedKey implements AsyncDisposable {
   /** Our full key in etcd. */
   readonly ownerKey: string;
   private readonly releasing = new RetryableOnce(); // the lease frees the key at its TTL if nobody tries again
+  private readonly spares: SpareLeases;
+  private readonly ttlMs: number;
   /** 'semaphore', 'rwlock': names operations and errors. */
   readonly noun: string;
 
@@ -69,9 +76,11 @@ export class HeldKey extends LeasedKey implements AsyncDisposable {
     this.key = o.name;
     this.ownerKey = o.ownerKey;
     this.noun = o.role.noun;
+    this.spares = o.spares;
+    this.ttlMs = o.ttlMs;
   }
 
-  /** Releases (revokes our lease, deleting our key). Idempotent; after a failure it can be called again. */
+  /** Releases (deletes our key; the lease serves the next acquire). Idempotent; after a failure it can be called again. */
   release(opts: SignalOptions = {}): Promise<void> {
     return this.releasing.run(() => this.revoke(opts.signal), `${this.noun}.release ${this.key}`);
   }
@@ -136,10 +145,23 @@ export class HeldKey extends LeasedKey implements AsyncDisposable {
 
   private async revoke(signal: AbortSignal | undefined): Promise<void> {
     this.detach();
+    const lease = this.lease;
     const started = performance.now();
-    await this.lease.revoke(signal).catch((err: unknown) => {
-      if (!this.client.isClosed) throw err;
+    if (this.lost || lease.isLost || this.client.isClosed) {
+      // Our key may still sit on a live lease (deleted-and-lost, or closing): revoking removes all.
+      await lease.revoke(signal).catch((err: unknown) => {
+        if (!this.client.isClosed) throw err;
+      });
+      return;
+    }
+    // Deleted: the lease carries nothing now and serves the next acquire. Otherwise be thorough.
+    const res = await this.client.call(`${this.noun}.release`, this.key, (o) => this.client.rpc.kv.deleteRange({ key: this.ownKey }, o), {
+      signal,
+      idempotent: true,
+      level: 'debug',
     });
+    if (res.deleted === '1') this.spares.give(lease, this.ttlMs);
+    else this.spares.revoke(lease);
     this.client.logger.info({ operation: `${this.noun}.release`, key: this.key, durationMs: Math.round((performance.now() - started) * 100) / 100 }, `${this.noun} released`);
   }
 
@@ -162,6 +184,7 @@ export interface Joined {
 
 export interface OwnLeaseAcquire {
   client: EtcdClient;
+  spares: SpareLeases;
   /** 'semaphore.acquire', 'rwlock.tryAcquireWrite'…: names errors and log lines. */
   operation: string;
   name: string;
@@ -184,9 +207,13 @@ export async function acquireOnOwnLease(a: OwnLeaseAcquire): Promise<{ lease: Ke
   client.assertOpen(`${operation} ${name}`);
   if (signal?.aborted) throw abortError(signal, `${operation} ${name}`);
   const started = performance.now();
-  const lease = await KeptLease.grant(client, a.ttlMs, { signal });
+  const lease = a.spares.takeReady(a.ttlMs) ?? (await a.spares.take(a.ttlMs, signal));
+  // A spare that idled a while gets one keep-alive alongside, so remainingMs() ≈ the requested TTL.
+  const refresh = lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS ? lease.keepAliveOnce(signal) : undefined;
+  refresh?.catch(() => undefined);
   try {
     const { fencingToken, wait } = await a.join(lease);
+    if (refresh) await refresh;
     if (wait) {
       if (!a.wait) throw new CoordinationError(ErrorCode.Conflict, `${a.busy}`);
       // Our place must outlive a long wait; the wait ends early if the caller gives up, the
@@ -199,8 +226,8 @@ export async function acquireOnOwnLease(a: OwnLeaseAcquire): Promise<{ lease: Ke
         linked.dispose();
         lease.stopKeepAlive();
       }
-      // Held for a whole TTL from now, as an uncontended acquire is.
-      await lease.keepAliveOnce(signal);
+      // Held for (nearly) a whole TTL from now, as an uncontended acquire is.
+      if (lease.remainingMs() < lease.ttlSeconds * 1000 - FRESH_MS) await lease.keepAliveOnce(signal);
     }
     if (lease.isLost) throw lease.signal.reason as CoordinationError;
     client.logger.info({ operation, key: name, durationMs: Math.round((performance.now() - started) * 100) / 100 }, `${operation.split('.')[0]} acquired`);

@@ -208,8 +208,9 @@ test('close() ends a waiting acquire and leaves no key or lease behind', async (
   const held = await c.semaphore.acquire('close', { permits: 1 });
   const waiting = d.semaphore.acquire('close', { permits: 1 });
   await eventually(async () => (await c.semaphore.list('close'))[0]?.waiters === 1, { what: 'queued' });
+  const rejected = assert.rejects(waiting, { code: ErrorCode.Cancelled });
   await d.close();
-  await assert.rejects(waiting, { code: ErrorCode.Cancelled });
+  await rejected;
   await held.release();
   const raw = await rawClient();
   assert.deepEqual(await raw.getAll().prefix(`${c.namespace}/semaphores/`).keys(), []);

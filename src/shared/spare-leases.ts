@@ -1,8 +1,9 @@
-// Leases kept ready for the next acquire, so that the uncontended path is one transaction to lock
-// and one delete to unlock: no lease grant (and no revoke) in the critical path. A released lock's
-// lease comes back here; a lease that has idled too long is refreshed alongside the acquire.
+// Leases kept ready for the next acquire (of a lock, a permit, a read or write lock), so that the
+// uncontended path is one transaction to take and one delete to give back: no lease grant (and no
+// revoke) in the critical path. A released holder's lease comes back here; a lease that has idled
+// too long is refreshed alongside the acquire.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { KeptLease, ttlSeconds } from '../shared/kept-lease.js';
+import { KeptLease, ttlSeconds } from './kept-lease.js';
 import { errorText } from '../logger.js';
 
 /** Spares per TTL: one in use + one being released covers back-to-back acquire/unlock. */
@@ -22,7 +23,11 @@ export class SpareLeases {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweepAt = Infinity;
 
-  constructor(private readonly client: EtcdClient) {}
+  constructor(
+    private readonly client: EtcdClient,
+    /** Names the component in log lines: 'lock', 'semaphore', 'rwlock'. */
+    private readonly noun = 'lock',
+  ) {}
 
   /**
    * A spare of `ttlMs` if one is ready, synchronously: the uncontended acquire then sends its
@@ -71,7 +76,7 @@ export class SpareLeases {
   revoke(lease: KeptLease): void {
     this.track(
       lease.revoke().catch((err: unknown) => {
-        this.client.logger.debug({ operation: 'lock.lease.revoke', key: lease.hexId, error: errorText(err) }, 'spare revoke failed');
+        this.client.logger.debug({ operation: `${this.noun}.lease.revoke`, key: lease.hexId, error: errorText(err) }, 'spare revoke failed');
       }),
     );
   }
@@ -156,7 +161,7 @@ export class SpareLeases {
         else this.give(lease, ttl * 1000);
       },
       (err: unknown) => {
-        this.client.logger.debug({ operation: 'lock.lease.grant', error: errorText(err) }, 'spare grant failed');
+        this.client.logger.debug({ operation: `${this.noun}.lease.grant`, error: errorText(err) }, 'spare grant failed');
       },
     );
     this.granting.set(ttl, p);
