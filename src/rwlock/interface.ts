@@ -67,7 +67,7 @@ export interface RwLockHandle extends AsyncDisposable {
   readonly fencingToken: bigint;
   /** Aborts when the lock is lost (reason: a CoordinationError). Not on unlock() or close(). */
   readonly signal: AbortSignal;
-  /** Releases the lock (revokes our lease, deleting our key). Idempotent; after a failure, call again. */
+  /** Releases the lock (deletes our key; the lease serves the next acquire). Idempotent; after a failure, call again. */
   unlock(opts?: SignalOptions): Promise<void>;
   /** One keep-alive and a look at our key. The TTL is the acquire's: another `ttlMs` is VALIDATION_ERROR. */
   renew(ttlMs?: number, opts?: SignalOptions): Promise<void>;

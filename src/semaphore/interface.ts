@@ -76,7 +76,7 @@ export interface Permit extends AsyncDisposable {
    * It does not abort on release() or close().
    */
   readonly signal: AbortSignal;
-  /** Gives the permit back (revokes our lease, deleting our key). Idempotent; after a failure, call again. */
+  /** Gives the permit back (deletes our key; the lease serves the next acquire, as the lock's). Idempotent; after a failure, call again. */
   release(opts?: SignalOptions): Promise<void>;
   /**
    * Keeps the permit for another TTL (one keep-alive) and checks our key is still there. The TTL is
