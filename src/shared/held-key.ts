@@ -82,7 +82,7 @@ export class HeldKey extends LeasedKey implements AsyncDisposable {
 
   /** Releases (deletes our key; the lease serves the next acquire). Idempotent; after a failure it can be called again. */
   release(opts: SignalOptions = {}): Promise<void> {
-    return this.releasing.run(() => this.revoke(opts.signal), `${this.noun}.release ${this.key}`);
+    return this.releasing.run(() => this.giveBack(opts.signal), `${this.noun}.release ${this.key}`);
   }
 
   /**
@@ -143,7 +143,7 @@ export class HeldKey extends LeasedKey implements AsyncDisposable {
     this.client.logger[level](fields, message);
   }
 
-  private async revoke(signal: AbortSignal | undefined): Promise<void> {
+  private async giveBack(signal: AbortSignal | undefined): Promise<void> {
     this.detach();
     const lease = this.lease;
     const started = performance.now();
