@@ -3,9 +3,8 @@
 // "<ns>/rwlocks/<name>") share the lock with ours.
 import type { EtcdClient } from '../client/etcd-client.js';
 import { validationError } from '../errors.js';
-import { acquireOnOwnLease, HeldKey, whileHeld, type HeldKeyOptions } from '../shared/held-key.js';
+import { HeldKey, OwnLeaseHolds, whileHeld, type HeldKeyOptions } from '../shared/held-key.js';
 import type { LeasedKeyRole } from '../shared/leased-key.js';
-import { SpareLeases } from '../shared/spare-leases.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { ReadWriteLock, RwLockHandle, RwLockInfo, RwLockOptions } from './interface.js';
 import { listRwLocks } from './listing.js';
@@ -36,14 +35,11 @@ class HeldRwLock extends HeldKey implements RwLockHandle {
 }
 
 export class EtcdReadWriteLock implements ReadWriteLock {
-  /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
-  private readonly inflight = new Set<Promise<unknown>>();
-  /** Leases ready for the next acquire; a released hold's lease comes back (one txn + one delete per cycle). */
-  private readonly spares: SpareLeases;
+  /** Spares ready for the next acquire (one txn + one delete per cycle) and the acquires in progress. */
+  private readonly holds: OwnLeaseHolds;
 
   constructor(private readonly client: EtcdClient) {
-    this.spares = new SpareLeases(client, 'rwlock');
-    client.own({ close: () => this.close() });
+    this.holds = new OwnLeaseHolds(client, 'rwlock');
   }
 
   acquireRead(name: string, options: RwLockOptions = {}): Promise<RwLockHandle> {
@@ -85,9 +81,7 @@ export class EtcdReadWriteLock implements ReadWriteLock {
     // Go's RWMutex prefix is `<pfx>/`; our keys are `<pfx>/read/<lease hex>`, `<pfx>/write/<lease hex>`.
     const prefix = client.key(`${client.dirs.rwlock}${name}/`);
     let ownerKey = '';
-    const p = acquireOnOwnLease({
-      client,
-      spares: this.spares,
+    const { lease, fencingToken } = await this.holds.acquire({
       operation,
       name,
       ttlMs,
@@ -101,19 +95,6 @@ export class EtcdReadWriteLock implements ReadWriteLock {
         return { fencingToken: myRev, wait: (s) => waitForLock(client, operation, name, prefix, ownerKey, myRev, mode, blocker, s) };
       },
     });
-    this.track(p);
-    const { lease, fencingToken } = await p;
-    return new HeldRwLock({ client, role: ROLE, name, ownerKey, fencingToken, lease, spares: this.spares, ttlMs }, mode);
-  }
-
-  private track(p: Promise<unknown>): void {
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-  }
-
-  private async close(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
-    await this.spares.close();
+    return new HeldRwLock({ client, role: ROLE, name, ownerKey, fencingToken, lease, spares: this.holds.spares, ttlMs }, mode);
   }
 }

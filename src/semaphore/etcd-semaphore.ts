@@ -3,9 +3,8 @@
 // "do we hold" are one transaction, and a waiter acts only on deletes ahead of it (permit-queue.ts).
 import type { EtcdClient } from '../client/etcd-client.js';
 import { validationError } from '../errors.js';
-import { acquireOnOwnLease, HeldKey, whileHeld } from '../shared/held-key.js';
+import { HeldKey, OwnLeaseHolds, whileHeld } from '../shared/held-key.js';
 import type { LeasedKeyRole } from '../shared/leased-key.js';
-import { SpareLeases } from '../shared/spare-leases.js';
 import type { SignalOptions } from '../shared/vocabulary.js';
 import type { Permit, PermitOptions, Semaphore, SemaphoreInfo } from './interface.js';
 import { listSemaphores } from './listing.js';
@@ -22,14 +21,11 @@ const ROLE: LeasedKeyRole = {
 };
 
 export class EtcdSemaphore implements Semaphore {
-  /** Acquires in progress: close() lets them finish (they abort on `closing`) and clean up. */
-  private readonly inflight = new Set<Promise<unknown>>();
-  /** Leases ready for the next acquire; a released hold's lease comes back (one txn + one delete per cycle). */
-  private readonly spares: SpareLeases;
+  /** Spares ready for the next acquire (one txn + one delete per cycle) and the acquires in progress. */
+  private readonly holds: OwnLeaseHolds;
 
   constructor(private readonly client: EtcdClient) {
-    this.spares = new SpareLeases(client, 'semaphore');
-    client.own({ close: () => this.close() });
+    this.holds = new OwnLeaseHolds(client, 'semaphore');
   }
 
   acquire(name: string, options: PermitOptions): Promise<Permit> {
@@ -56,9 +52,7 @@ export class EtcdSemaphore implements Semaphore {
     const operation = wait ? 'semaphore.acquire' : 'semaphore.tryAcquire';
     const prefix = Buffer.from(client.key(`${client.dirs.semaphore}${name}/`));
     let ownerKey = '';
-    const p = acquireOnOwnLease({
-      client,
-      spares: this.spares,
+    const { lease, fencingToken } = await this.holds.acquire({
       operation,
       name,
       ttlMs,
@@ -73,19 +67,6 @@ export class EtcdSemaphore implements Semaphore {
         return holds ? { fencingToken: myRev } : { fencingToken: myRev, wait: waiter };
       },
     });
-    this.track(p);
-    const { lease, fencingToken } = await p;
-    return new HeldKey({ client, role: ROLE, name, ownerKey, fencingToken, lease, spares: this.spares, ttlMs });
-  }
-
-  private track(p: Promise<unknown>): void {
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-  }
-
-  private async close(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
-    await this.spares.close();
+    return new HeldKey({ client, role: ROLE, name, ownerKey, fencingToken, lease, spares: this.holds.spares, ttlMs });
   }
 }

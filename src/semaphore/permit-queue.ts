@@ -7,8 +7,9 @@ import type { KeyValue, TxnRequest } from '../client/grpc/messages.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import type { HubWatch } from '../client/watch-hub.js';
 import { toCoordinationError } from '../client/errors.js';
-import { CoordinationError, ErrorCode, abortError, validationError } from '../errors.js';
+import { CoordinationError, ErrorCode, validationError } from '../errors.js';
 import { absent } from '../shared/guard.js';
+import { until } from '../shared/fair-queue.js';
 
 export interface JoinResult {
   /** Our key's create revision: our place, and the fencing token. */
@@ -70,11 +71,12 @@ export async function waitForPermit(w: Waiter): Promise<void> {
   const state: WaitState = { ahead: new Set(), deletedDuringRead: [], reading: false, created: false, failure: undefined, wake: undefined, watch: undefined, stale: false };
   watchDeletes(w, state);
   try {
-    await until(w, state, () => state.created);
+    const what = `${w.operation} ${w.name}`;
+    await until(state, w.signal, what, () => state.created);
     for (;;) {
       await readAhead(w, state);
       if (state.ahead.size < w.permits) return;
-      await until(w, state, () => state.ahead.size < w.permits || state.stale);
+      await until(state, w.signal, what, () => state.ahead.size < w.permits || state.stale);
       // The set is exact (keys ahead only go; a delete of ours fails the wait): no read needed,
       // unless a replaced watch may have missed a delete.
       if (!state.stale) return;
@@ -150,27 +152,6 @@ async function readAhead(w: Waiter, s: WaitState): Promise<void> {
   } finally {
     s.reading = false;
   }
-}
-
-function until(w: Waiter, s: WaitState, ready: () => boolean): Promise<void> {
-  const { signal } = w;
-  const what = `${w.operation} ${w.name}`;
-  return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal, what));
-    const done = (err?: CoordinationError): void => {
-      s.wake = undefined;
-      signal.removeEventListener('abort', onAbort);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onAbort = (): void => done(abortError(signal, what));
-    s.wake = () => {
-      if (s.failure) done(s.failure);
-      else if (ready()) done();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    s.wake();
-  });
 }
 
 function vanished(w: Waiter): CoordinationError {

@@ -178,35 +178,43 @@ function watchDeletes(w: DeleteWait, afresh: boolean): void {
   );
 }
 
-/** Resolves once `ready()` holds; rejects when the watch is cancelled or the contender's signal aborts. */
-function until(w: DeleteWait, ready: () => boolean): Promise<void> {
-  const { signal } = w.c;
+/** What a wait woken by watch events keeps: why it failed, if it did, and how to re-check it. */
+export interface Wakeable {
+  failure: CoordinationError | undefined;
+  wake: (() => void) | undefined;
+}
+
+/**
+ * Resolves once `ready()` holds, re-checked on every `state.wake()`; rejects with `state.failure`,
+ * or when `signal` aborts (naming `what`, the operation that waits).
+ */
+export function until(state: Wakeable, signal: AbortSignal, what: string, ready: () => boolean): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal, w.what));
+    if (signal.aborted) return reject(abortError(signal, what));
     const done = (err?: CoordinationError): void => {
-      w.wake = undefined;
+      state.wake = undefined;
       signal.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve();
     };
-    const onAbort = (): void => done(abortError(signal, w.what));
-    w.wake = () => {
-      if (w.failure) done(w.failure);
+    const onAbort = (): void => done(abortError(signal, what));
+    state.wake = () => {
+      if (state.failure) done(state.failure);
       else if (ready()) done();
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    w.wake();
+    state.wake();
   });
 }
 
 /** Once the watch is established every later delete reaches us; one read covers the time before. */
 async function recheckOnDeletes(w: DeleteWait, check: (atLeast: bigint) => Promise<string | undefined>): Promise<string | undefined> {
-  await until(w, () => w.created);
+  await until(w, w.c.signal, w.what, () => w.created);
   for (;;) {
     const seen = w.deletes;
     const ahead = await check(w.revision);
     if (ahead !== w.predecessor) return ahead;
-    if (w.deletes === seen) await until(w, () => w.deletes !== seen);
+    if (w.deletes === seen) await until(w, w.c.signal, w.what, () => w.deletes !== seen);
   }
 }
 

@@ -15,7 +15,7 @@ import { ttlSeconds, type KeptLease } from './kept-lease.js';
 import { LeasedKey, type LeasedKeyRole } from './leased-key.js';
 import { RetryableOnce } from './retryable-once.js';
 import { linkSignals } from './signals.js';
-import { FRESH_MS, type SpareLeases } from './spare-leases.js';
+import { FRESH_MS, SpareLeases } from './spare-leases.js';
 import type { OwnershipCondition, SignalOptions } from './vocabulary.js';
 
 /**
@@ -202,7 +202,7 @@ export interface OwnLeaseAcquire {
  * turn with the lease kept alive, then hold for a whole TTL. Every way out short of holding revokes
  * the lease, so no key is left behind. Resolves with the lease and our fencing token.
  */
-export async function acquireOnOwnLease(a: OwnLeaseAcquire): Promise<{ lease: KeptLease; fencingToken: bigint }> {
+async function acquireOnOwnLease(a: OwnLeaseAcquire): Promise<{ lease: KeptLease; fencingToken: bigint }> {
   const { client, operation, name, signal } = a;
   client.assertOpen(`${operation} ${name}`);
   if (signal?.aborted) throw abortError(signal, `${operation} ${name}`);
@@ -239,6 +239,38 @@ export async function acquireOnOwnLease(a: OwnLeaseAcquire): Promise<{ lease: Ke
       client.logger.warn({ operation, key: name, error: errorText(e) }, 'revoke after a failed acquire failed; the key expires with its lease');
     });
     throw error;
+  }
+}
+
+/**
+ * A component's holds on leases of their own (the semaphore's, the read-write lock's): the spares
+ * ready for the next acquire, and the acquires in progress — close() lets them finish (they abort on
+ * the coordinator's `closing`) and clean up, then revokes the spares.
+ */
+export class OwnLeaseHolds {
+  readonly spares: SpareLeases;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly client: EtcdClient,
+    noun: string,
+  ) {
+    this.spares = new SpareLeases(client, noun);
+    client.own({ close: () => this.close() });
+  }
+
+  /** acquireOnOwnLease() with this component's client and spares, tracked until it settles. */
+  acquire(a: Omit<OwnLeaseAcquire, 'client' | 'spares'>): Promise<{ lease: KeptLease; fencingToken: bigint }> {
+    const p = acquireOnOwnLease({ ...a, client: this.client, spares: this.spares });
+    this.inflight.add(p);
+    const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async close(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+    await this.spares.close();
   }
 }
 
