@@ -2,7 +2,7 @@
 // not starved by readers that come after it), fenced, cancellable, freed by etcd within its TTL when
 // a holder crashes. Go's layout (etcd's recipe.RWMutex on prefix `<ns>/rwlocks/<name>`):
 // `<prefix>/read/<id>` and `<prefix>/write/<id>`, so Go services share the lock with ours.
-import type { OwnershipCondition, RemainingMs, SignalOptions } from '../shared/vocabulary.js';
+import type { HolderInfo, OwnershipCondition, SignalOptions } from '../shared/vocabulary.js';
 
 export interface RwLockOptions extends SignalOptions {
   /**
@@ -36,22 +36,12 @@ export interface ReadWriteLock {
   list(prefix?: string, opts?: SignalOptions): Promise<RwLockInfo[]>;
 }
 
-/** A holder, as the listing reads it. */
-export interface RwHolderInfo {
-  /** Full etcd key of the holder. */
-  key: string;
-  /** Its fencing token (create revision of its key). */
-  fencingToken: bigint;
-  /** Remaining time of its lease in ms (whole seconds); undefined without a lease. */
-  remainingMs: RemainingMs;
-}
-
 /** One read-write lock as `list()` reads it. */
 export interface RwLockInfo {
   name: string;
   /** 'read': `holders` are readers; 'write': one writer. */
   mode: 'read' | 'write';
-  holders: RwHolderInfo[];
+  holders: HolderInfo[];
   /** Readers and writers queued behind the holders. */
   waiters: number;
 }

@@ -3,8 +3,7 @@
 // waiters. Read-only.
 import type { EtcdClient } from '../client/etcd-client.js';
 import type { KeyValue } from '../client/grpc/messages.js';
-import { leaseTtls } from '../shared/lease-ttl.js';
-import { readQueues } from '../shared/queue-listing.js';
+import { holderInfos, readQueues } from '../shared/queue-listing.js';
 import type { RwLockInfo } from './interface.js';
 
 const CONTENDER = /^(.+)\/(read|write)\/[^/]+$/;
@@ -20,11 +19,6 @@ export async function listRwLocks(client: EtcdClient, prefix: unknown, signal?: 
       const holders = firstWriter === 0 ? ordered.slice(0, 1) : ordered.slice(0, firstWriter < 0 ? ordered.length : firstWriter);
       return { name, mode: firstWriter === 0 ? ('write' as const) : ('read' as const), holders, waiters: ordered.length - holders.length };
     });
-  const ttls = await leaseTtls(client, rows.flatMap((r) => r.holders.map((h) => h.lease)), signal);
-  return rows.map(({ name, mode, holders, waiters }) => ({
-    name,
-    mode,
-    holders: holders.map((h) => ({ key: h.key.toString(), fencingToken: h.create_revision, remainingMs: ttls.get(h.lease) })),
-    waiters,
-  }));
+  const holders = await holderInfos(client, rows.map((r) => r.holders), signal);
+  return rows.map(({ name, mode, waiters }, i) => ({ name, mode, holders: holders[i]!, waiters }));
 }

@@ -1,7 +1,7 @@
 // Public shape of the counting semaphore: at most `permits` holders of a name across the cluster,
 // served in order of arrival (FIFO by create revision), fenced, cancellable, and freed by etcd
 // within its TTL when a holder crashes. Keys: `<ns>/semaphores/<name>/<lease ID hex>`, value = permits.
-import type { OwnershipCondition, RemainingMs, SignalOptions } from '../shared/vocabulary.js';
+import type { HolderInfo, OwnershipCondition, SignalOptions } from '../shared/vocabulary.js';
 
 /** How to take a permit of a name. */
 export interface PermitOptions extends SignalOptions {
@@ -39,16 +39,6 @@ export interface Semaphore {
    * holders (oldest first) and waiters; sorted by name. Read-only, for `coordctl semaphores ls`.
    */
   list(prefix?: string, opts?: SignalOptions): Promise<SemaphoreInfo[]>;
-}
-
-/** A holder of a semaphore permit or of a read-write lock, as a listing reads it. */
-export interface HolderInfo {
-  /** Full etcd key of the holder. */
-  key: string;
-  /** Its fencing token (create revision of its key). */
-  fencingToken: bigint;
-  /** Remaining time of its lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
-  remainingMs: RemainingMs;
 }
 
 /** One semaphore as `list()` reads it. */

@@ -1,8 +1,7 @@
 // Semaphore.list(): the semaphores etcd holds now under `semaphores/` — permits (as recorded by the
 // oldest contender), holders (the first `permits` by create revision) and waiters. Read-only.
 import type { EtcdClient } from '../client/etcd-client.js';
-import { leaseTtls } from '../shared/lease-ttl.js';
-import { readQueues } from '../shared/queue-listing.js';
+import { holderInfos, readQueues } from '../shared/queue-listing.js';
 import type { SemaphoreInfo } from './interface.js';
 
 export async function listSemaphores(client: EtcdClient, prefix: unknown, signal?: AbortSignal): Promise<SemaphoreInfo[]> {
@@ -12,11 +11,6 @@ export async function listSemaphores(client: EtcdClient, prefix: unknown, signal
     const ordered = [...contenders].sort((a, b) => (a.create_revision < b.create_revision ? -1 : 1));
     return { name, permits, holders: ordered.slice(0, permits), waiters: Math.max(0, ordered.length - permits) };
   });
-  const ttls = await leaseTtls(client, rows.flatMap((r) => r.holders.map((h) => h.lease)), signal);
-  return rows.map(({ name, permits, holders, waiters }) => ({
-    name,
-    permits,
-    holders: holders.map((h) => ({ key: h.key.toString(), fencingToken: h.create_revision, remainingMs: ttls.get(h.lease) })),
-    waiters,
-  }));
+  const holders = await holderInfos(client, rows.map((r) => r.holders), signal);
+  return rows.map(({ name, permits, waiters }, i) => ({ name, permits, holders: holders[i]!, waiters }));
 }

@@ -5,6 +5,8 @@ import type { EtcdClient } from '../client/etcd-client.js';
 import type { KeyValue } from '../client/grpc/messages.js';
 import { prefixEnd } from '../client/prefix-end.js';
 import { validationError } from '../errors.js';
+import { leaseTtls } from './lease-ttl.js';
+import type { HolderInfo } from './vocabulary.js';
 
 /** The one that leads: the lowest create revision among `items`; undefined when there are none. */
 export function oldest<T>(items: Iterable<T>, createOf: (item: T) => bigint): T | undefined {
@@ -60,4 +62,10 @@ export async function readQueues(client: EtcdClient, o: QueueRead): Promise<Queu
   }
   for (const q of byName.values()) q.leader = oldest(q.contenders, (kv) => kv.create_revision);
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Each row's holders as listings show them: key, fencing token, TTL left (one look-up per distinct lease). */
+export async function holderInfos(client: EtcdClient, rows: KeyValue[][], signal?: AbortSignal): Promise<HolderInfo[][]> {
+  const ttls = await leaseTtls(client, rows.flat().map((h) => h.lease), signal);
+  return rows.map((holders) => holders.map((h) => ({ key: h.key.toString(), fencingToken: h.create_revision, remainingMs: ttls.get(h.lease) })));
 }

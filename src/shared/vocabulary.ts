@@ -24,6 +24,16 @@ export interface OwnershipCondition {
   readonly create_revision: bigint;
 }
 
+/** A holder of a semaphore permit or of a read-write lock, as a listing reads it. */
+export interface HolderInfo {
+  /** Full etcd key of the holder. */
+  key: string;
+  /** Its fencing token (create revision of its key). */
+  fencingToken: bigint;
+  /** Remaining time of its lease in ms, as etcd reports it (whole seconds); undefined without a lease. */
+  remainingMs: RemainingMs;
+}
+
 /** The kind of a change (seed's EventType): a key written, or deleted (also by lease expiry). */
 export type EventType = 'PUT' | 'DELETE';
 
