@@ -2,38 +2,22 @@
 // `<namespace>/locks/K` and our acquire('K') exclude each other, in both directions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { ErrorCode } from '../../src/index.js';
 import { buildGoLock, goUnavailable } from '../../bench/go/build.js';
-import { etcdEndpoints, eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { eventually, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { runGo, type GoProcess } from '../helpers/go.js';
 
 const skip = goUnavailable();
 
-interface GoMutex {
-  proc: ChildProcessByStdio<Writable, Readable, Readable>;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-async function goMutex(mode: 'hold' | 'acquire', prefix: string): Promise<GoMutex> {
-  const binary = await buildGoLock();
-  const endpoints = (await etcdEndpoints()).map((e) => e.replace(/^https?:\/\//, '')).join(',');
-  const proc = spawn(binary, ['-mode', mode, '-prefix', prefix, '-endpoints', endpoints], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-  void exited.then(() => clearTimeout(timer));
-  return { proc, stdout: () => out, exited };
+async function goMutex(mode: 'hold' | 'acquire', prefix: string): Promise<GoProcess> {
+  return runGo(await buildGoLock(), mode, prefix);
 }
 
 test('a Go Mutex holding <ns>/locks/K blocks our acquire(K) until it unlocks', { skip, timeout: 120_000 }, async () => {
   const c = await testCoordinator();
   const go = await goMutex('hold', `${c.namespace}/locks/shared`);
   try {
-    await eventually(() => go.stdout().includes('"locked"'), { timeoutMs: 20_000, what: 'Go to lock' });
+    await eventually(() => go.output().includes('"locked"'), { timeoutMs: 20_000, what: 'Go to lock' });
     await assert.rejects(c.lock.tryAcquire('shared', 5000), { code: ErrorCode.Conflict });
     const waiting = c.lock.acquire('shared', 5000);
     const raw = await rawClient();
@@ -43,7 +27,7 @@ test('a Go Mutex holding <ns>/locks/K blocks our acquire(K) until it unlocks', {
     assert.equal(settled, false);
     go.proc.stdin.end(); // Go unlocks
     const lock = await waiting;
-    assert.equal(await go.exited, 0, go.stdout());
+    assert.equal(await go.exited, 0, go.output());
     await lock.unlock();
   } finally {
     go.proc.kill('SIGKILL');
@@ -60,10 +44,10 @@ test('our lock on K blocks a Go Mutex on <ns>/locks/K until we unlock', { skip, 
       timeoutMs: 20_000,
       what: 'Go to queue behind us',
     });
-    assert.ok(!go.stdout().includes('"locked"'), go.stdout());
+    assert.ok(!go.output().includes('"locked"'), go.output());
     await lock.unlock();
-    assert.equal(await go.exited, 0, go.stdout());
-    assert.match(go.stdout(), /"locked"/);
+    assert.equal(await go.exited, 0, go.output());
+    assert.match(go.output(), /"locked"/);
   } finally {
     go.proc.kill('SIGKILL');
   }

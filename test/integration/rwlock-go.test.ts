@@ -3,31 +3,15 @@
 // writer (and our writer Go's readers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { ErrorCode } from '../../src/index.js';
 import { buildGoRwMutex, goUnavailable } from '../../bench/go/build.js';
-import { etcdEndpoints, eventually, pending, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { eventually, pending, rawClient, testCoordinator } from '../helpers/etcd.js';
+import { runGo, type GoProcess } from '../helpers/go.js';
 
 const skip = goUnavailable();
 
-interface GoRw {
-  proc: ChildProcessByStdio<Writable, Readable, Readable>;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function goRwMutex(mode: 'rhold' | 'whold' | 'racquire' | 'wacquire', prefix: string): Promise<GoRw> {
-  const binary = await buildGoRwMutex();
-  const endpoints = (await etcdEndpoints()).map((e) => e.replace(/^https?:\/\//, '')).join(',');
-  const proc = spawn(binary, ['-mode', mode, '-prefix', prefix, '-endpoints', endpoints], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-  void exited.then(() => clearTimeout(timer));
-  return { proc, output: () => out, exited };
+async function goRwMutex(mode: 'rhold' | 'whold' | 'racquire' | 'wacquire', prefix: string): Promise<GoProcess> {
+  return runGo(await buildGoRwMutex(), mode, prefix);
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
